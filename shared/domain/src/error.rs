@@ -1,0 +1,42 @@
+//! Domain errors: a rule said no. Each maps to one HTTP class in the api crate.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Field name (JSON pointer-ish path, e.g. `ethics_hours_hundredths`) → messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FieldErrors(pub BTreeMap<String, Vec<String>>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.0.entry(field.into()).or_default().push(message.into());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(())` when nothing was added.
+    pub fn into_result(self) -> Result<(), FieldErrors> {
+        if self.is_empty() { Ok(()) } else { Err(self) }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// Input that parsed but breaks a rule on a field (→ 422 with the field map).
+    #[error("invalid fields")]
+    Invalid(FieldErrors),
+    /// The state of the certification forbids the command (→ 409). `code` is stable for clients.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// The thing addressed does not exist in this certification (→ 404).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+}
+
+impl DomainError {
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        DomainError::Conflict { code, message: message.into() }
+    }
+}

@@ -1,0 +1,34 @@
+//! Recert's domain: the certification body's rules and the model they judge.
+//!
+//! Everything here is pure: no I/O, no async, no AWS or HTTP types, no system clock (a [`Clock`]
+//! is passed in). Rule numbers (hours, fees, deadlines) are data in a versioned rules file
+//! (`rules/default.toml`), never code. `utoipa` is used only for `ToSchema` derives so the API
+//! contract and the model cannot drift.
+
+pub mod calendar;
+pub mod certification;
+pub mod clock;
+pub mod credential;
+pub mod eligibility;
+pub mod entry;
+pub mod error;
+pub mod hours;
+pub mod ids;
+pub mod readiness;
+pub mod rules;
+
+pub use calendar::{Cycle, RenewalWindow, add_months};
+pub use certification::{
+    Actor, Certificant, Certification, CertificationAggregate, CertificationStatus, Changes,
+    HistoryEvent, HistoryKind, IdempotencyRecord, Item, ItemKey, Membership, Renewal,
+    RenewalStatus,
+};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use credential::{Credential, ProviderCategory};
+pub use eligibility::{Eligibility, evaluate};
+pub use entry::{CeEntry, CeEntryInput, EntrySource, EvidenceRef};
+pub use error::{DomainError, FieldErrors};
+pub use hours::Hours;
+pub use ids::{CertificantId, CertificationId, EntryId};
+pub use readiness::{SubmissionCheck, SubmissionReadiness};
+pub use rules::{CredentialRules, Deadlines, RuleBook, RuleSet};

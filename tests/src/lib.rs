@@ -1,1 +1,2 @@
-//! placeholder
+//! Black-box tests of the whole API (see `tests/api/`). They drive the real routers with real
+//! requests over the real stores; nothing in this crate's library is used by production code.

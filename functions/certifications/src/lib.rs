@@ -1,1 +1,300 @@
-//! placeholder
+//! The `certifications` function: the staff surface that makes the API usable from an empty
+//! store — enrol certificants, issue certifications — and the reads a certificant needs to find
+//! their own (their profile, their certifications, one certification and its history).
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::NaiveDate;
+use recert_api::error::Problem;
+use recert_api::{ApiError, AppState, Json, Path, Principal, Role};
+use recert_domain::{
+    Certificant, CertificantId, Certification, CertificationAggregate, CertificationId, CertificationStatus,
+    Credential, FieldErrors, HistoryEvent, Membership,
+};
+use serde::{Deserialize, Serialize};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/certificants", post(create_certificant))
+        .route("/certificants/{certificant_id}", get(get_certificant))
+        .route("/certificants/{certificant_id}/certifications", get(list_certifications))
+        .route("/certifications", post(issue_certification))
+        .route("/certifications/{certification_id}", get(get_certification))
+        .route("/certifications/{certification_id}/history", get(get_history))
+}
+
+const MAX_NAME_CHARS: usize = 200;
+const MAX_EMAIL_CHARS: usize = 254;
+const MAX_CERTIFICATE_NUMBER_CHARS: usize = 64;
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCertificant {
+    #[schema(example = "ada@example.org")]
+    pub email: String,
+    #[schema(example = "Ada Lovelace")]
+    pub full_name: String,
+    pub membership: Membership,
+}
+
+/// Issue a certification. The cycle starts on `initial_certification_date`, or on the day after
+/// `previous_expiration_date` (give exactly one).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCertification {
+    pub certificant_id: CertificantId,
+    pub credential: Credential,
+    #[schema(example = "CPHIMS-102938")]
+    pub certificate_number: String,
+    #[serde(default)]
+    pub initial_certification_date: Option<NaiveDate>,
+    #[serde(default)]
+    pub previous_expiration_date: Option<NaiveDate>,
+    /// The last day of the current cycle.
+    pub expires_on: NaiveDate,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CertificationList {
+    pub items: Vec<Certification>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct History {
+    /// Every recorded change, oldest first (append-only).
+    pub events: Vec<HistoryEvent>,
+}
+
+fn created<T: Serialize>(location: String, body: &T) -> Response {
+    let mut res = (StatusCode::CREATED, axum::Json(body)).into_response();
+    if let Ok(v) = location.parse() {
+        res.headers_mut().insert(axum::http::header::LOCATION, v);
+    }
+    res
+}
+
+fn valid_email(email: &str) -> bool {
+    let mut parts = email.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else { return false };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && email.len() <= MAX_EMAIL_CHARS
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn check_len(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
+    let n = value.chars().count();
+    if n == 0 {
+        errors.add(field, "must not be blank");
+    } else if n > max {
+        errors.add(field, format!("must be at most {max} characters"));
+    } else if value.chars().any(char::is_control) {
+        errors.add(field, "must not contain control characters");
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/certificants",
+    tag = "certifications",
+    request_body = NewCertificant,
+    responses(
+        (status = 201, description = "Enrolled", body = Certificant),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Email already enrolled", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_certificant(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(input): Json<NewCertificant>,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Admin])?;
+    let email = input.email.trim().to_string();
+    let full_name = input.full_name.trim().to_string();
+    let mut errors = FieldErrors::default();
+    if !valid_email(&email) {
+        errors.add("email", "must be an email address");
+    }
+    check_len(&mut errors, "full_name", &full_name, MAX_NAME_CHARS);
+    errors.into_result()?;
+    let now = state.clock.now();
+    let certificant = Certificant {
+        id: CertificantId::new_v7(now.timestamp_millis().unsigned_abs()),
+        email,
+        full_name,
+        membership: input.membership,
+        created_at: now,
+    };
+    state.store.create_certificant(&certificant).await?;
+    Ok(created(format!("/certificants/{}", certificant.id), &certificant))
+}
+
+#[utoipa::path(
+    get,
+    path = "/certificants/{certificant_id}",
+    tag = "certifications",
+    params(("certificant_id" = CertificantId, Path)),
+    responses(
+        (status = 200, body = Certificant),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such certificant (or not you)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_certificant(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(certificant_id): Path<CertificantId>,
+) -> Result<axum::Json<Certificant>, ApiError> {
+    if !principal.may_read(certificant_id) {
+        return Err(ApiError::NotFound("certificant"));
+    }
+    let certificant = state.store.certificant(certificant_id).await?.ok_or(ApiError::NotFound("certificant"))?;
+    Ok(axum::Json(certificant))
+}
+
+#[utoipa::path(
+    get,
+    path = "/certificants/{certificant_id}/certifications",
+    tag = "certifications",
+    params(("certificant_id" = CertificantId, Path)),
+    responses(
+        (status = 200, description = "The certificant's certifications, oldest first", body = CertificationList),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not you", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_certifications(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(certificant_id): Path<CertificantId>,
+) -> Result<axum::Json<CertificationList>, ApiError> {
+    if !principal.may_read(certificant_id) {
+        return Err(ApiError::NotFound("certificant"));
+    }
+    let items = state.store.certifications_of(certificant_id).await?;
+    Ok(axum::Json(CertificationList { items }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/certifications",
+    tag = "certifications",
+    request_body = NewCertification,
+    responses(
+        (status = 201, description = "Issued", body = Certification),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Certificate number already issued", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (unknown certificant, dates out of order...)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn issue_certification(
+    State(state): State<AppState>,
+    principal: Principal,
+    Json(input): Json<NewCertification>,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Admin])?;
+    let mut errors = FieldErrors::default();
+    let number = input.certificate_number.trim().to_string();
+    check_len(&mut errors, "certificate_number", &number, MAX_CERTIFICATE_NUMBER_CHARS);
+    let starts_on = match (input.initial_certification_date, input.previous_expiration_date) {
+        (Some(d), None) => Some(d),
+        (None, Some(prev)) => prev.succ_opt(),
+        _ => {
+            errors.add("initial_certification_date", "give exactly one of initial_certification_date and previous_expiration_date");
+            None
+        }
+    };
+    if let Some(start) = starts_on {
+        let rules = state.rules.for_cycle_starting(start).credential(input.credential);
+        let longest = recert_domain::add_months(start, (rules.cycle_years * 12) as i32 + 12);
+        if input.expires_on <= start {
+            errors.add("expires_on", "must be after the cycle start");
+        } else if input.expires_on > longest {
+            errors.add("expires_on", format!("is more than a cycle ({} years) after the cycle start", rules.cycle_years));
+        }
+    }
+    errors.into_result()?;
+    if state.store.certificant(input.certificant_id).await?.is_none() {
+        return Err(ApiError::field("certificant_id", "no certificant with this id"));
+    }
+    let now = state.clock.now();
+    let certification = Certification {
+        id: CertificationId::new_v7(now.timestamp_millis().unsigned_abs()),
+        certificant_id: input.certificant_id,
+        credential: input.credential,
+        certificate_number: number,
+        cycle_starts_on: starts_on.unwrap_or(input.expires_on),
+        expires_on: input.expires_on,
+        extended_to: None,
+        status: CertificationStatus::Active,
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    };
+    let changes = CertificationAggregate::issue(certification, principal.actor(), now);
+    state.store.commit(&changes).await?;
+    Ok(created(format!("/certifications/{}", changes.certification.id), &changes.certification))
+}
+
+#[utoipa::path(
+    get,
+    path = "/certifications/{certification_id}",
+    tag = "certifications",
+    params(("certification_id" = CertificationId, Path)),
+    responses(
+        (status = 200, body = Certification),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such certification (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_certification(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(certification_id): Path<CertificationId>,
+) -> Result<axum::Json<Certification>, ApiError> {
+    Ok(axum::Json(state.load_visible(&principal, certification_id).await?.certification))
+}
+
+#[utoipa::path(
+    get,
+    path = "/certifications/{certification_id}/history",
+    tag = "certifications",
+    params(("certification_id" = CertificationId, Path)),
+    responses(
+        (status = 200, body = History),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such certification (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_history(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(certification_id): Path<CertificationId>,
+) -> Result<axum::Json<History>, ApiError> {
+    Ok(axum::Json(History { events: state.load_visible(&principal, certification_id).await?.history }))
+}

@@ -1,1 +1,84 @@
-//! placeholder
+//! The local server: every function's router mounted on one port over the embedded SQLite store,
+//! sharing every line of handler code with the Lambdas. Also mints development tokens.
+//!
+//! The development JWT secret is generated on first use into `.recert/dev-jwt-secret` (mode 0600,
+//! git-ignored) unless `JWT_HS256_SECRET` is set. It is a throwaway for this machine only.
+
+use axum::Router;
+use rand::RngCore;
+use recert_api::config::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, derive_cursor_key, load_rules};
+use recert_api::cursor::CursorCodec;
+use recert_api::{AppState, auth::Authenticator, finish};
+use recert_domain::{Clock, RuleBook, SystemClock};
+use recert_store::Store;
+use recert_store::sqlite::SqliteStore;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub mod serve;
+
+/// The routes of every function, as the Lambdas serve them.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(certifications::router())
+        .merge(transcripts::router())
+        .merge(eligibility::router())
+}
+
+/// The whole API over `state`, with the shared layers.
+pub fn app(state: AppState) -> Router {
+    finish(routes(), state)
+}
+
+/// State for tests and the local server: given store, HS256 secret, clock.
+pub fn state_with(store: Arc<dyn Store>, secret: &[u8], rules: RuleBook, clock: Arc<dyn Clock>) -> Result<AppState, String> {
+    let auth = Authenticator::hs256(secret, DEFAULT_ISSUER, DEFAULT_AUDIENCE).map_err(|e| e.to_string())?;
+    Ok(AppState {
+        store,
+        auth: Arc::new(auth),
+        rules: Arc::new(rules),
+        clock,
+        cursors: CursorCodec::new(&derive_cursor_key(secret)),
+    })
+}
+
+/// `JWT_HS256_SECRET`, or the secret in `<dir>/dev-jwt-secret`, generated on first use.
+pub fn dev_secret(dir: &Path) -> std::io::Result<Vec<u8>> {
+    if let Ok(s) = std::env::var("JWT_HS256_SECRET")
+        && !s.is_empty()
+    {
+        return Ok(s.into_bytes());
+    }
+    let path = dir.join("dev-jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let s = existing.trim();
+        if s.len() >= 32 {
+            return Ok(s.as_bytes().to_vec());
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&path)?;
+    file.write_all(hex.as_bytes())?;
+    Ok(hex.into_bytes())
+}
+
+/// Where the local server keeps its files (`.recert/` under the current directory).
+pub fn data_dir() -> PathBuf {
+    std::env::var_os("RECERT_DATA_DIR").map_or_else(|| PathBuf::from(".recert"), PathBuf::from)
+}
+
+/// The state the local server runs on: SQLite file, dev secret, rules, system clock.
+pub fn local_state(db: &Path, rules_path: Option<&Path>) -> Result<AppState, String> {
+    let secret = dev_secret(&data_dir()).map_err(|e| format!("dev secret: {e}"))?;
+    let store = SqliteStore::open(db).map_err(|e| format!("store at {}: {e}", db.display()))?;
+    let rules = load_rules(rules_path).map_err(|e| e.to_string())?;
+    state_with(Arc::new(store), &secret, rules, Arc::new(SystemClock))
+}

@@ -1,1 +1,64 @@
-fn main() {}
+//! `recert-local`: serve the whole API on 127.0.0.1 over the embedded store, or mint a dev token.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "recert-local",
+    about = "Recert on one machine: the whole API over an embedded SQLite store",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the chosen one is printed).
+    #[arg(long, env = "RECERT_ADDR", default_value = "127.0.0.1:3000")]
+    addr: std::net::SocketAddr,
+    /// The SQLite file (created with its schema on first start).
+    #[arg(long, env = "RECERT_DB_PATH", default_value = ".recert/recert.db")]
+    db: PathBuf,
+    /// A rules file replacing the compiled-in default rules.
+    #[arg(long, env = "RECERT_RULES_PATH")]
+    rules: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve(ServeArgs),
+    /// Print a development token signed with the local secret.
+    Token {
+        /// certificant, provider, reviewer, auditor, committee or admin.
+        #[arg(long, default_value = "admin")]
+        role: recert_api::Role,
+        /// The subject; for a certificant, their certificant id.
+        #[arg(long, default_value = "dev-admin")]
+        sub: String,
+        #[arg(long, default_value_t = 720)]
+        ttl_minutes: i64,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    recert_api::lambda::init_tracing(false);
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(a) => recert_local::serve::run(a.addr, &a.db, a.rules.as_deref()).await,
+        Command::Token { role, sub, ttl_minutes } => recert_local::serve::print_token(role, &sub, ttl_minutes),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("recert-local: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

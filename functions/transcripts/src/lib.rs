@@ -1,1 +1,214 @@
-//! placeholder
+//! The `transcripts` function: the CE entries of a certification — list (paginated), create, get,
+//! replace, delete. Entries of a submitted cycle are locked (409 `cycle_submitted`).
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use recert_api::error::Problem;
+use recert_api::page::{Page, PageParams};
+use recert_api::{ApiError, AppState, Decision, Idempotency, Json, Path, Principal, Query, Role};
+use recert_domain::entry::EntryLimits;
+use recert_domain::{CeEntry, CeEntryInput, CertificationId, EntryId, EntrySource, RuleSet};
+use chrono::NaiveDate;
+use axum::extract::State;
+
+/// Who may change a transcript: its certificant, or an admin on their behalf.
+const WRITERS: [Role; 2] = [Role::Certificant, Role::Admin];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/certifications/{certification_id}/entries", get(list_entries).post(create_entry))
+        .route(
+            "/certifications/{certification_id}/entries/{entry_id}",
+            get(get_entry).put(replace_entry).delete(delete_entry),
+        )
+}
+
+/// Where a listing page stops: the last entry's sort key.
+type Position = (NaiveDate, EntryId);
+
+fn limits(rules: &RuleSet, state: &AppState) -> EntryLimits {
+    EntryLimits { max_hours: rules.entry_max, completed_no_later_than: Some(state.clock.today()) }
+}
+
+/// The client's `Idempotency-Key`, if any: 1–255 visible ASCII characters.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
+    key.map(Some).ok_or_else(|| ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters"))
+}
+
+#[utoipa::path(
+    get,
+    path = "/certifications/{certification_id}/entries",
+    tag = "transcripts",
+    params(("certification_id" = CertificationId, Path, description = "The certification"), PageParams),
+    responses(
+        (status = 200, description = "A page of entries, by completion date then id", body = Page<CeEntry>),
+        (status = 400, description = "Bad cursor or parameters", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such certification (or not yours)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_entries(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(certification_id): Path<CertificationId>,
+    Query(params): Query<PageParams>,
+) -> Result<axum::Json<Page<CeEntry>>, ApiError> {
+    let limit = params.limit()?;
+    let scope = format!("entries:{certification_id}");
+    let after: Option<Position> = params.cursor.as_deref().map(|c| state.cursors.decode(&scope, c)).transpose()?;
+    let aggregate = state.load_visible(&principal, certification_id).await?;
+    let mut rest = aggregate
+        .entries
+        .into_iter()
+        .filter(|e| after.is_none_or(|a| (e.activity.completed_on, e.id) > a))
+        .peekable();
+    let items: Vec<CeEntry> = rest.by_ref().take(limit).collect();
+    let next_cursor = match (rest.peek(), items.last()) {
+        (Some(_), Some(last)) => Some(state.cursors.encode(&scope, &(last.activity.completed_on, last.id))),
+        _ => None,
+    };
+    Ok(axum::Json(Page { items, next_cursor }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/certifications/{certification_id}/entries",
+    tag = "transcripts",
+    params(
+        ("certification_id" = CertificationId, Path, description = "The certification"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: the first response is replayed for 24 h; reusing it with another body is a 422"),
+    ),
+    request_body = CeEntryInput,
+    responses(
+        (status = 201, description = "Logged", body = CeEntry, headers(("Location" = String, description = "The new entry"))),
+        (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not log entries", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such certification (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Transcript locked (cycle submitted, lapsed) or concurrent update", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_entry(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(certification_id): Path<CertificationId>,
+    headers: HeaderMap,
+    Json(input): Json<CeEntryInput>,
+) -> Result<Response, ApiError> {
+    principal.require(&WRITERS)?;
+    let idempotency = idempotency_key(&headers)?.map(|k| {
+        Idempotency::new(&principal, k, "POST", &format!("/certifications/{certification_id}/entries"), &input)
+    });
+    let now = state.clock.now();
+    let entry_id = EntryId::new_v7(now.timestamp_millis().unsigned_abs());
+    state
+        .execute(&principal, certification_id, idempotency, |aggregate, rules| {
+            let activity = input.clone().validate(limits(rules, &state))?;
+            let (entry, changes) = aggregate.add_entry(entry_id, activity, EntrySource::SelfReported, principal.actor(), now)?;
+            Ok(Decision {
+                status: StatusCode::CREATED,
+                location: Some(format!("/certifications/{certification_id}/entries/{}", entry.id)),
+                body: entry,
+                changes,
+            })
+        })
+        .await
+}
+
+#[utoipa::path(
+    get,
+    path = "/certifications/{certification_id}/entries/{entry_id}",
+    tag = "transcripts",
+    params(("certification_id" = CertificationId, Path), ("entry_id" = EntryId, Path)),
+    responses(
+        (status = 200, body = CeEntry),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such certification or entry", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_entry(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((certification_id, entry_id)): Path<(CertificationId, EntryId)>,
+) -> Result<axum::Json<CeEntry>, ApiError> {
+    let aggregate = state.load_visible(&principal, certification_id).await?;
+    Ok(axum::Json(aggregate.entry(entry_id)?.clone()))
+}
+
+#[utoipa::path(
+    put,
+    path = "/certifications/{certification_id}/entries/{entry_id}",
+    tag = "transcripts",
+    params(("certification_id" = CertificationId, Path), ("entry_id" = EntryId, Path)),
+    request_body = CeEntryInput,
+    responses(
+        (status = 200, description = "Replaced", body = CeEntry),
+        (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not edit entries", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such certification or entry", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Locked, provider-reported, or concurrent update", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn replace_entry(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((certification_id, entry_id)): Path<(CertificationId, EntryId)>,
+    Json(input): Json<CeEntryInput>,
+) -> Result<Response, ApiError> {
+    principal.require(&WRITERS)?;
+    let now = state.clock.now();
+    state
+        .execute(&principal, certification_id, None, |aggregate, rules| {
+            aggregate.entry(entry_id)?;
+            let activity = input.clone().validate(limits(rules, &state))?;
+            let (entry, changes) = aggregate.update_entry(entry_id, activity, principal.actor(), now)?;
+            Ok(Decision { status: StatusCode::OK, location: None, body: entry, changes })
+        })
+        .await
+}
+
+#[utoipa::path(
+    delete,
+    path = "/certifications/{certification_id}/entries/{entry_id}",
+    tag = "transcripts",
+    params(("certification_id" = CertificationId, Path), ("entry_id" = EntryId, Path)),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not remove entries", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such certification or entry", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Locked, provider-reported, or concurrent update", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete_entry(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((certification_id, entry_id)): Path<(CertificationId, EntryId)>,
+) -> Result<Response, ApiError> {
+    principal.require(&WRITERS)?;
+    let now = state.clock.now();
+    state
+        .execute(&principal, certification_id, None, |aggregate, _| {
+            let changes = aggregate.remove_entry(entry_id, principal.actor(), now)?;
+            Ok(Decision { status: StatusCode::NO_CONTENT, location: None, body: (), changes })
+        })
+        .await
+}

@@ -1,1 +1,21 @@
-//! placeholder
+//! HTTP glue shared by every Recert function: authentication, problem+json errors, strict
+//! extractors, pagination cursors, application state and the command loop, the Lambda entry point.
+//!
+//! Handlers live in the function crates; this crate holds no business rule (those are in
+//! `recert-domain`) and no storage detail (those are in `recert-store`).
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod cursor;
+pub mod error;
+pub mod extract;
+pub mod lambda;
+pub mod page;
+pub mod state;
+
+pub use app::finish;
+pub use auth::{Principal, Role};
+pub use error::{ApiError, Problem};
+pub use extract::{Json, Path, Query};
+pub use state::{AppState, Decision, Idempotency};

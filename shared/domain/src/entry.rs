@@ -51,6 +51,20 @@ pub struct Activity {
     pub evidence: Vec<EvidenceRef>,
 }
 
+impl Activity {
+    /// What the eligibility engine needs of this activity.
+    pub fn facts(&self, id: EntryId) -> crate::eligibility::EntryFacts {
+        crate::eligibility::EntryFacts {
+            id,
+            completed_on: self.completed_on,
+            hours: self.hours,
+            ethics_hours: self.ethics_hours,
+            category: self.provider_category,
+            canadian_content: self.canadian_content,
+        }
+    }
+}
+
 /// An entry as stored and returned.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CeEntry {

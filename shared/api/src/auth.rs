@@ -1,0 +1,239 @@
+//! Bearer JWT authentication and role checks.
+//!
+//! Locally tokens are HS256 with a generated dev secret ([`Authenticator::hs256`], minted by
+//! `recert-local token`). In production API Gateway's JWT authorizer checks the token first and the
+//! function verifies it again with the issuer's public keys (RS256/ES256 from a JWKS given in
+//! configuration — no network call on the hot path). Tokens are never logged.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
+use recert_domain::{Actor, CertificantId};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// Who may do what. A certificant's token `sub` is their certificant id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Certificant,
+    Provider,
+    Reviewer,
+    Auditor,
+    Committee,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] =
+        [Role::Certificant, Role::Provider, Role::Reviewer, Role::Auditor, Role::Committee, Role::Admin];
+    /// Staff may read every certification.
+    pub const STAFF: [Role; 4] = [Role::Reviewer, Role::Auditor, Role::Committee, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Certificant => "certificant",
+            Role::Provider => "provider",
+            Role::Reviewer => "reviewer",
+            Role::Auditor => "auditor",
+            Role::Committee => "committee",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn is_staff(self) -> bool {
+        Role::STAFF.contains(&self)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown role {s:?}; one of certificant, provider, reviewer, auditor, committee, admin"))
+    }
+}
+
+/// The claims Recert reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    pub iss: String,
+    pub aud: String,
+    pub exp: i64,
+    pub iat: i64,
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub subject: String,
+    pub role: Role,
+}
+
+impl Principal {
+    /// 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) { Ok(()) } else { Err(ApiError::Forbidden) }
+    }
+
+    /// The certificant this caller is, when a certificant.
+    pub fn certificant_id(&self) -> Option<CertificantId> {
+        (self.role == Role::Certificant).then(|| self.subject.parse().ok()).flatten()
+    }
+
+    /// Whether the caller may see the data of `owner`: staff always, a certificant only their own.
+    pub fn may_read(&self, owner: CertificantId) -> bool {
+        self.role.is_staff() || self.certificant_id() == Some(owner)
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor { subject: self.subject.clone(), role: self.role.as_str().to_string() }
+    }
+}
+
+enum Keys {
+    Shared(DecodingKey),
+    /// kid → (key, algorithm)
+    Published(HashMap<String, (DecodingKey, Algorithm)>),
+}
+
+/// Verifies bearer tokens. Built once per process.
+pub struct Authenticator {
+    keys: Keys,
+    issuer: String,
+    audience: String,
+    signer: Option<EncodingKey>,
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print key material.
+        f.debug_struct("Authenticator").field("issuer", &self.issuer).field("audience", &self.audience).finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthConfigError {
+    #[error("the JWKS is not valid JSON: {0}")]
+    Jwks(#[from] serde_json::Error),
+    #[error("JWKS key {kid:?}: {reason}")]
+    Key { kid: String, reason: String },
+    #[error("the JWKS holds no RS256/ES256 key with a kid")]
+    NoKeys,
+    #[error("the HS256 secret must be at least 32 bytes")]
+    WeakSecret,
+}
+
+impl Authenticator {
+    /// Development: one shared HS256 secret that can also mint tokens.
+    pub fn hs256(secret: &[u8], issuer: &str, audience: &str) -> Result<Self, AuthConfigError> {
+        if secret.len() < 32 {
+            return Err(AuthConfigError::WeakSecret);
+        }
+        Ok(Authenticator {
+            keys: Keys::Shared(DecodingKey::from_secret(secret)),
+            issuer: issuer.into(),
+            audience: audience.into(),
+            signer: Some(EncodingKey::from_secret(secret)),
+        })
+    }
+
+    /// Production: the issuer's published public keys (a JWKS document), RS256 or ES256 only.
+    pub fn from_jwks(jwks_json: &str, issuer: &str, audience: &str) -> Result<Self, AuthConfigError> {
+        let set: JwkSet = serde_json::from_str(jwks_json)?;
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            let Some(kid) = jwk.common.key_id.clone() else { continue };
+            let alg = match &jwk.algorithm {
+                jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
+                jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
+                _ => continue,
+            };
+            let key = DecodingKey::from_jwk(jwk)
+                .map_err(|e| AuthConfigError::Key { kid: kid.clone(), reason: e.to_string() })?;
+            keys.insert(kid, (key, alg));
+        }
+        if keys.is_empty() {
+            return Err(AuthConfigError::NoKeys);
+        }
+        Ok(Authenticator { keys: Keys::Published(keys), issuer: issuer.into(), audience: audience.into(), signer: None })
+    }
+
+    fn validation(&self, alg: Algorithm) -> Validation {
+        let mut v = Validation::new(alg);
+        v.set_issuer(&[&self.issuer]);
+        v.set_audience(&[&self.audience]);
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        v.leeway = 30;
+        v
+    }
+
+    /// Verify a bearer token. The error text is safe to return (it never echoes the token).
+    pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+        let invalid = ApiError::Unauthorized("the bearer token is invalid");
+        let header = decode_header(token).map_err(|_| ApiError::Unauthorized("the bearer token is malformed"))?;
+        let (key, alg) = match &self.keys {
+            Keys::Shared(k) => (k, Algorithm::HS256),
+            Keys::Published(map) => {
+                let kid = header.kid.as_deref().ok_or(ApiError::Unauthorized("the bearer token names no key (kid)"))?;
+                let (k, alg) = map.get(kid).ok_or(ApiError::Unauthorized("the bearer token's key is unknown"))?;
+                (k, *alg)
+            }
+        };
+        if header.alg != alg {
+            return Err(invalid);
+        }
+        let data = decode::<Claims>(token, key, &self.validation(alg)).map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::Unauthorized("the bearer token has expired"),
+            _ => ApiError::Unauthorized("the bearer token is invalid"),
+        })?;
+        Ok(Principal { subject: data.claims.sub, role: data.claims.role })
+    }
+
+    /// Mint a token (development secret only).
+    pub fn mint(&self, subject: &str, role: Role, now_unix: i64, ttl_seconds: i64) -> Option<String> {
+        let signer = self.signer.as_ref()?;
+        let claims = Claims {
+            sub: subject.into(),
+            role,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now_unix,
+            exp: now_unix + ttl_seconds,
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, signer).ok()
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or(ApiError::Unauthorized("a bearer token is required"))?;
+        let value = value.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is malformed"))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or(ApiError::Unauthorized("the Authorization header must be `Bearer <token>`"))?;
+        state.auth.verify(token.trim())
+    }
+}

@@ -1,0 +1,172 @@
+//! Extractors whose rejections are problem+json: malformed JSON is 400, a JSON value of the wrong
+//! shape (missing, unknown or mistyped field) is 422 with the field's path, a body over the limit
+//! is 413, a body that is not JSON is 415.
+
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, header};
+use recert_domain::FieldErrors;
+use serde::de::DeserializeOwned;
+
+/// The largest request body any endpoint accepts.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON request body, strictly parsed.
+#[derive(Debug, Clone)]
+pub struct Json<T>(pub T);
+
+fn is_json(content_type: &str) -> bool {
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// Parse `bytes` as `T`, classifying failures as 400 (not JSON) or 422 (wrong shape).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let mut errors = FieldErrors::default();
+                let message = strip_position(&inner.to_string());
+                let field = if path == "." { String::new() } else { path.replace('.', "/") };
+                let (field, message) = unknown_field(&field, &message).unwrap_or((field, message));
+                errors.add(if field.is_empty() { "body".to_string() } else { field }, message);
+                ApiError::Unprocessable(errors)
+            }
+            _ => ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {}", strip_position(&inner.to_string()))),
+        }
+    })?;
+    de.end().map_err(|_| ApiError::bad_request("malformed_json", "the body has trailing characters after the JSON value"))?;
+    Ok(value)
+}
+
+/// serde says "unknown field `x`, expected ..." or "missing field `x`"; report it on the field
+/// itself, briefly.
+fn unknown_field(path: &str, message: &str) -> Option<(String, String)> {
+    let (rest, said) = if let Some(r) = message.strip_prefix("unknown field `") {
+        (r, "unknown field")
+    } else {
+        (message.strip_prefix("missing field `")?, "is required")
+    };
+    let name = rest.split('`').next()?;
+    let field = if path == name || path.ends_with(&format!("/{name}")) {
+        path.to_string()
+    } else if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}/{name}")
+    };
+    Some((field, said.to_string()))
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !is_json(content_type) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::bad_request("unreadable_body", "the request body could not be read")
+            }
+        })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// Path parameters; an unparsable id is a 400 problem.
+#[derive(Debug, Clone)]
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|e: PathRejection| ApiError::bad_request("invalid_path", e.body_text()))
+    }
+}
+
+/// Query parameters; unknown or mistyped parameters are a 400 problem.
+#[derive(Debug, Clone)]
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e: QueryRejection| ApiError::bad_request("invalid_query", e.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        hours: u32,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        name: String,
+    }
+
+    fn fields(e: ApiError) -> Vec<String> {
+        match e {
+            ApiError::Unprocessable(f) => f.0.keys().cloned().collect(),
+            other => panic!("expected 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        assert!(matches!(parse_json::<Body>(b"{\"hours\": "), Err(ApiError::BadRequest { .. })));
+        assert!(matches!(parse_json::<Body>(b"{\"hours\": 1} x"), Err(ApiError::BadRequest { .. })));
+    }
+
+    #[test]
+    fn wrong_type_names_the_field() {
+        assert_eq!(fields(parse_json::<Body>(b"{\"hours\": -1}").err().unwrap_or(ApiError::Forbidden)), ["hours"]);
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_by_name_even_nested() {
+        assert_eq!(fields(parse_json::<Body>(b"{\"hours\": 1, \"oops\": 2}").err().unwrap_or(ApiError::Forbidden)), ["oops"]);
+        let nested = parse_json::<Body>(b"{\"hours\": 1, \"inner\": {\"name\": \"a\", \"x\": 1}}");
+        assert_eq!(fields(nested.err().unwrap_or(ApiError::Forbidden)), ["inner/x"]);
+    }
+
+    #[test]
+    fn a_missing_field_is_reported() {
+        let e = parse_json::<Body>(b"{}").err().unwrap_or(ApiError::Forbidden);
+        assert_eq!(fields(e), ["hours"]);
+    }
+}

@@ -1,0 +1,174 @@
+//! The test app: the real routers over a real store, a fixed clock, and tokens.
+
+use axum::Router;
+use axum::body::Body;
+use chrono::NaiveDate;
+use http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use recert_api::auth::Authenticator;
+use recert_api::config::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use recert_api::Role;
+use recert_domain::{FixedClock, RuleBook};
+use recert_store::Store;
+use recert_store::sqlite::SqliteStore;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub const SECRET: &[u8] = b"test-only-secret-0123456789abcdef-not-used-anywhere-else";
+
+pub fn d(s: &str) -> NaiveDate {
+    s.parse().unwrap_or_else(|e| panic!("bad date {s}: {e}"))
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub store: Arc<dyn Store>,
+    auth: Authenticator,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn content_type(&self) -> &str {
+        self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// Assert a problem+json reply with this status; returns its body.
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "{:#}", self.body);
+        assert_eq!(self.content_type(), "application/problem+json", "{:#}", self.body);
+        assert_eq!(self.body["status"], status);
+        &self.body
+    }
+
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "{:#}", self.body);
+        &self.body
+    }
+}
+
+impl TestApp {
+    /// The API as of `today`, over a fresh in-memory SQLite store.
+    pub fn on(today: &str) -> Self {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap_or_else(|e| panic!("{e}")));
+        Self::with_store(today, store)
+    }
+
+    pub fn with_store(today: &str, store: Arc<dyn Store>) -> Self {
+        let today = d(today);
+        let state = recert_local::state_with(
+            store.clone(),
+            SECRET,
+            RuleBook::default_rules(),
+            Arc::new(FixedClock::on(today)),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let auth = Authenticator::hs256(SECRET, DEFAULT_ISSUER, DEFAULT_AUDIENCE).unwrap_or_else(|e| panic!("{e}"));
+        TestApp { router: recert_local::app(state), store, auth }
+    }
+
+    pub fn token(&self, role: Role, sub: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.auth.mint(sub, role, now, 3600).unwrap_or_default()
+    }
+
+    pub fn admin(&self) -> String {
+        self.token(Role::Admin, "admin-1")
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        let res = self.router.clone().oneshot(req).await.unwrap_or_else(|e| match e {});
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply { status, headers, body }
+    }
+
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        };
+        self.send(req.unwrap_or_else(|e| panic!("{e}"))).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call("GET", path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call("POST", path, Some(token), Some(body)).await
+    }
+
+    /// Enrol a certificant and issue them a certification; returns (certificant id, certification id, their token).
+    pub async fn enrol(&self, credential: &str, cycle_start: &str, expires_on: &str) -> (String, String, String) {
+        let admin = self.admin();
+        let n: u32 = rand_suffix();
+        let c = self
+            .post("/certificants", &admin, json!({"email": format!("person{n}@example.org"), "full_name": "Test Person", "membership": "member"}))
+            .await;
+        let certificant_id = c.ok(201)["id"].as_str().unwrap_or_default().to_string();
+        let cert = self
+            .post(
+                "/certifications",
+                &admin,
+                json!({
+                    "certificant_id": certificant_id,
+                    "credential": credential,
+                    "certificate_number": format!("{credential}-{n}"),
+                    "initial_certification_date": cycle_start,
+                    "expires_on": expires_on,
+                }),
+            )
+            .await;
+        let certification_id = cert.ok(201)["id"].as_str().unwrap_or_default().to_string();
+        let token = self.token(Role::Certificant, &certificant_id);
+        (certificant_id, certification_id, token)
+    }
+
+    /// Log an entry as `token`; asserts 201 and returns the entry.
+    pub async fn log(&self, certification: &str, token: &str, entry: Value) -> Value {
+        let r = self.post(&format!("/certifications/{certification}/entries"), token, entry).await;
+        r.ok(201).clone()
+    }
+}
+
+fn rand_suffix() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(1000);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// An entry body with the given hours (whole hours) and provider category.
+pub fn entry(title: &str, category: &str, hours: u32, ethics: u32, completed_on: &str) -> Value {
+    json!({
+        "title": title,
+        "provider_name": "Provider",
+        "provider_category": category,
+        "completed_on": completed_on,
+        "hours_hundredths": hours * 100,
+        "ethics_hours_hundredths": ethics * 100,
+    })
+}
+
+pub fn canadian(mut e: Value) -> Value {
+    e["canadian_content"] = Value::Bool(true);
+    e
+}

@@ -1,0 +1,10 @@
+//! Black-box API tests: the real routers (as the local server and the Lambdas mount them) over the
+//! real embedded store, driven through HTTP requests only.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod eligibility;
+mod enrolment;
+mod errors;
+mod helpers;
+mod transcripts;

@@ -11,8 +11,8 @@ use chrono::NaiveDate;
 use recert_api::error::Problem;
 use recert_api::{ApiError, AppState, Json, Path, Principal, Role};
 use recert_domain::{
-    Certificant, CertificantId, Certification, CertificationAggregate, CertificationId, CertificationStatus,
-    Credential, FieldErrors, HistoryEvent, Membership,
+    Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
+    CertificationStatus, Credential, FieldErrors, HistoryEvent, Membership,
 };
 use serde::{Deserialize, Serialize};
 
@@ -20,10 +20,16 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/certificants", post(create_certificant))
         .route("/certificants/{certificant_id}", get(get_certificant))
-        .route("/certificants/{certificant_id}/certifications", get(list_certifications))
+        .route(
+            "/certificants/{certificant_id}/certifications",
+            get(list_certifications),
+        )
         .route("/certifications", post(issue_certification))
         .route("/certifications/{certification_id}", get(get_certification))
-        .route("/certifications/{certification_id}/history", get(get_history))
+        .route(
+            "/certifications/{certification_id}/history",
+            get(get_history),
+        )
 }
 
 const MAX_NAME_CHARS: usize = 200;
@@ -78,7 +84,9 @@ fn created<T: Serialize>(location: String, body: &T) -> Response {
 
 fn valid_email(email: &str) -> bool {
     let mut parts = email.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else { return false };
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
     !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
@@ -138,7 +146,10 @@ pub async fn create_certificant(
         created_at: now,
     };
     state.store.create_certificant(&certificant).await?;
-    Ok(created(format!("/certificants/{}", certificant.id), &certificant))
+    Ok(created(
+        format!("/certificants/{}", certificant.id),
+        &certificant,
+    ))
 }
 
 #[utoipa::path(
@@ -162,7 +173,11 @@ pub async fn get_certificant(
     if !principal.may_read(certificant_id) {
         return Err(ApiError::NotFound("certificant"));
     }
-    let certificant = state.store.certificant(certificant_id).await?.ok_or(ApiError::NotFound("certificant"))?;
+    let certificant = state
+        .store
+        .certificant(certificant_id)
+        .await?
+        .ok_or(ApiError::NotFound("certificant"))?;
     Ok(axum::Json(certificant))
 }
 
@@ -216,27 +231,55 @@ pub async fn issue_certification(
     principal.require(&[Role::Admin])?;
     let mut errors = FieldErrors::default();
     let number = input.certificate_number.trim().to_string();
-    check_len(&mut errors, "certificate_number", &number, MAX_CERTIFICATE_NUMBER_CHARS);
-    let starts_on = match (input.initial_certification_date, input.previous_expiration_date) {
+    check_len(
+        &mut errors,
+        "certificate_number",
+        &number,
+        MAX_CERTIFICATE_NUMBER_CHARS,
+    );
+    let starts_on = match (
+        input.initial_certification_date,
+        input.previous_expiration_date,
+    ) {
         (Some(d), None) => Some(d),
         (None, Some(prev)) => prev.succ_opt(),
         _ => {
-            errors.add("initial_certification_date", "give exactly one of initial_certification_date and previous_expiration_date");
+            errors.add(
+                "initial_certification_date",
+                "give exactly one of initial_certification_date and previous_expiration_date",
+            );
             None
         }
     };
     if let Some(start) = starts_on {
-        let rules = state.rules.for_cycle_starting(start).credential(input.credential);
+        let rules = state
+            .rules
+            .for_cycle_starting(start)
+            .credential(input.credential);
         let longest = recert_domain::add_months(start, (rules.cycle_years * 12) as i32 + 12);
         if input.expires_on <= start {
             errors.add("expires_on", "must be after the cycle start");
         } else if input.expires_on > longest {
-            errors.add("expires_on", format!("is more than a cycle ({} years) after the cycle start", rules.cycle_years));
+            errors.add(
+                "expires_on",
+                format!(
+                    "is more than a cycle ({} years) after the cycle start",
+                    rules.cycle_years
+                ),
+            );
         }
     }
     errors.into_result()?;
-    if state.store.certificant(input.certificant_id).await?.is_none() {
-        return Err(ApiError::field("certificant_id", "no certificant with this id"));
+    if state
+        .store
+        .certificant(input.certificant_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::field(
+            "certificant_id",
+            "no certificant with this id",
+        ));
     }
     let now = state.clock.now();
     let certification = Certification {
@@ -254,7 +297,10 @@ pub async fn issue_certification(
     };
     let changes = CertificationAggregate::issue(certification, principal.actor(), now);
     state.store.commit(&changes).await?;
-    Ok(created(format!("/certifications/{}", changes.certification.id), &changes.certification))
+    Ok(created(
+        format!("/certifications/{}", changes.certification.id),
+        &changes.certification,
+    ))
 }
 
 #[utoipa::path(
@@ -275,7 +321,12 @@ pub async fn get_certification(
     principal: Principal,
     Path(certification_id): Path<CertificationId>,
 ) -> Result<axum::Json<Certification>, ApiError> {
-    Ok(axum::Json(state.load_visible(&principal, certification_id).await?.certification))
+    Ok(axum::Json(
+        state
+            .load_visible(&principal, certification_id)
+            .await?
+            .certification,
+    ))
 }
 
 #[utoipa::path(
@@ -296,5 +347,10 @@ pub async fn get_history(
     principal: Principal,
     Path(certification_id): Path<CertificationId>,
 ) -> Result<axum::Json<History>, ApiError> {
-    Ok(axum::Json(History { events: state.load_visible(&principal, certification_id).await?.history }))
+    Ok(axum::Json(History {
+        events: state
+            .load_visible(&principal, certification_id)
+            .await?
+            .history,
+    }))
 }

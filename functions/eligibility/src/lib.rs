@@ -13,15 +13,21 @@ use recert_domain::calendar::WindowState;
 use recert_domain::eligibility::EntryFacts;
 use recert_domain::entry::EntryLimits;
 use recert_domain::{
-    CeEntryInput, CertificationAggregate, CertificationId, Credential, Eligibility, EntryId, FieldErrors,
-    SubmissionReadiness, evaluate,
+    CeEntryInput, CertificationAggregate, CertificationId, Credential, Eligibility, EntryId,
+    FieldErrors, SubmissionReadiness, evaluate,
 };
 use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/certifications/{certification_id}/eligibility", get(get_eligibility))
-        .route("/certifications/{certification_id}/eligibility/what-if", post(what_if))
+        .route(
+            "/certifications/{certification_id}/eligibility",
+            get(get_eligibility),
+        )
+        .route(
+            "/certifications/{certification_id}/eligibility/what-if",
+            post(what_if),
+        )
 }
 
 /// The most hypothetical entries one what-if call may carry.
@@ -85,7 +91,11 @@ pub struct WhatIfReport {
 }
 
 fn facts(aggregate: &CertificationAggregate) -> Vec<EntryFacts> {
-    aggregate.entries.iter().map(|e| e.activity.facts(e.id)).collect()
+    aggregate
+        .entries
+        .iter()
+        .map(|e| e.activity.facts(e.id))
+        .collect()
 }
 
 #[utoipa::path(
@@ -111,7 +121,11 @@ pub async fn get_eligibility(
     let today = state.clock.today();
     let certification = &aggregate.certification;
     let cycle = certification.cycle();
-    let eligibility = evaluate(rules.credential(certification.credential), &cycle, &facts(&aggregate));
+    let eligibility = evaluate(
+        rules.credential(certification.credential),
+        &cycle,
+        &facts(&aggregate),
+    );
     let window = cycle.window(&rules.deadlines);
     let submission = SubmissionReadiness::assess(&aggregate, rules, &eligibility, today);
     Ok(axum::Json(EligibilityReport {
@@ -125,7 +139,11 @@ pub async fn get_eligibility(
             extended_to: cycle.extended_to,
             counting_ends_on: cycle.counting_ends_on(),
         },
-        window: WindowDates { opens_on: window.opens_on, closes_on: window.closes_on, state: window.state_on(today) },
+        window: WindowDates {
+            opens_on: window.opens_on,
+            closes_on: window.closes_on,
+            state: window.state_on(today),
+        },
         waiver_request_cutoff: cycle.waiver_request_cutoff(&rules.deadlines),
         eligibility,
         submission,
@@ -158,9 +176,15 @@ pub async fn what_if(
     let aggregate = state.load_visible(&principal, certification_id).await?;
     let rules = state.rules_for(&aggregate);
     if request.entries.is_empty() || request.entries.len() > MAX_PLANNED {
-        return Err(ApiError::field("entries", format!("must hold 1 to {MAX_PLANNED} planned entries")));
+        return Err(ApiError::field(
+            "entries",
+            format!("must hold 1 to {MAX_PLANNED} planned entries"),
+        ));
     }
-    let limits = EntryLimits { max_hours: rules.entry_max, completed_no_later_than: None };
+    let limits = EntryLimits {
+        max_hours: rules.entry_max,
+        completed_no_later_than: None,
+    };
     let now_ms = state.clock.now().timestamp_millis().unsigned_abs();
     let mut errors = FieldErrors::default();
     let mut planned = Vec::with_capacity(request.entries.len());

@@ -32,8 +32,14 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// State for tests and the local server: given store, HS256 secret, clock.
-pub fn state_with(store: Arc<dyn Store>, secret: &[u8], rules: RuleBook, clock: Arc<dyn Clock>) -> Result<AppState, String> {
-    let auth = Authenticator::hs256(secret, DEFAULT_ISSUER, DEFAULT_AUDIENCE).map_err(|e| e.to_string())?;
+pub fn state_with(
+    store: Arc<dyn Store>,
+    secret: &[u8],
+    rules: RuleBook,
+    clock: Arc<dyn Clock>,
+) -> Result<AppState, String> {
+    let auth = Authenticator::hs256(secret, DEFAULT_ISSUER, DEFAULT_AUDIENCE)
+        .map_err(|e| e.to_string())?;
     Ok(AppState {
         store,
         auth: Arc::new(auth),

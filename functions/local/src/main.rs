@@ -52,7 +52,11 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(a) => recert_local::serve::run(a.addr, &a.db, a.rules.as_deref()).await,
-        Command::Token { role, sub, ttl_minutes } => recert_local::serve::print_token(role, &sub, ttl_minutes),
+        Command::Token {
+            role,
+            sub,
+            ttl_minutes,
+        } => recert_local::serve::print_token(role, &sub, ttl_minutes),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -10,14 +10,18 @@ use std::path::Path;
 /// Serve until Ctrl-C or SIGTERM, then finish in-flight requests and exit.
 pub async fn run(addr: SocketAddr, db: &Path, rules: Option<&Path>) -> Result<(), String> {
     let state = local_state(db, rules)?;
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(db = %db.display(), "store opened");
     #[allow(clippy::print_stdout)] // the one thing this command is for
     {
         println!("Recert listening on http://{bound}  (health: http://{bound}/health)");
         println!("Get a token:  cargo run -q -p recert-local -- token --role admin");
-        println!("              cargo run -q -p recert-local -- token --role certificant --sub <certificant id>");
+        println!(
+            "              cargo run -q -p recert-local -- token --role certificant --sub <certificant id>"
+        );
     }
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
@@ -49,9 +53,15 @@ async fn shutdown_signal() {
 /// Print a dev token for `role`/`sub` to stdout.
 pub fn print_token(role: Role, sub: &str, ttl_minutes: i64) -> Result<(), String> {
     let secret = dev_secret(&data_dir()).map_err(|e| format!("dev secret: {e}"))?;
-    let auth = Authenticator::hs256(&secret, DEFAULT_ISSUER, DEFAULT_AUDIENCE).map_err(|e| e.to_string())?;
+    let auth = Authenticator::hs256(&secret, DEFAULT_ISSUER, DEFAULT_AUDIENCE)
+        .map_err(|e| e.to_string())?;
     let token = auth
-        .mint(sub, role, chrono::Utc::now().timestamp(), ttl_minutes.clamp(1, 7 * 24 * 60) * 60)
+        .mint(
+            sub,
+            role,
+            chrono::Utc::now().timestamp(),
+            ttl_minutes.clamp(1, 7 * 24 * 60) * 60,
+        )
         .ok_or("cannot mint with this configuration")?;
     #[allow(clippy::print_stdout)]
     {

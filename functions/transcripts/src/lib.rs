@@ -2,23 +2,26 @@
 //! replace, delete. Entries of a submitted cycle are locked (409 `cycle_submitted`).
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
+use chrono::NaiveDate;
 use recert_api::error::Problem;
 use recert_api::page::{Page, PageParams};
 use recert_api::{ApiError, AppState, Decision, Idempotency, Json, Path, Principal, Query, Role};
 use recert_domain::entry::EntryLimits;
 use recert_domain::{CeEntry, CeEntryInput, CertificationId, EntryId, EntrySource, RuleSet};
-use chrono::NaiveDate;
-use axum::extract::State;
 
 /// Who may change a transcript: its certificant, or an admin on their behalf.
 const WRITERS: [Role; 2] = [Role::Certificant, Role::Admin];
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/certifications/{certification_id}/entries", get(list_entries).post(create_entry))
+        .route(
+            "/certifications/{certification_id}/entries",
+            get(list_entries).post(create_entry),
+        )
         .route(
             "/certifications/{certification_id}/entries/{entry_id}",
             get(get_entry).put(replace_entry).delete(delete_entry),
@@ -29,14 +32,27 @@ pub fn router() -> Router<AppState> {
 type Position = (NaiveDate, EntryId);
 
 fn limits(rules: &RuleSet, state: &AppState) -> EntryLimits {
-    EntryLimits { max_hours: rules.entry_max, completed_no_later_than: Some(state.clock.today()) }
+    EntryLimits {
+        max_hours: rules.entry_max,
+        completed_no_later_than: Some(state.clock.today()),
+    }
 }
 
 /// The client's `Idempotency-Key`, if any: 1–255 visible ASCII characters.
 pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
-    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
-    let key = v.to_str().ok().filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
-    key.map(Some).ok_or_else(|| ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters"))
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = v
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
+    key.map(Some).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        )
+    })
 }
 
 #[utoipa::path(
@@ -60,7 +76,11 @@ pub async fn list_entries(
 ) -> Result<axum::Json<Page<CeEntry>>, ApiError> {
     let limit = params.limit()?;
     let scope = format!("entries:{certification_id}");
-    let after: Option<Position> = params.cursor.as_deref().map(|c| state.cursors.decode(&scope, c)).transpose()?;
+    let after: Option<Position> = params
+        .cursor
+        .as_deref()
+        .map(|c| state.cursors.decode(&scope, c))
+        .transpose()?;
     let aggregate = state.load_visible(&principal, certification_id).await?;
     let mut rest = aggregate
         .entries
@@ -69,7 +89,11 @@ pub async fn list_entries(
         .peekable();
     let items: Vec<CeEntry> = rest.by_ref().take(limit).collect();
     let next_cursor = match (rest.peek(), items.last()) {
-        (Some(_), Some(last)) => Some(state.cursors.encode(&scope, &(last.activity.completed_on, last.id))),
+        (Some(_), Some(last)) => Some(
+            state
+                .cursors
+                .encode(&scope, &(last.activity.completed_on, last.id)),
+        ),
         _ => None,
     };
     Ok(axum::Json(Page { items, next_cursor }))
@@ -106,21 +130,41 @@ pub async fn create_entry(
 ) -> Result<Response, ApiError> {
     principal.require(&WRITERS)?;
     let idempotency = idempotency_key(&headers)?.map(|k| {
-        Idempotency::new(&principal, k, "POST", &format!("/certifications/{certification_id}/entries"), &input)
+        Idempotency::new(
+            &principal,
+            k,
+            "POST",
+            &format!("/certifications/{certification_id}/entries"),
+            &input,
+        )
     });
     let now = state.clock.now();
     let entry_id = EntryId::new_v7(now.timestamp_millis().unsigned_abs());
     state
-        .execute(&principal, certification_id, idempotency, |aggregate, rules| {
-            let activity = input.clone().validate(limits(rules, &state))?;
-            let (entry, changes) = aggregate.add_entry(entry_id, activity, EntrySource::SelfReported, principal.actor(), now)?;
-            Ok(Decision {
-                status: StatusCode::CREATED,
-                location: Some(format!("/certifications/{certification_id}/entries/{}", entry.id)),
-                body: entry,
-                changes,
-            })
-        })
+        .execute(
+            &principal,
+            certification_id,
+            idempotency,
+            |aggregate, rules| {
+                let activity = input.clone().validate(limits(rules, &state))?;
+                let (entry, changes) = aggregate.add_entry(
+                    entry_id,
+                    activity,
+                    EntrySource::SelfReported,
+                    principal.actor(),
+                    now,
+                )?;
+                Ok(Decision {
+                    status: StatusCode::CREATED,
+                    location: Some(format!(
+                        "/certifications/{certification_id}/entries/{}",
+                        entry.id
+                    )),
+                    body: entry,
+                    changes,
+                })
+            },
+        )
         .await
 }
 
@@ -177,8 +221,14 @@ pub async fn replace_entry(
         .execute(&principal, certification_id, None, |aggregate, rules| {
             aggregate.entry(entry_id)?;
             let activity = input.clone().validate(limits(rules, &state))?;
-            let (entry, changes) = aggregate.update_entry(entry_id, activity, principal.actor(), now)?;
-            Ok(Decision { status: StatusCode::OK, location: None, body: entry, changes })
+            let (entry, changes) =
+                aggregate.update_entry(entry_id, activity, principal.actor(), now)?;
+            Ok(Decision {
+                status: StatusCode::OK,
+                location: None,
+                body: entry,
+                changes,
+            })
         })
         .await
 }
@@ -208,7 +258,12 @@ pub async fn delete_entry(
     state
         .execute(&principal, certification_id, None, |aggregate, _| {
             let changes = aggregate.remove_entry(entry_id, principal.actor(), now)?;
-            Ok(Decision { status: StatusCode::NO_CONTENT, location: None, body: (), changes })
+            Ok(Decision {
+                status: StatusCode::NO_CONTENT,
+                location: None,
+                body: (),
+                changes,
+            })
         })
         .await
 }

@@ -47,16 +47,15 @@ pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &axum::http::Request<_>| {
-                    // Method and matched path template only: no headers (tokens), no query, no body.
-                    let route = req
-                        .extensions()
-                        .get::<axum::extract::MatchedPath>()
-                        .map_or("unmatched", |p| p.as_str())
-                        .to_owned();
-                    tracing::info_span!("request", method = %req.method(), route)
-                }),
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                // Method and matched path template only: no headers (tokens), no query, no body.
+                let route = req
+                    .extensions()
+                    .get::<axum::extract::MatchedPath>()
+                    .map_or("unmatched", |p| p.as_str())
+                    .to_owned();
+                tracing::info_span!("request", method = %req.method(), route)
+            }),
         )
         .layer(CatchPanicLayer::custom(panic_to_problem))
         .with_state(state)

@@ -11,7 +11,9 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
+};
 use recert_domain::{Actor, CertificantId};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -31,8 +33,14 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] =
-        [Role::Certificant, Role::Provider, Role::Reviewer, Role::Auditor, Role::Committee, Role::Admin];
+    pub const ALL: [Role; 6] = [
+        Role::Certificant,
+        Role::Provider,
+        Role::Reviewer,
+        Role::Auditor,
+        Role::Committee,
+        Role::Admin,
+    ];
     /// Staff may read every certification.
     pub const STAFF: [Role; 4] = [Role::Reviewer, Role::Auditor, Role::Committee, Role::Admin];
 
@@ -89,12 +97,18 @@ pub struct Principal {
 impl Principal {
     /// 403 unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) { Ok(()) } else { Err(ApiError::Forbidden) }
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
     }
 
     /// The certificant this caller is, when a certificant.
     pub fn certificant_id(&self) -> Option<CertificantId> {
-        (self.role == Role::Certificant).then(|| self.subject.parse().ok()).flatten()
+        (self.role == Role::Certificant)
+            .then(|| self.subject.parse().ok())
+            .flatten()
     }
 
     /// Whether the caller may see the data of `owner`: staff always, a certificant only their own.
@@ -103,7 +117,10 @@ impl Principal {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor { subject: self.subject.clone(), role: self.role.as_str().to_string() }
+        Actor {
+            subject: self.subject.clone(),
+            role: self.role.as_str().to_string(),
+        }
     }
 }
 
@@ -124,7 +141,10 @@ pub struct Authenticator {
 impl fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print key material.
-        f.debug_struct("Authenticator").field("issuer", &self.issuer).field("audience", &self.audience).finish()
+        f.debug_struct("Authenticator")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .finish()
     }
 }
 
@@ -155,24 +175,37 @@ impl Authenticator {
     }
 
     /// Production: the issuer's published public keys (a JWKS document), RS256 or ES256 only.
-    pub fn from_jwks(jwks_json: &str, issuer: &str, audience: &str) -> Result<Self, AuthConfigError> {
+    pub fn from_jwks(
+        jwks_json: &str,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Self, AuthConfigError> {
         let set: JwkSet = serde_json::from_str(jwks_json)?;
         let mut keys = HashMap::new();
         for jwk in &set.keys {
-            let Some(kid) = jwk.common.key_id.clone() else { continue };
+            let Some(kid) = jwk.common.key_id.clone() else {
+                continue;
+            };
             let alg = match &jwk.algorithm {
                 jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
                 jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
                 _ => continue,
             };
-            let key = DecodingKey::from_jwk(jwk)
-                .map_err(|e| AuthConfigError::Key { kid: kid.clone(), reason: e.to_string() })?;
+            let key = DecodingKey::from_jwk(jwk).map_err(|e| AuthConfigError::Key {
+                kid: kid.clone(),
+                reason: e.to_string(),
+            })?;
             keys.insert(kid, (key, alg));
         }
         if keys.is_empty() {
             return Err(AuthConfigError::NoKeys);
         }
-        Ok(Authenticator { keys: Keys::Published(keys), issuer: issuer.into(), audience: audience.into(), signer: None })
+        Ok(Authenticator {
+            keys: Keys::Published(keys),
+            issuer: issuer.into(),
+            audience: audience.into(),
+            signer: None,
+        })
     }
 
     fn validation(&self, alg: Algorithm) -> Validation {
@@ -187,27 +220,44 @@ impl Authenticator {
     /// Verify a bearer token. The error text is safe to return (it never echoes the token).
     pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
         let invalid = ApiError::Unauthorized("the bearer token is invalid");
-        let header = decode_header(token).map_err(|_| ApiError::Unauthorized("the bearer token is malformed"))?;
+        let header = decode_header(token)
+            .map_err(|_| ApiError::Unauthorized("the bearer token is malformed"))?;
         let (key, alg) = match &self.keys {
             Keys::Shared(k) => (k, Algorithm::HS256),
             Keys::Published(map) => {
-                let kid = header.kid.as_deref().ok_or(ApiError::Unauthorized("the bearer token names no key (kid)"))?;
-                let (k, alg) = map.get(kid).ok_or(ApiError::Unauthorized("the bearer token's key is unknown"))?;
+                let kid = header.kid.as_deref().ok_or(ApiError::Unauthorized(
+                    "the bearer token names no key (kid)",
+                ))?;
+                let (k, alg) = map
+                    .get(kid)
+                    .ok_or(ApiError::Unauthorized("the bearer token's key is unknown"))?;
                 (k, *alg)
             }
         };
         if header.alg != alg {
             return Err(invalid);
         }
-        let data = decode::<Claims>(token, key, &self.validation(alg)).map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::Unauthorized("the bearer token has expired"),
-            _ => ApiError::Unauthorized("the bearer token is invalid"),
-        })?;
-        Ok(Principal { subject: data.claims.sub, role: data.claims.role })
+        let data =
+            decode::<Claims>(token, key, &self.validation(alg)).map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    ApiError::Unauthorized("the bearer token has expired")
+                }
+                _ => ApiError::Unauthorized("the bearer token is invalid"),
+            })?;
+        Ok(Principal {
+            subject: data.claims.sub,
+            role: data.claims.role,
+        })
     }
 
     /// Mint a token (development secret only).
-    pub fn mint(&self, subject: &str, role: Role, now_unix: i64, ttl_seconds: i64) -> Option<String> {
+    pub fn mint(
+        &self,
+        subject: &str,
+        role: Role,
+        now_unix: i64,
+        ttl_seconds: i64,
+    ) -> Option<String> {
         let signer = self.signer.as_ref()?;
         let claims = Claims {
             sub: subject.into(),
@@ -224,16 +274,23 @@ impl Authenticator {
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let value = parts
             .headers
             .get(AUTHORIZATION)
             .ok_or(ApiError::Unauthorized("a bearer token is required"))?;
-        let value = value.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is malformed"))?;
+        let value = value
+            .to_str()
+            .map_err(|_| ApiError::Unauthorized("the Authorization header is malformed"))?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
-            .ok_or(ApiError::Unauthorized("the Authorization header must be `Bearer <token>`"))?;
+            .ok_or(ApiError::Unauthorized(
+                "the Authorization header must be `Bearer <token>`",
+            ))?;
         state.auth.verify(token.trim())
     }
 }

@@ -31,7 +31,10 @@ pub enum ConfigError {
     #[error("auth configuration: {0}")]
     Auth(#[from] AuthConfigError),
     #[error("rules file {path}: {source}")]
-    Rules { path: PathBuf, source: Box<dyn std::error::Error + Send + Sync> },
+    Rules {
+        path: PathBuf,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("store: {0}")]
     Store(#[from] recert_store::StoreError),
 }
@@ -52,9 +55,14 @@ pub fn load_rules(path: Option<&Path>) -> Result<RuleBook, ConfigError> {
     match path {
         None => Ok(RuleBook::default_rules()),
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| ConfigError::Rules { path: p.to_path_buf(), source: Box::new(e) })?;
-            RuleBook::from_toml(&text).map_err(|e| ConfigError::Rules { path: p.to_path_buf(), source: Box::new(e) })
+            let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Rules {
+                path: p.to_path_buf(),
+                source: Box::new(e),
+            })?;
+            RuleBook::from_toml(&text).map_err(|e| ConfigError::Rules {
+                path: p.to_path_buf(),
+                source: Box::new(e),
+            })
         }
     }
 }
@@ -65,13 +73,21 @@ pub fn auth_from_env() -> Result<(Authenticator, CursorCodec), ConfigError> {
     let audience = env("JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into());
     if let Some(jwks) = env("JWT_JWKS") {
         let auth = Authenticator::from_jwks(&jwks, &issuer, &audience)?;
-        let cursor = env("CURSOR_SECRET").filter(|s| s.len() >= 32).ok_or(ConfigError::NoCursorSecret)?;
-        return Ok((auth, CursorCodec::new(&derive_cursor_key(cursor.as_bytes()))));
+        let cursor = env("CURSOR_SECRET")
+            .filter(|s| s.len() >= 32)
+            .ok_or(ConfigError::NoCursorSecret)?;
+        return Ok((
+            auth,
+            CursorCodec::new(&derive_cursor_key(cursor.as_bytes())),
+        ));
     }
     let secret = env("JWT_HS256_SECRET").ok_or(ConfigError::NoKeys)?;
     let auth = Authenticator::hs256(secret.as_bytes(), &issuer, &audience)?;
     let cursor_key = env("CURSOR_SECRET").unwrap_or(secret);
-    Ok((auth, CursorCodec::new(&derive_cursor_key(cursor_key.as_bytes()))))
+    Ok((
+        auth,
+        CursorCodec::new(&derive_cursor_key(cursor_key.as_bytes())),
+    ))
 }
 
 /// The whole state from the environment, with the embedded store.

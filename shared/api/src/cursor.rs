@@ -23,7 +23,10 @@ impl std::fmt::Debug for CursorCodec {
 }
 
 fn invalid() -> ApiError {
-    ApiError::bad_request("invalid_cursor", "the cursor is invalid or belongs to another listing")
+    ApiError::bad_request(
+        "invalid_cursor",
+        "the cursor is invalid or belongs to another listing",
+    )
 }
 
 impl CursorCodec {
@@ -50,7 +53,9 @@ impl CursorCodec {
         let (p, t) = cursor.split_once('.').ok_or_else(invalid)?;
         let payload = B64.decode(p).map_err(|_| invalid())?;
         let tag = B64.decode(t).map_err(|_| invalid())?;
-        self.mac(scope, &payload).verify_slice(&tag).map_err(|_| invalid())?;
+        self.mac(scope, &payload)
+            .verify_slice(&tag)
+            .map_err(|_| invalid())?;
         serde_json::from_slice(&payload).map_err(|_| invalid())
     }
 }
@@ -63,7 +68,10 @@ mod tests {
     fn a_cursor_round_trips_in_its_scope_only() {
         let c = CursorCodec::new(b"k");
         let s = c.encode("entries:1", &("2026-01-01", 7));
-        assert_eq!(c.decode::<(String, i32)>("entries:1", &s).ok(), Some(("2026-01-01".into(), 7)));
+        assert_eq!(
+            c.decode::<(String, i32)>("entries:1", &s).ok(),
+            Some(("2026-01-01".into(), 7))
+        );
         assert!(c.decode::<(String, i32)>("entries:2", &s).is_err());
     }
 

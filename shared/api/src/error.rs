@@ -72,7 +72,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError::BadRequest { code, detail: detail.into() }
+        ApiError::BadRequest {
+            code,
+            detail: detail.into(),
+        }
     }
 
     pub fn field(field: &str, message: impl Into<String>) -> Self {
@@ -95,7 +98,9 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unprocessable(_) | ApiError::IdempotencyMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unprocessable(_) | ApiError::IdempotencyMismatch(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -123,7 +128,9 @@ impl ApiError {
         let code = self.code();
         let detail = match self {
             ApiError::Internal(_) => "an unexpected error occurred; it has been logged".to_string(),
-            ApiError::Unavailable(_) => "the service is temporarily unavailable; retry shortly".to_string(),
+            ApiError::Unavailable(_) => {
+                "the service is temporarily unavailable; retry shortly".to_string()
+            }
             other => other.to_string(),
         };
         Problem {
@@ -145,7 +152,8 @@ pub fn problem_response(problem: &Problem) -> Response {
     let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_vec(problem).unwrap_or_else(|_| b"{}".to_vec());
     let mut res = (status, body).into_response();
-    res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     res
 }
 
@@ -159,7 +167,9 @@ impl IntoResponse for ApiError {
         }
         let mut res = problem_response(&self.problem());
         if let ApiError::Unauthorized(reason) = self {
-            let value = format!("Bearer realm=\"recert\", error=\"invalid_token\", error_description=\"{reason}\"");
+            let value = format!(
+                "Bearer realm=\"recert\", error=\"invalid_token\", error_description=\"{reason}\""
+            );
             if let Ok(v) = HeaderValue::from_str(&value) {
                 res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
             }
@@ -184,7 +194,10 @@ impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         match e {
             DomainError::Invalid(f) => ApiError::Unprocessable(f),
-            DomainError::Conflict { code, message } => ApiError::Conflict { code, detail: message },
+            DomainError::Conflict { code, message } => ApiError::Conflict {
+                code,
+                detail: message,
+            },
             DomainError::NotFound(what) => ApiError::NotFound(what),
         }
     }

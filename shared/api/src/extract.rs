@@ -18,7 +18,12 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct Json<T>(pub T);
 
 fn is_json(content_type: &str) -> bool {
-    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -32,15 +37,37 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             serde_json::error::Category::Data => {
                 let mut errors = FieldErrors::default();
                 let message = strip_position(&inner.to_string());
-                let field = if path == "." { String::new() } else { path.replace('.', "/") };
+                let field = if path == "." {
+                    String::new()
+                } else {
+                    path.replace('.', "/")
+                };
                 let (field, message) = unknown_field(&field, &message).unwrap_or((field, message));
-                errors.add(if field.is_empty() { "body".to_string() } else { field }, message);
+                errors.add(
+                    if field.is_empty() {
+                        "body".to_string()
+                    } else {
+                        field
+                    },
+                    message,
+                );
                 ApiError::Unprocessable(errors)
             }
-            _ => ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {}", strip_position(&inner.to_string()))),
+            _ => ApiError::bad_request(
+                "malformed_json",
+                format!(
+                    "the body is not valid JSON: {}",
+                    strip_position(&inner.to_string())
+                ),
+            ),
         }
     })?;
-    de.end().map_err(|_| ApiError::bad_request("malformed_json", "the body has trailing characters after the JSON value"))?;
+    de.end().map_err(|_| {
+        ApiError::bad_request(
+            "malformed_json",
+            "the body has trailing characters after the JSON value",
+        )
+    })?;
     Ok(value)
 }
 
@@ -74,17 +101,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if !is_json(content_type) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::bad_request("unreadable_body", "the request body could not be read")
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e: BytesRejection| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge
+                } else {
+                    ApiError::bad_request("unreadable_body", "the request body could not be read")
+                }
+            })?;
         parse_json(&bytes).map(Json)
     }
 }
@@ -96,7 +129,10 @@ pub struct Path<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))
@@ -111,7 +147,10 @@ pub struct Query<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
@@ -148,25 +187,50 @@ mod tests {
 
     #[test]
     fn malformed_json_is_a_bad_request() {
-        assert!(matches!(parse_json::<Body>(b"{\"hours\": "), Err(ApiError::BadRequest { .. })));
-        assert!(matches!(parse_json::<Body>(b"{\"hours\": 1} x"), Err(ApiError::BadRequest { .. })));
+        assert!(matches!(
+            parse_json::<Body>(b"{\"hours\": "),
+            Err(ApiError::BadRequest { .. })
+        ));
+        assert!(matches!(
+            parse_json::<Body>(b"{\"hours\": 1} x"),
+            Err(ApiError::BadRequest { .. })
+        ));
     }
 
     #[test]
     fn wrong_type_names_the_field() {
-        assert_eq!(fields(parse_json::<Body>(b"{\"hours\": -1}").err().unwrap_or(ApiError::Forbidden)), ["hours"]);
+        assert_eq!(
+            fields(
+                parse_json::<Body>(b"{\"hours\": -1}")
+                    .err()
+                    .unwrap_or(ApiError::Forbidden)
+            ),
+            ["hours"]
+        );
     }
 
     #[test]
     fn unknown_fields_are_rejected_by_name_even_nested() {
-        assert_eq!(fields(parse_json::<Body>(b"{\"hours\": 1, \"oops\": 2}").err().unwrap_or(ApiError::Forbidden)), ["oops"]);
+        assert_eq!(
+            fields(
+                parse_json::<Body>(b"{\"hours\": 1, \"oops\": 2}")
+                    .err()
+                    .unwrap_or(ApiError::Forbidden)
+            ),
+            ["oops"]
+        );
         let nested = parse_json::<Body>(b"{\"hours\": 1, \"inner\": {\"name\": \"a\", \"x\": 1}}");
-        assert_eq!(fields(nested.err().unwrap_or(ApiError::Forbidden)), ["inner/x"]);
+        assert_eq!(
+            fields(nested.err().unwrap_or(ApiError::Forbidden)),
+            ["inner/x"]
+        );
     }
 
     #[test]
     fn a_missing_field_is_reported() {
-        let e = parse_json::<Body>(b"{}").err().unwrap_or(ApiError::Forbidden);
+        let e = parse_json::<Body>(b"{}")
+            .err()
+            .unwrap_or(ApiError::Forbidden);
         assert_eq!(fields(e), ["hours"]);
     }
 }

@@ -8,7 +8,9 @@ use crate::error::ApiError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
-use recert_domain::{CertificationAggregate, CertificationId, Changes, Clock, IdempotencyRecord, RuleBook, RuleSet};
+use recert_domain::{
+    CertificationAggregate, CertificationId, Changes, Clock, IdempotencyRecord, RuleBook, RuleSet,
+};
 use recert_store::{Store, StoreError};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -47,7 +49,13 @@ pub struct Idempotency {
 }
 
 impl Idempotency {
-    pub fn new(principal: &Principal, client_key: &str, method: &str, path: &str, body: &impl serde::Serialize) -> Self {
+    pub fn new(
+        principal: &Principal,
+        client_key: &str,
+        method: &str,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Self {
         let mut h = Sha256::new();
         h.update(method.as_bytes());
         h.update([0]);
@@ -55,23 +63,35 @@ impl Idempotency {
         h.update([0]);
         h.update(serde_json::to_vec(body).unwrap_or_default());
         let fingerprint = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        Idempotency { key: format!("{}:{client_key}", principal.subject), fingerprint }
+        Idempotency {
+            key: format!("{}:{client_key}", principal.subject),
+            fingerprint,
+        }
     }
 }
 
-fn json_response(status: StatusCode, body: String, location: Option<&str>, replayed: bool) -> Response {
+fn json_response(
+    status: StatusCode,
+    body: String,
+    location: Option<&str>,
+    replayed: bool,
+) -> Response {
     let mut res = if status == StatusCode::NO_CONTENT {
         status.into_response()
     } else {
         let mut r = (status, body).into_response();
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         r
     };
     if let Some(loc) = location.and_then(|l| HeaderValue::from_str(l).ok()) {
         res.headers_mut().insert(header::LOCATION, loc);
     }
     if replayed {
-        res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     res
 }
@@ -79,8 +99,16 @@ fn json_response(status: StatusCode, body: String, location: Option<&str>, repla
 impl AppState {
     /// The certification if the caller may see it; 404 otherwise (we never confirm that another
     /// certificant's certification exists).
-    pub async fn load_visible(&self, principal: &Principal, id: CertificationId) -> Result<CertificationAggregate, ApiError> {
-        let aggregate = self.store.load(id).await?.ok_or(ApiError::NotFound("certification"))?;
+    pub async fn load_visible(
+        &self,
+        principal: &Principal,
+        id: CertificationId,
+    ) -> Result<CertificationAggregate, ApiError> {
+        let aggregate = self
+            .store
+            .load(id)
+            .await?
+            .ok_or(ApiError::NotFound("certification"))?;
         if !principal.may_read(aggregate.certification.certificant_id) {
             return Err(ApiError::NotFound("certification"));
         }
@@ -89,7 +117,8 @@ impl AppState {
 
     /// The rule version that judges this aggregate's current cycle.
     pub fn rules_for(&self, aggregate: &CertificationAggregate) -> &RuleSet {
-        self.rules.for_cycle_starting(aggregate.certification.cycle_starts_on)
+        self.rules
+            .for_cycle_starting(aggregate.certification.cycle_starts_on)
     }
 
     /// Run a write command on one certification (see the module docs).
@@ -136,7 +165,14 @@ impl AppState {
             });
             let changes = decision.changes.with_idempotency(record);
             match self.store.commit(&changes).await {
-                Ok(()) => return Ok(json_response(decision.status, body, decision.location.as_deref(), false)),
+                Ok(()) => {
+                    return Ok(json_response(
+                        decision.status,
+                        body,
+                        decision.location.as_deref(),
+                        false,
+                    ));
+                }
                 Err(StoreError::VersionConflict) if attempt < COMMAND_ATTEMPTS => continue,
                 Err(e) => return Err(e.into()),
             }

@@ -11,7 +11,9 @@ pub mod conformance;
 pub mod sqlite;
 
 use async_trait::async_trait;
-use recert_domain::{Certificant, CertificantId, Certification, CertificationAggregate, CertificationId, Changes};
+use recert_domain::{
+    Certificant, CertificantId, Certification, CertificationAggregate, CertificationId, Changes,
+};
 use std::fmt::Debug;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,11 +47,15 @@ pub trait Store: Send + Sync + Debug {
     async fn certificant(&self, id: CertificantId) -> Result<Option<Certificant>, StoreError>;
 
     /// The certifications a certificant holds, oldest first (a GSI query on DynamoDB).
-    async fn certifications_of(&self, certificant: CertificantId) -> Result<Vec<Certification>, StoreError>;
+    async fn certifications_of(
+        &self,
+        certificant: CertificantId,
+    ) -> Result<Vec<Certification>, StoreError>;
 
     /// The whole aggregate in one read: root, entries (by completion date, then id), renewals,
     /// history (by seq) and idempotency records (expired ones may be included; callers filter).
-    async fn load(&self, id: CertificationId) -> Result<Option<CertificationAggregate>, StoreError>;
+    async fn load(&self, id: CertificationId)
+    -> Result<Option<CertificationAggregate>, StoreError>;
 
     /// Commit atomically: root version must equal `changes.expected_version` (0 = must not exist),
     /// else `VersionConflict`; a taken certificate number on creation is `Duplicate`.

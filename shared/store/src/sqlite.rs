@@ -2,14 +2,13 @@
 //!
 //! It mirrors the DynamoDB single table so both adapters have the same semantics:
 //!
-//! | table            | key                                  | holds                                        |
-//! |------------------|--------------------------------------|----------------------------------------------|
-//! | `certifications` | `id` (+ unique `certificate_number`, | the aggregate root (`pk = CERT#<id>, sk =    |
-//! |                  | index on `certificant_id`)           | META`); `version` guards every commit        |
-//! | `items`          | `(certification_id, sk)`             | the other items of the aggregate; `sk` is    |
-//! |                  |                                      | [`ItemKey::sort_key`]; `expires_at` (unix s) |
-//! |                  |                                      | only on idempotency records (DynamoDB TTL)   |
-//! | `certificants`   | `id` (+ unique `email`, no case)     | certificants                                 |
+//! - `certifications`: the aggregate roots (DynamoDB `pk = CERT#<id>`, `sk = META`), keyed by
+//!   `id`, with a unique `certificate_number` and an index on `certificant_id` (the GSI of
+//!   [`Store::certifications_of`]). `version` guards every commit.
+//! - `items`: every other item of an aggregate, keyed by `(certification_id, sk)` where `sk` is
+//!   [`ItemKey::sort_key`] (`ENTRY#…`, `RENEWAL#…`, `HIST#…`, `IDEM#…`). `expires_at` (unix
+//!   seconds) is set on idempotency records only, like the DynamoDB TTL attribute.
+//! - `certificants`: keyed by `id`, with a unique, case-insensitive `email`.
 //!
 //! Bodies are the serde JSON of the domain types; the columns beside them are only keys and
 //! indexes. The schema is migrated on open with `PRAGMA user_version` ([`MIGRATIONS`]).
@@ -18,6 +17,11 @@
 //! on tokio's blocking pool (`spawn_blocking`), so the lock is never held across an `.await`.
 //! A commit is one `BEGIN IMMEDIATE` transaction, so writers from other processes on the same
 //! file queue on the busy timeout instead of failing to upgrade a read lock.
+//!
+//! Like a DynamoDB `TransactWriteItems`, a commit may not touch one item twice nor carry more
+//! than [`MAX_WRITES_PER_COMMIT`] writes (`Rejected`). Idempotency records are never filtered by
+//! the wall clock (the domain's clock is injected and may be fixed in tests); a commit drops the
+//! records of its certification that expired before its own time (the root's `updated_at`).
 //!
 //! Nothing here logs personal data: no emails, names or bodies; only schema versions
 //! and item kinds.
@@ -98,7 +102,12 @@ enum SqliteStoreError {
     },
     /// serde's message may quote the stored value (personal data), so only its position is kept.
     #[error("a stored {what} is not valid ({category:?} error at line {line}, column {column})")]
-    Corrupt { what: &'static str, category: serde_json::error::Category, line: usize, column: usize },
+    Corrupt {
+        what: &'static str,
+        category: serde_json::error::Category,
+        line: usize,
+        column: usize,
+    },
     #[error("a stored version ({0}) is out of range")]
     BadVersion(i64),
 }
@@ -125,8 +134,14 @@ pub struct SqliteStore {
 
 impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let location = self.inner.path.as_deref().map_or(":memory:".into(), Path::to_string_lossy);
-        f.debug_struct("SqliteStore").field("location", &location).finish_non_exhaustive()
+        let location = self
+            .inner
+            .path
+            .as_deref()
+            .map_or(":memory:".into(), Path::to_string_lossy);
+        f.debug_struct("SqliteStore")
+            .field("location", &location)
+            .finish_non_exhaustive()
     }
 }
 
@@ -140,9 +155,11 @@ impl SqliteStore {
         let conn = Connection::open(path).map_err(db)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
         // journal_mode answers with the mode in force; WAL persists in the file once set.
-        let _mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)).map_err(db)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(db)?;
+        let _mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(db)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db)?;
         Self::finish(conn, Some(path.to_path_buf()))
     }
 
@@ -155,7 +172,12 @@ impl SqliteStore {
     fn finish(mut conn: Connection, path: Option<PathBuf>) -> Result<Self, StoreError> {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
         migrate(&mut conn)?;
-        Ok(SqliteStore { inner: Arc::new(Inner { path, conn: Mutex::new(conn) }) })
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                conn: Mutex::new(conn),
+            }),
+        })
     }
 
     /// Run `f` with the connection on the blocking pool.
@@ -166,7 +188,10 @@ impl SqliteStore {
     {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            let mut conn = inner.conn.lock().map_err(|_| backend(SqliteStoreError::Poisoned))?;
+            let mut conn = inner
+                .conn
+                .lock()
+                .map_err(|_| backend(SqliteStoreError::Poisoned))?;
             f(&mut conn)
         })
         .await
@@ -177,8 +202,12 @@ impl SqliteStore {
 /// Bring the schema up to the last of [`MIGRATIONS`]; a no-op on an up-to-date database.
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     // IMMEDIATE: two processes opening a new file at once cannot both run a step.
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(db)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db)?;
+    let found: i64 = tx
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(db)?;
     let known = MIGRATIONS.len();
     let current = usize::try_from(found)
         .ok()
@@ -187,24 +216,32 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     for (step, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let version = step + 1;
         tx.execute_batch(sql).map_err(db)?;
-        tx.pragma_update(None, "user_version", version as i64).map_err(db)?;
+        tx.pragma_update(None, "user_version", version as i64)
+            .map_err(db)?;
         tracing::info!(schema_version = version, "store migration applied");
     }
     tx.commit().map_err(db)
 }
 
 fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|source| backend(SqliteStoreError::Encode { what, source }))
+    serde_json::to_string(value)
+        .map_err(|source| backend(SqliteStoreError::Encode { what, source }))
 }
 
 fn decode<T: DeserializeOwned>(what: &'static str, body: &str) -> Result<T, StoreError> {
     serde_json::from_str(body).map_err(|e| {
-        backend(SqliteStoreError::Corrupt { what, category: e.classify(), line: e.line(), column: e.column() })
+        backend(SqliteStoreError::Corrupt {
+            what,
+            category: e.classify(),
+            line: e.line(),
+            column: e.column(),
+        })
     })
 }
 
 fn version_to_sql(version: u64) -> Result<i64, StoreError> {
-    i64::try_from(version).map_err(|_| StoreError::Rejected(format!("version {version} is too large to store")))
+    i64::try_from(version)
+        .map_err(|_| StoreError::Rejected(format!("version {version} is too large to store")))
 }
 
 fn version_from_sql(version: i64) -> Result<u64, StoreError> {
@@ -225,10 +262,13 @@ fn constraint_violation(e: &rusqlite::Error) -> Option<(i32, &str)> {
 fn root_write_error(e: rusqlite::Error) -> StoreError {
     match constraint_violation(&e) {
         Some((_, msg)) if msg.contains("certifications.certificate_number") => {
-            StoreError::Duplicate { what: "certificate_number" }
+            StoreError::Duplicate {
+                what: "certificate_number",
+            }
         }
         Some((code, msg))
-            if code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY || msg.contains("certifications.id") =>
+            if code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                || msg.contains("certifications.id") =>
         {
             StoreError::VersionConflict
         }
@@ -239,11 +279,16 @@ fn root_write_error(e: rusqlite::Error) -> StoreError {
 fn certificant_write_error(e: rusqlite::Error) -> StoreError {
     match constraint_violation(&e) {
         Some((code, msg))
-            if code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY || msg.contains("certificants.id") =>
+            if code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                || msg.contains("certificants.id") =>
         {
-            StoreError::Duplicate { what: "certificant" }
+            StoreError::Duplicate {
+                what: "certificant",
+            }
         }
-        Some((_, msg)) if msg.contains("certificants.email") => StoreError::Duplicate { what: "email" },
+        Some((_, msg)) if msg.contains("certificants.email") => {
+            StoreError::Duplicate { what: "email" }
+        }
         _ => db(e),
     }
 }
@@ -261,9 +306,16 @@ fn item_row(item: &Item) -> Result<ItemRow, StoreError> {
         Item::Entry(e) => (encode("entry", e)?, None),
         Item::Renewal(r) => (encode("renewal", r)?, None),
         Item::History(h) => (encode("history event", h)?, None),
-        Item::Idempotency(i) => (encode("idempotency record", i)?, Some(i.expires_at.timestamp())),
+        Item::Idempotency(i) => (
+            encode("idempotency record", i)?,
+            Some(i.expires_at.timestamp()),
+        ),
     };
-    Ok(ItemRow { sk, body, expires_at })
+    Ok(ItemRow {
+        sk,
+        body,
+        expires_at,
+    })
 }
 
 /// A commit checked and encoded on the async side, moved whole into the blocking task.
@@ -297,7 +349,11 @@ impl PreparedCommit {
             )));
         }
         let mut seen = HashSet::with_capacity(writes);
-        let keys = changes.puts.iter().map(Item::key).chain(changes.deletes.iter().cloned());
+        let keys = changes
+            .puts
+            .iter()
+            .map(Item::key)
+            .chain(changes.deletes.iter().cloned());
         for key in keys {
             let sk = key.sort_key();
             if !seen.insert(sk) {
@@ -308,7 +364,9 @@ impl PreparedCommit {
                     ItemKey::History(_) => "a history event",
                     ItemKey::Idempotency(_) => "an idempotency record",
                 };
-                return Err(StoreError::Rejected(format!("{kind} is written twice in one commit")));
+                return Err(StoreError::Rejected(format!(
+                    "{kind} is written twice in one commit"
+                )));
             }
         }
         Ok(PreparedCommit {
@@ -320,19 +378,29 @@ impl PreparedCommit {
             body: encode("certification", c)?,
             now_unix: c.updated_at.timestamp(),
             deletes: changes.deletes.iter().map(ItemKey::sort_key).collect(),
-            puts: changes.puts.iter().map(item_row).collect::<Result<_, _>>()?,
+            puts: changes
+                .puts
+                .iter()
+                .map(item_row)
+                .collect::<Result<_, _>>()?,
         })
     }
 
     /// Everything in one `BEGIN IMMEDIATE` transaction; any error rolls it all back (the
     /// transaction is dropped uncommitted).
     fn run(self, conn: &mut Connection) -> Result<(), StoreError> {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
         if self.expected_version == 0 {
             // Checked first so "already exists" wins over a taken number, whatever order SQLite
             // checks its unique indexes in.
             let exists = tx
-                .query_row("SELECT 1 FROM certifications WHERE id = ?1", [&self.id], |_| Ok(()))
+                .query_row(
+                    "SELECT 1 FROM certifications WHERE id = ?1",
+                    [&self.id],
+                    |_| Ok(()),
+                )
                 .optional()
                 .map_err(db)?
                 .is_some();
@@ -342,7 +410,13 @@ impl PreparedCommit {
             tx.execute(
                 "INSERT INTO certifications (id, certificant_id, certificate_number, version, body)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![self.id, self.certificant_id, self.certificate_number, self.new_version, self.body],
+                params![
+                    self.id,
+                    self.certificant_id,
+                    self.certificate_number,
+                    self.new_version,
+                    self.body
+                ],
             )
             .map_err(root_write_error)?;
         } else {
@@ -372,8 +446,9 @@ impl PreparedCommit {
         )
         .map_err(db)?;
         {
-            let mut delete =
-                tx.prepare_cached("DELETE FROM items WHERE certification_id = ?1 AND sk = ?2").map_err(db)?;
+            let mut delete = tx
+                .prepare_cached("DELETE FROM items WHERE certification_id = ?1 AND sk = ?2")
+                .map_err(db)?;
             for sk in &self.deletes {
                 delete.execute(params![self.id, sk]).map_err(db)?;
             }
@@ -384,20 +459,26 @@ impl PreparedCommit {
                 )
                 .map_err(db)?;
             for row in &self.puts {
-                put.execute(params![self.id, row.sk, row.body, row.expires_at]).map_err(db)?;
+                put.execute(params![self.id, row.sk, row.body, row.expires_at])
+                    .map_err(db)?;
             }
         }
         tx.commit().map_err(db)
     }
 }
 
-fn load_aggregate(conn: &mut Connection, id: &str) -> Result<Option<CertificationAggregate>, StoreError> {
+fn load_aggregate(
+    conn: &mut Connection,
+    id: &str,
+) -> Result<Option<CertificationAggregate>, StoreError> {
     // One read transaction: the root and its items come from the same snapshot.
     let tx = conn.transaction().map_err(db)?;
     let root: Option<(i64, String)> = tx
-        .query_row("SELECT version, body FROM certifications WHERE id = ?1", [id], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
+        .query_row(
+            "SELECT version, body FROM certifications WHERE id = ?1",
+            [id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
         .optional()
         .map_err(db)?;
     let Some((version, body)) = root else {
@@ -413,8 +494,9 @@ fn load_aggregate(conn: &mut Connection, id: &str) -> Result<Option<Certificatio
         idempotency: Vec::new(),
     };
     {
-        let mut stmt =
-            tx.prepare_cached("SELECT sk, body FROM items WHERE certification_id = ?1 ORDER BY sk").map_err(db)?;
+        let mut stmt = tx
+            .prepare_cached("SELECT sk, body FROM items WHERE certification_id = ?1 ORDER BY sk")
+            .map_err(db)?;
         let mut rows = stmt.query([id]).map_err(db)?;
         while let Some(row) = rows.next().map_err(db)? {
             let sk: String = row.get(0).map_err(db)?;
@@ -422,11 +504,17 @@ fn load_aggregate(conn: &mut Connection, id: &str) -> Result<Option<Certificatio
             if sk.starts_with(ENTRY_PREFIX) {
                 aggregate.entries.push(decode::<CeEntry>("entry", &body)?);
             } else if sk.starts_with(RENEWAL_PREFIX) {
-                aggregate.renewals.push(decode::<Renewal>("renewal", &body)?);
+                aggregate
+                    .renewals
+                    .push(decode::<Renewal>("renewal", &body)?);
             } else if sk.starts_with(HISTORY_PREFIX) {
-                aggregate.history.push(decode::<HistoryEvent>("history event", &body)?);
+                aggregate
+                    .history
+                    .push(decode::<HistoryEvent>("history event", &body)?);
             } else if sk.starts_with(IDEMPOTENCY_PREFIX) {
-                aggregate.idempotency.push(decode::<IdempotencyRecord>("idempotency record", &body)?);
+                aggregate
+                    .idempotency
+                    .push(decode::<IdempotencyRecord>("idempotency record", &body)?);
             } else {
                 // An item kind from a newer build; it is not rewritten, so skipping loses nothing.
                 let kind = sk.split('#').next().unwrap_or_default();
@@ -435,8 +523,10 @@ fn load_aggregate(conn: &mut Connection, id: &str) -> Result<Option<Certificatio
         }
     }
     tx.commit().map_err(db)?;
-    aggregate.entries.sort_by(|a, b| (a.activity.completed_on, a.id).cmp(&(b.activity.completed_on, b.id)));
-    aggregate.renewals.sort_by(|a, b| (a.submitted_at, a.id).cmp(&(b.submitted_at, b.id)));
+    aggregate
+        .entries
+        .sort_by_key(|e| (e.activity.completed_on, e.id));
+    aggregate.renewals.sort_by_key(|r| (r.submitted_at, r.id));
     aggregate.history.sort_by_key(|h| h.seq);
     Ok(Some(aggregate))
 }
@@ -449,8 +539,11 @@ impl Store for SqliteStore {
         let email = certificant.email.to_lowercase();
         let body = encode("certificant", certificant)?;
         self.with_conn(move |conn| {
-            conn.execute("INSERT INTO certificants (id, email, body) VALUES (?1, ?2, ?3)", params![id, email, body])
-                .map_err(certificant_write_error)?;
+            conn.execute(
+                "INSERT INTO certificants (id, email, body) VALUES (?1, ?2, ?3)",
+                params![id, email, body],
+            )
+            .map_err(certificant_write_error)?;
             Ok(())
         })
         .await
@@ -460,7 +553,11 @@ impl Store for SqliteStore {
         let id = id.to_string();
         self.with_conn(move |conn| {
             let body: Option<String> = conn
-                .query_row("SELECT body FROM certificants WHERE id = ?1", [&id], |row| row.get(0))
+                .query_row(
+                    "SELECT body FROM certificants WHERE id = ?1",
+                    [&id],
+                    |row| row.get(0),
+                )
                 .optional()
                 .map_err(db)?;
             body.map(|b| decode("certificant", &b)).transpose()
@@ -468,11 +565,16 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn certifications_of(&self, certificant: CertificantId) -> Result<Vec<Certification>, StoreError> {
+    async fn certifications_of(
+        &self,
+        certificant: CertificantId,
+    ) -> Result<Vec<Certification>, StoreError> {
         let certificant = certificant.to_string();
         self.with_conn(move |conn| {
             let mut stmt = conn
-                .prepare_cached("SELECT version, body FROM certifications WHERE certificant_id = ?1")
+                .prepare_cached(
+                    "SELECT version, body FROM certifications WHERE certificant_id = ?1",
+                )
                 .map_err(db)?;
             let mut rows = stmt.query([&certificant]).map_err(db)?;
             let mut out = Vec::new();
@@ -484,13 +586,16 @@ impl Store for SqliteStore {
                 out.push(c);
             }
             // created_at lives in the body (and its JSON form does not sort as text): order here.
-            out.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+            out.sort_by_key(|c| (c.created_at, c.id));
             Ok(out)
         })
         .await
     }
 
-    async fn load(&self, id: CertificationId) -> Result<Option<CertificationAggregate>, StoreError> {
+    async fn load(
+        &self,
+        id: CertificationId,
+    ) -> Result<Option<CertificationAggregate>, StoreError> {
         let id = id.to_string();
         self.with_conn(move |conn| load_aggregate(conn, &id)).await
     }

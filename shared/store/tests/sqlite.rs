@@ -6,11 +6,12 @@
 use async_trait::async_trait;
 use chrono::Duration;
 use recert_domain::{
-    Certificant, CertificantId, Certification, CertificationAggregate, CertificationId, Changes, Item,
+    Certificant, CertificantId, Certification, CertificationAggregate, CertificationId, Changes,
+    Item,
 };
 use recert_store::conformance::{
-    add_entry, add_entry_changes, bump, create, create_fresh, date, entry_id, expected_after,
-    idempotency_record, instant, load, new_certificant, new_certification, run_all,
+    actor, add_entry, add_entry_changes, bump, create, create_fresh, date, entry_id,
+    expected_after, idempotency_record, instant, load, new_certificant, new_certification, run_all,
 };
 use recert_store::sqlite::{MIGRATIONS, SqliteStore};
 use recert_store::{Store, StoreError};
@@ -61,10 +62,16 @@ impl Store for TempFileStore {
     async fn certificant(&self, id: CertificantId) -> Result<Option<Certificant>, StoreError> {
         self.store.certificant(id).await
     }
-    async fn certifications_of(&self, certificant: CertificantId) -> Result<Vec<Certification>, StoreError> {
+    async fn certifications_of(
+        &self,
+        certificant: CertificantId,
+    ) -> Result<Vec<Certification>, StoreError> {
         self.store.certifications_of(certificant).await
     }
-    async fn load(&self, id: CertificationId) -> Result<Option<CertificationAggregate>, StoreError> {
+    async fn load(
+        &self,
+        id: CertificationId,
+    ) -> Result<Option<CertificationAggregate>, StoreError> {
         self.store.load(id).await
     }
     async fn commit(&self, changes: &Changes) -> Result<(), StoreError> {
@@ -74,7 +81,9 @@ impl Store for TempFileStore {
 
 mod in_memory {
     use super::*;
-    recert_store::conformance_tests!(async { SqliteStore::in_memory().expect("open an in-memory store") });
+    recert_store::conformance_tests!(async {
+        SqliteStore::in_memory().expect("open an in-memory store")
+    });
 }
 
 mod file {
@@ -94,7 +103,9 @@ fn raw(path: &Path) -> rusqlite::Connection {
 }
 
 fn user_version(path: &Path) -> i64 {
-    raw(path).pragma_query_value(None, "user_version", |r| r.get(0)).expect("read user_version")
+    raw(path)
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .expect("read user_version")
 }
 
 #[tokio::test]
@@ -103,7 +114,10 @@ async fn reopening_a_file_store_keeps_data_and_does_not_migrate_again() {
     let certificant = new_certificant();
     let expected = {
         let store = SqliteStore::open(&dir.db()).expect("open");
-        store.create_certificant(&certificant).await.expect("create the certificant");
+        store
+            .create_certificant(&certificant)
+            .await
+            .expect("create the certificant");
         let v1 = create(&store, new_certification(certificant.id), instant(0)).await;
         add_entry(&store, &v1, entry_id(1), date(2026, 1, 2), instant(1)).await
     };
@@ -112,10 +126,13 @@ async fn reopening_a_file_store_keeps_data_and_does_not_migrate_again() {
     for _ in 0..3 {
         let store = SqliteStore::open(&dir.db()).expect("reopen");
         assert_eq!(load(&store, expected.certification.id).await, expected);
-        assert_eq!(store.certificant(certificant.id).await.expect("read"), Some(certificant.clone()));
+        assert_eq!(
+            store.certificant(certificant.id).await.expect("read"),
+            Some(certificant.clone())
+        );
         assert_eq!(
             store.certifications_of(certificant.id).await.expect("list"),
-            [expected.certification.clone()]
+            std::slice::from_ref(&expected.certification)
         );
         assert_eq!(user_version(&dir.db()), MIGRATIONS.len() as i64);
     }
@@ -125,7 +142,9 @@ async fn reopening_a_file_store_keeps_data_and_does_not_migrate_again() {
 async fn a_database_from_a_newer_build_is_refused() {
     let dir = TempDir::new();
     drop(SqliteStore::open(&dir.db()).expect("open"));
-    raw(&dir.db()).pragma_update(None, "user_version", 99).expect("bump user_version");
+    raw(&dir.db())
+        .pragma_update(None, "user_version", 99)
+        .expect("bump user_version");
     let opened = SqliteStore::open(&dir.db());
     assert!(matches!(opened, Err(StoreError::Backend(_))), "{opened:?}");
 }
@@ -136,10 +155,15 @@ async fn open_creates_missing_directories_and_uses_wal() {
     let path = dir.0.join("a").join("b").join("recert.db");
     let store = SqliteStore::open(&path).expect("open");
     assert!(path.is_file());
-    let mode: String = raw(&path).pragma_query_value(None, "journal_mode", |r| r.get(0)).expect("journal_mode");
+    let mode: String = raw(&path)
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .expect("journal_mode");
     assert_eq!(mode, "wal");
     let certificant = new_certificant();
-    store.create_certificant(&certificant).await.expect("create");
+    store
+        .create_certificant(&certificant)
+        .await
+        .expect("create");
     assert!(format!("{store:?}").contains("recert.db"));
 }
 
@@ -167,13 +191,26 @@ async fn a_failure_mid_commit_rolls_everything_back() {
 
     let (_, changes) = add_entry_changes(&v1, entry_id(1), date(2026, 1, 2), instant(1));
     let failed = store.commit(&changes).await;
-    let Err(StoreError::Backend(source)) = &failed else { panic!("expected Backend, got {failed:?}") };
-    assert!(source.to_string().contains("entries refused by the test"), "{source}");
+    let Err(StoreError::Backend(source)) = &failed else {
+        panic!("expected Backend, got {failed:?}")
+    };
+    assert!(
+        source.to_string().contains("entries refused by the test"),
+        "{source}"
+    );
     assert_eq!(load(&store, v1.certification.id).await, v1);
 
-    raw(&dir.db()).execute_batch("DROP TRIGGER refuse_entries;").expect("drop the trigger");
-    store.commit(&changes).await.expect("the same commit now succeeds");
-    assert_eq!(load(&store, v1.certification.id).await, expected_after(Some(v1), &changes));
+    raw(&dir.db())
+        .execute_batch("DROP TRIGGER refuse_entries;")
+        .expect("drop the trigger");
+    store
+        .commit(&changes)
+        .await
+        .expect("the same commit now succeeds");
+    assert_eq!(
+        load(&store, v1.certification.id).await,
+        expected_after(Some(v1), &changes)
+    );
 }
 
 /// Two stores (two connections, as two processes would have) on one file: concurrent commits of
@@ -188,8 +225,18 @@ async fn two_connections_on_one_file_serialize_their_writers() {
         let loaded = load(&second, expected.certification.id).await;
         assert_eq!(loaded, expected);
         let now = instant(1) + Duration::minutes(i64::from(round));
-        let (_, a) = add_entry_changes(&loaded, entry_id(2 * u128::from(round) + 1), date(2026, 1, 2), now);
-        let (_, b) = add_entry_changes(&loaded, entry_id(2 * u128::from(round) + 2), date(2026, 1, 2), now);
+        let (_, a) = add_entry_changes(
+            &loaded,
+            entry_id(2 * u128::from(round) + 1),
+            date(2026, 1, 2),
+            now,
+        );
+        let (_, b) = add_entry_changes(
+            &loaded,
+            entry_id(2 * u128::from(round) + 2),
+            date(2026, 1, 2),
+            now,
+        );
         let (ra, rb) = tokio::join!(first.commit(&a), second.commit(&b));
         let winner = match (ra, rb) {
             (Ok(()), Err(StoreError::VersionConflict)) => a,
@@ -199,6 +246,30 @@ async fn two_connections_on_one_file_serialize_their_writers() {
         expected = expected_after(Some(loaded), &winner);
     }
     assert_eq!(load(&first, expected.certification.id).await, expected);
+}
+
+/// The same across two connections for creations, which read before they write: both must take
+/// the write lock up front, or the loser fails with a busy snapshot instead of a conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_connections_on_one_file_serialize_their_creations() {
+    let dir = TempDir::new();
+    let first = SqliteStore::open(&dir.db()).expect("open");
+    let second = SqliteStore::open(&dir.db()).expect("open again");
+    for round in 0..20 {
+        let certification = new_certification(new_certificant().id);
+        let a = CertificationAggregate::issue(certification.clone(), actor(), instant(1));
+        let b = CertificationAggregate::issue(certification.clone(), actor(), instant(2));
+        let (ra, rb) = tokio::join!(first.commit(&a), second.commit(&b));
+        let winner = match (ra, rb) {
+            (Ok(()), Err(StoreError::VersionConflict)) => a,
+            (Err(StoreError::VersionConflict), Ok(())) => b,
+            other => panic!("round {round}: {other:?}"),
+        };
+        assert_eq!(
+            load(&first, certification.id).await,
+            expected_after(None, &winner)
+        );
+    }
 }
 
 /// Idempotency records are never filtered by the wall clock (the domain's clock may be fixed in
@@ -214,7 +285,10 @@ async fn expired_idempotency_records_go_with_the_next_commit() {
     };
     let long_lived = idempotency_record(instant(1), "{}");
     let mut changes = bump(&v1, instant(1));
-    changes.puts = vec![Item::Idempotency(short_lived.clone()), Item::Idempotency(long_lived.clone())];
+    changes.puts = vec![
+        Item::Idempotency(short_lived.clone()),
+        Item::Idempotency(long_lived.clone()),
+    ];
     store.commit(&changes).await.expect("commit");
     // Fixed in January 2026: long past by the wall clock of whoever runs this, yet still loaded.
     assert_eq!(load(&store, v1.certification.id).await.idempotency.len(), 2);
@@ -227,8 +301,14 @@ async fn expired_idempotency_records_go_with_the_next_commit() {
 
     // ...one after it drops it, and only it.
     let v3 = load(&store, v1.certification.id).await;
-    store.commit(&bump(&v3, instant(2) + Duration::seconds(1))).await.expect("commit");
-    assert_eq!(load(&store, v1.certification.id).await.idempotency, [long_lived]);
+    store
+        .commit(&bump(&v3, instant(2) + Duration::seconds(1)))
+        .await
+        .expect("commit");
+    assert_eq!(
+        load(&store, v1.certification.id).await.idempotency,
+        [long_lived]
+    );
 }
 
 #[tokio::test]

@@ -5,9 +5,9 @@ use axum::body::Body;
 use chrono::NaiveDate;
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
+use recert_api::Role;
 use recert_api::auth::Authenticator;
 use recert_api::config::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
-use recert_api::Role;
 use recert_domain::{FixedClock, RuleBook};
 use recert_store::Store;
 use recert_store::sqlite::SqliteStore;
@@ -36,13 +36,21 @@ pub struct Reply {
 
 impl Reply {
     pub fn content_type(&self) -> &str {
-        self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 
     /// Assert a problem+json reply with this status; returns its body.
     pub fn problem(&self, status: u16) -> &Value {
         assert_eq!(self.status.as_u16(), status, "{:#}", self.body);
-        assert_eq!(self.content_type(), "application/problem+json", "{:#}", self.body);
+        assert_eq!(
+            self.content_type(),
+            "application/problem+json",
+            "{:#}",
+            self.body
+        );
         assert_eq!(self.body["status"], status);
         &self.body
     }
@@ -56,7 +64,8 @@ impl Reply {
 impl TestApp {
     /// The API as of `today`, over a fresh in-memory SQLite store.
     pub fn on(today: &str) -> Self {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap_or_else(|e| panic!("{e}")));
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::in_memory().unwrap_or_else(|e| panic!("{e}")));
         Self::with_store(today, store)
     }
 
@@ -69,8 +78,13 @@ impl TestApp {
             Arc::new(FixedClock::on(today)),
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let auth = Authenticator::hs256(SECRET, DEFAULT_ISSUER, DEFAULT_AUDIENCE).unwrap_or_else(|e| panic!("{e}"));
-        TestApp { router: recert_local::app(state), store, auth }
+        let auth = Authenticator::hs256(SECRET, DEFAULT_ISSUER, DEFAULT_AUDIENCE)
+            .unwrap_or_else(|e| panic!("{e}"));
+        TestApp {
+            router: recert_local::app(state),
+            store,
+            auth,
+        }
     }
 
     pub fn token(&self, role: Role, sub: &str) -> String {
@@ -83,19 +97,40 @@ impl TestApp {
     }
 
     pub async fn send(&self, req: Request<Body>) -> Reply {
-        let res = self.router.clone().oneshot(req).await.unwrap_or_else(|e| match e {});
+        let res = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .unwrap_or_else(|e| match e {});
         let status = res.status();
         let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let bytes = res
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -118,7 +153,12 @@ impl TestApp {
     }
 
     /// Enrol a certificant and issue them a certification; returns (certificant id, certification id, their token).
-    pub async fn enrol(&self, credential: &str, cycle_start: &str, expires_on: &str) -> (String, String, String) {
+    pub async fn enrol(
+        &self,
+        credential: &str,
+        cycle_start: &str,
+        expires_on: &str,
+    ) -> (String, String, String) {
         let admin = self.admin();
         let n: u32 = rand_suffix();
         let c = self
@@ -145,7 +185,13 @@ impl TestApp {
 
     /// Log an entry as `token`; asserts 201 and returns the entry.
     pub async fn log(&self, certification: &str, token: &str, entry: Value) -> Value {
-        let r = self.post(&format!("/certifications/{certification}/entries"), token, entry).await;
+        let r = self
+            .post(
+                &format!("/certifications/{certification}/entries"),
+                token,
+                entry,
+            )
+            .await;
         r.ok(201).clone()
     }
 }

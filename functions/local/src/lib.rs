@@ -5,6 +5,7 @@
 //! git-ignored) unless `JWT_HS256_SECRET` is set. It is a throwaway for this machine only.
 
 use axum::Router;
+use utoipa::OpenApi;
 use rand::RngCore;
 use recert_api::config::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, derive_cursor_key, load_rules};
 use recert_api::cursor::CursorCodec;
@@ -16,6 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub mod openapi;
 pub mod serve;
 
 /// The routes of every function, as the Lambdas serve them.
@@ -26,9 +28,10 @@ pub fn routes() -> Router<AppState> {
         .merge(eligibility::router())
 }
 
-/// The whole API over `state`, with the shared layers.
+/// The whole API over `state`, with the shared layers and the Swagger UI at `/docs`.
 pub fn app(state: AppState) -> Router {
-    finish(routes(), state)
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi());
+    finish(routes(), state).merge(docs)
 }
 
 /// State for tests and the local server: given store, HS256 secret, clock.

@@ -44,6 +44,8 @@ enum Command {
         #[arg(long, default_value_t = 720)]
         ttl_minutes: i64,
     },
+    /// Print the OpenAPI document (what `openapi/openapi.json` must contain).
+    Openapi,
 }
 
 #[tokio::main]
@@ -57,6 +59,13 @@ async fn main() -> std::process::ExitCode {
             sub,
             ttl_minutes,
         } => recert_local::serve::print_token(role, &sub, ttl_minutes),
+        Command::Openapi => {
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{}", recert_local::openapi::document());
+            }
+            Ok(())
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

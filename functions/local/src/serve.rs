@@ -4,6 +4,7 @@ use crate::{app, data_dir, dev_secret, local_state};
 use recert_api::Role;
 use recert_api::auth::Authenticator;
 use recert_api::config::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -15,14 +16,13 @@ pub async fn run(addr: SocketAddr, db: &Path, rules: Option<&Path>) -> Result<()
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(db = %db.display(), "store opened");
-    #[allow(clippy::print_stdout)] // the one thing this command is for
-    {
-        println!("Recert listening on http://{bound}  (health: http://{bound}/health)");
-        println!("Get a token:  cargo run -q -p recert-local -- token --role admin");
-        println!(
-            "              cargo run -q -p recert-local -- token --role certificant --sub <certificant id>"
-        );
-    }
+    // Written with `writeln!` and errors ignored: a closed stdout must not stop the server.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "Recert listening on http://{bound}  (health: http://{bound}/health, docs: http://{bound}/docs/)");
+    let _ = writeln!(out, "Get a token:  cargo run -q -p recert-local -- token --role admin");
+    let _ = writeln!(out, "              cargo run -q -p recert-local -- token --role certificant --sub <certificant id>");
+    let _ = out.flush();
+    drop(out);
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -1,0 +1,67 @@
+//! The OpenAPI document, generated from the handlers' annotations. `openapi/openapi.json` is this
+//! document, committed; `recert-local openapi` prints it and a test fails when they differ.
+
+use recert_api::error::Problem;
+use recert_api::page::Page;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(Debug)]
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A JWT with `sub` and `role` (certificant, provider, reviewer, auditor, committee, admin)."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "Recert",
+        description = "Continuing-education renewal programme API: transcripts, exact eligibility, what-if.\n\nHours are integer hundredths (`150` = 1.50 h). Errors are `application/problem+json` (RFC 9457).",
+        version = env!("CARGO_PKG_VERSION"),
+    ),
+    paths(
+        recert_api::app::health,
+        certifications::create_certificant,
+        certifications::get_certificant,
+        certifications::list_certifications,
+        certifications::issue_certification,
+        certifications::get_certification,
+        certifications::get_history,
+        transcripts::list_entries,
+        transcripts::create_entry,
+        transcripts::get_entry,
+        transcripts::replace_entry,
+        transcripts::delete_entry,
+        eligibility::get_eligibility,
+        eligibility::what_if,
+    ),
+    components(schemas(Problem, Page<recert_domain::CeEntry>)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "certifications", description = "Enrol certificants, issue certifications, read them"),
+        (name = "transcripts", description = "CE entries of a certification"),
+        (name = "eligibility", description = "Where a certification stands, and what-if"),
+        (name = "health", description = "Liveness"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document as committed: pretty JSON with a trailing newline.
+pub fn document() -> String {
+    let mut s = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    s.push('\n');
+    s
+}

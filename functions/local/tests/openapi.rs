@@ -1,0 +1,42 @@
+//! The committed contract is what the code generates, and the local server serves it with its docs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+fn committed_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../openapi/openapi.json")
+}
+
+#[test]
+fn committed_openapi_matches_the_code() {
+    let committed = std::fs::read_to_string(committed_path()).unwrap_or_default();
+    let generated = recert_local::openapi::document();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is stale: run `cargo run -q -p recert-local -- openapi > openapi/openapi.json`"
+    );
+}
+
+#[test]
+fn every_operation_is_secured_and_documents_its_errors_as_problems() {
+    let doc: serde_json::Value = serde_json::from_str(&recert_local::openapi::document()).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            if path == "/health" {
+                continue;
+            }
+            assert!(op["security"].as_array().is_some_and(|s| !s.is_empty()), "{method} {path} has no security");
+            assert!(responses.contains_key("401"), "{method} {path} does not document 401");
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        response["content"]["application/problem+json"].is_object(),
+                        "{method} {path} {status} is not problem+json"
+                    );
+                }
+            }
+        }
+    }
+}

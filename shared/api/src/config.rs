@@ -2,7 +2,8 @@
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
-//! | `RECERT_DB_PATH` | embedded SQLite file | `.recert/recert.db` |
+//! | `TABLE_NAME` | the DynamoDB table: set, it selects the DynamoDB store (with the standard AWS variables: `AWS_REGION`, credentials, `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local) | — (embedded store) |
+//! | `RECERT_DB_PATH` | embedded SQLite file (when `TABLE_NAME` is unset) | `.recert/recert.db` |
 //! | `JWT_ISSUER`, `JWT_AUDIENCE` | expected `iss` / `aud` | `recert-local` / `recert` |
 //! | `JWT_JWKS` | the issuer's public keys (JWKS JSON, RS256/ES256) — production | — |
 //! | `JWT_HS256_SECRET` | shared secret (≥ 32 bytes) — development only | — |
@@ -13,6 +14,8 @@ use crate::auth::{AuthConfigError, Authenticator};
 use crate::cursor::CursorCodec;
 use crate::state::AppState;
 use recert_domain::{RuleBook, SystemClock};
+use recert_store::Store;
+use recert_store::dynamodb::{DynamoStore, TABLE_NAME_ENV};
 use recert_store::sqlite::SqliteStore;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -90,14 +93,23 @@ pub fn auth_from_env() -> Result<(Authenticator, CursorCodec), ConfigError> {
     ))
 }
 
-/// The whole state from the environment, with the embedded store.
-pub fn state_from_env() -> Result<AppState, ConfigError> {
+/// The store the environment names: DynamoDB when `TABLE_NAME` is set (no network call here),
+/// else the embedded SQLite file at `RECERT_DB_PATH`.
+pub async fn store_from_env() -> Result<Arc<dyn Store>, ConfigError> {
+    if env(TABLE_NAME_ENV).is_some() {
+        return Ok(Arc::new(DynamoStore::from_env().await?));
+    }
+    let db = env("RECERT_DB_PATH").unwrap_or_else(|| DEFAULT_DB_PATH.into());
+    Ok(Arc::new(SqliteStore::open(Path::new(&db))?))
+}
+
+/// The whole state from the environment (see the table above for the store's selection).
+pub async fn state_from_env() -> Result<AppState, ConfigError> {
     let (auth, cursors) = auth_from_env()?;
     let rules = load_rules(env("RECERT_RULES_PATH").as_deref().map(Path::new))?;
-    let db = env("RECERT_DB_PATH").unwrap_or_else(|| DEFAULT_DB_PATH.into());
-    let store = SqliteStore::open(Path::new(&db))?;
+    let store = store_from_env().await?;
     Ok(AppState {
-        store: Arc::new(store),
+        store,
         auth: Arc::new(auth),
         rules: Arc::new(rules),
         clock: Arc::new(SystemClock),

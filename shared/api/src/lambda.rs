@@ -24,6 +24,6 @@ pub fn init_tracing(json: bool) {
 /// Build the state once (clients, keys, rules), then serve API Gateway HTTP API events.
 pub async fn run(routes: fn() -> Router<AppState>) -> Result<(), lambda_http::Error> {
     init_tracing(true);
-    let state = state_from_env()?;
+    let state = state_from_env().await?;
     lambda_http::run(finish(routes(), state)).await
 }

@@ -5,7 +5,6 @@
 //! git-ignored) unless `JWT_HS256_SECRET` is set. It is a throwaway for this machine only.
 
 use axum::Router;
-use utoipa::OpenApi;
 use rand::RngCore;
 use recert_api::config::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, derive_cursor_key, load_rules};
 use recert_api::cursor::CursorCodec;
@@ -16,6 +15,7 @@ use recert_store::sqlite::SqliteStore;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use utoipa::OpenApi;
 
 pub mod openapi;
 pub mod serve;
@@ -30,7 +30,8 @@ pub fn routes() -> Router<AppState> {
 
 /// The whole API over `state`, with the shared layers and the Swagger UI at `/docs`.
 pub fn app(state: AppState) -> Router {
-    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi());
+    let docs =
+        utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi());
     finish(routes(), state).merge(docs)
 }
 
@@ -84,10 +85,18 @@ pub fn data_dir() -> PathBuf {
     std::env::var_os("RECERT_DATA_DIR").map_or_else(|| PathBuf::from(".recert"), PathBuf::from)
 }
 
-/// The state the local server runs on: SQLite file, dev secret, rules, system clock.
-pub fn local_state(db: &Path, rules_path: Option<&Path>) -> Result<AppState, String> {
+/// The state the local server runs on: the SQLite file at `db` — or DynamoDB when `TABLE_NAME`
+/// is set (e.g. DynamoDB Local, see docs/dynamodb.md) — the dev secret, the rules, the system clock.
+pub async fn local_state(db: &Path, rules_path: Option<&Path>) -> Result<AppState, String> {
     let secret = dev_secret(&data_dir()).map_err(|e| format!("dev secret: {e}"))?;
-    let store = SqliteStore::open(db).map_err(|e| format!("store at {}: {e}", db.display()))?;
+    let store: Arc<dyn Store> =
+        if std::env::var_os(recert_store::dynamodb::TABLE_NAME_ENV).is_some() {
+            recert_api::config::store_from_env()
+                .await
+                .map_err(|e| e.to_string())?
+        } else {
+            Arc::new(SqliteStore::open(db).map_err(|e| format!("store at {}: {e}", db.display()))?)
+        };
     let rules = load_rules(rules_path).map_err(|e| e.to_string())?;
-    state_with(Arc::new(store), &secret, rules, Arc::new(SystemClock))
+    state_with(store, &secret, rules, Arc::new(SystemClock))
 }

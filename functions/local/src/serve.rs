@@ -10,17 +10,26 @@ use std::path::Path;
 
 /// Serve until Ctrl-C or SIGTERM, then finish in-flight requests and exit.
 pub async fn run(addr: SocketAddr, db: &Path, rules: Option<&Path>) -> Result<(), String> {
-    let state = local_state(db, rules)?;
+    let state = local_state(db, rules).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(db = %db.display(), "store opened");
+
     // Written with `writeln!` and errors ignored: a closed stdout must not stop the server.
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "Recert listening on http://{bound}  (health: http://{bound}/health, docs: http://{bound}/docs/)");
-    let _ = writeln!(out, "Get a token:  cargo run -q -p recert-local -- token --role admin");
-    let _ = writeln!(out, "              cargo run -q -p recert-local -- token --role certificant --sub <certificant id>");
+    let _ = writeln!(
+        out,
+        "Recert listening on http://{bound}  (health: http://{bound}/health, docs: http://{bound}/docs/)"
+    );
+    let _ = writeln!(
+        out,
+        "Get a token:  cargo run -q -p recert-local -- token --role admin"
+    );
+    let _ = writeln!(
+        out,
+        "              cargo run -q -p recert-local -- token --role certificant --sub <certificant id>"
+    );
     let _ = out.flush();
     drop(out);
     axum::serve(listener, app(state))

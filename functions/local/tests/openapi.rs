@@ -27,8 +27,14 @@ fn every_operation_is_secured_and_documents_its_errors_as_problems() {
             if path == "/health" {
                 continue;
             }
-            assert!(op["security"].as_array().is_some_and(|s| !s.is_empty()), "{method} {path} has no security");
-            assert!(responses.contains_key("401"), "{method} {path} does not document 401");
+            assert!(
+                op["security"].as_array().is_some_and(|s| !s.is_empty()),
+                "{method} {path} has no security"
+            );
+            assert!(
+                responses.contains_key("401"),
+                "{method} {path} does not document 401"
+            );
             for (status, response) in responses {
                 if status.starts_with('4') || status.starts_with('5') {
                     assert!(

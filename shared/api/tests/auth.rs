@@ -11,7 +11,14 @@ const EC: &str = include_str!("fixtures/test-only-ec.pem");
 
 fn claims(iss: &str, aud: &str, exp_in: i64) -> Claims {
     let now = chrono::Utc::now().timestamp();
-    Claims { sub: "u-1".into(), role: Role::Reviewer, iss: iss.into(), aud: aud.into(), iat: now, exp: now + exp_in }
+    Claims {
+        sub: "u-1".into(),
+        role: Role::Reviewer,
+        iss: iss.into(),
+        aud: aud.into(),
+        iat: now,
+        exp: now + exp_in,
+    }
 }
 
 fn sign(alg: Algorithm, kid: &str, key: &EncodingKey, c: &Claims) -> String {
@@ -29,32 +36,74 @@ fn rs256_and_es256_tokens_from_the_published_keys_are_accepted() {
     let rsa = EncodingKey::from_rsa_pem(RSA.as_bytes()).unwrap();
     let ec = EncodingKey::from_ec_pem(EC.as_bytes()).unwrap();
     let c = claims("https://issuer.example", "recert", 300);
-    let p = auth().verify(&sign(Algorithm::RS256, "test-rsa", &rsa, &c)).unwrap();
+    let p = auth()
+        .verify(&sign(Algorithm::RS256, "test-rsa", &rsa, &c))
+        .unwrap();
     assert_eq!((p.subject.as_str(), p.role), ("u-1", Role::Reviewer));
-    assert!(auth().verify(&sign(Algorithm::ES256, "test-ec", &ec, &c)).is_ok());
+    assert!(
+        auth()
+            .verify(&sign(Algorithm::ES256, "test-ec", &ec, &c))
+            .is_ok()
+    );
 }
 
 #[test]
 fn wrong_issuer_audience_kid_or_expiry_is_unauthorized() {
     let rsa = EncodingKey::from_rsa_pem(RSA.as_bytes()).unwrap();
     let bad = [
-        sign(Algorithm::RS256, "test-rsa", &rsa, &claims("https://evil.example", "recert", 300)),
-        sign(Algorithm::RS256, "test-rsa", &rsa, &claims("https://issuer.example", "other", 300)),
-        sign(Algorithm::RS256, "unknown", &rsa, &claims("https://issuer.example", "recert", 300)),
-        sign(Algorithm::RS256, "test-rsa", &rsa, &claims("https://issuer.example", "recert", -3600)),
+        sign(
+            Algorithm::RS256,
+            "test-rsa",
+            &rsa,
+            &claims("https://evil.example", "recert", 300),
+        ),
+        sign(
+            Algorithm::RS256,
+            "test-rsa",
+            &rsa,
+            &claims("https://issuer.example", "other", 300),
+        ),
+        sign(
+            Algorithm::RS256,
+            "unknown",
+            &rsa,
+            &claims("https://issuer.example", "recert", 300),
+        ),
+        sign(
+            Algorithm::RS256,
+            "test-rsa",
+            &rsa,
+            &claims("https://issuer.example", "recert", -3600),
+        ),
         // The RSA key presented under the EC key's id: algorithm mismatch.
-        sign(Algorithm::RS256, "test-ec", &rsa, &claims("https://issuer.example", "recert", 300)),
+        sign(
+            Algorithm::RS256,
+            "test-ec",
+            &rsa,
+            &claims("https://issuer.example", "recert", 300),
+        ),
     ];
     for token in bad {
-        assert!(matches!(auth().verify(&token), Err(ApiError::Unauthorized(_))));
+        assert!(matches!(
+            auth().verify(&token),
+            Err(ApiError::Unauthorized(_))
+        ));
     }
 }
 
 #[test]
 fn an_hs256_token_is_refused_when_keys_are_published() {
     let hs = EncodingKey::from_secret(b"guessable-secret-guessable-secret!!");
-    let token = sign(Algorithm::HS256, "test-rsa", &hs, &claims("https://issuer.example", "recert", 300));
-    assert!(matches!(auth().verify(&token), Err(ApiError::Unauthorized(_))));
+    let token = sign(
+        Algorithm::HS256,
+        "test-rsa",
+        &hs,
+        &claims("https://issuer.example", "recert", 300),
+    );
+    assert!(matches!(
+        auth().verify(&token),
+        Err(ApiError::Unauthorized(_))
+    ));
 }
 
 #[test]

@@ -27,12 +27,23 @@ async fn a_panicking_handler_answers_500_problem_json_and_the_router_lives_on() 
         cursors: CursorCodec::new(b"k"),
     };
     let app: Router = finish(Router::new().route("/boom", get(boom)), state);
-    let res = app.clone().oneshot(http::Request::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+    let res = app
+        .clone()
+        .oneshot(http::Request::get("/boom").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(res.status(), 500);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
-    let body: serde_json::Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let body: serde_json::Value =
+        serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(body["code"], "internal");
-    assert!(!body.to_string().contains("a bug"), "the panic message is not sent");
-    let health = app.oneshot(http::Request::get("/health").body(Body::empty()).unwrap()).await.unwrap();
+    assert!(
+        !body.to_string().contains("a bug"),
+        "the panic message is not sent"
+    );
+    let health = app
+        .oneshot(http::Request::get("/health").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
 }

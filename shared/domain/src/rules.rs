@@ -306,12 +306,12 @@ mod tests {
     fn a_cycle_is_judged_by_the_version_in_force_at_its_start() {
         let base = DEFAULT_RULES.to_string();
         let newer = base
-            .split("[[version]]")
+            .split("\n[[version]]\n")
             .nth(1)
             .unwrap_or_default()
             .replacen("effective_from = \"2000-01-01\"", "effective_from = \"2027-01-01\"", 1)
             .replacen("min_hundredths = 4500", "min_hundredths = 6000", 1);
-        let book = RuleBook::from_toml(&format!("{base}\n[[version]]{newer}")).unwrap_or_else(|e| panic!("{e}"));
+        let book = RuleBook::from_toml(&format!("{base}\n[[version]]\n{newer}")).unwrap_or_else(|e| panic!("{e}"));
         let total = |day| book.for_cycle_starting(day).credential(Credential::Cahims).requirement_sets[0].requirements[0].min;
         assert_eq!(total(d(2026, 12, 31)), Hours(4500));
         assert_eq!(total(d(2027, 1, 1)), Hours(6000));

@@ -2,12 +2,14 @@
 //!
 //! One certification is one aggregate: loaded with ONE read, changed with ONE atomic commit guarded
 //! by the version it was loaded at (a stale writer gets [`StoreError::VersionConflict`], never a
-//! lost update). Adapters: [`sqlite::SqliteStore`] (embedded, the local default); DynamoDB follows.
+//! lost update). Adapters: [`sqlite::SqliteStore`] (embedded, the local default) and
+//! [`dynamodb::DynamoStore`] (production, one DynamoDB table; see `docs/dynamodb.md`).
 //! [`conformance`] holds the one test suite every adapter must pass.
 //!
 //! Must not depend on HTTP or on any function crate.
 
 pub mod conformance;
+pub mod dynamodb;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -1,4 +1,10 @@
 //! The test app: the real routers over a real store, a fixed clock, and tokens.
+//!
+//! The store is the embedded SQLite (in memory, one per app) unless `RECERT_TEST_STORE=dynamodb`:
+//! then every app is on DynamoDB Local (`RECERT_DYNAMODB_ENDPOINT`, default
+//! `http://127.0.0.1:8000`), all apps of one test run sharing one new table created from
+//! `infra/table.json` (the tests make unique ids, emails and numbers), each app with its own
+//! client and [`CallCounter`]. `scripts/test-all` runs these tests once on each store.
 
 use axum::Router;
 use axum::body::Body;
@@ -10,6 +16,9 @@ use recert_api::auth::Authenticator;
 use recert_api::config::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use recert_domain::{FixedClock, RuleBook};
 use recert_store::Store;
+use recert_store::dynamodb::{
+    CallCounter, DynamoStore, TableDefinition, create_table, local_client,
+};
 use recert_store::sqlite::SqliteStore;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -24,7 +33,48 @@ pub fn d(s: &str) -> NaiveDate {
 pub struct TestApp {
     pub router: Router,
     pub store: Arc<dyn Store>,
+    /// The DynamoDB calls of this app's store (`None` on SQLite).
+    pub calls: Option<CallCounter>,
     auth: Authenticator,
+}
+
+/// `RECERT_TEST_STORE=dynamodb` puts the apps on DynamoDB Local.
+pub fn on_dynamodb() -> bool {
+    std::env::var("RECERT_TEST_STORE").is_ok_and(|s| s.eq_ignore_ascii_case("dynamodb"))
+}
+
+fn dynamodb_endpoint() -> String {
+    std::env::var("RECERT_DYNAMODB_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| "http://127.0.0.1:8000".into())
+}
+
+/// The table of this test run, created on first use (on a thread of its own: the caller may be
+/// inside a single-threaded runtime and `TestApp::on` is synchronous).
+fn dynamodb_table() -> &'static str {
+    static TABLE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let table = format!("recert-api-{}", uuid::Uuid::now_v7().simple());
+        let name = table.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"));
+            runtime.block_on(async {
+                let endpoint = dynamodb_endpoint();
+                let client = local_client(&endpoint, &CallCounter::new());
+                let definition = TableDefinition::bundled().unwrap_or_else(|e| panic!("{e}"));
+                create_table(&client, &name, &definition)
+                    .await
+                    .unwrap_or_else(|e| panic!("create table {name} on {endpoint}: {e:?}"));
+            });
+        })
+        .join()
+        .unwrap_or_else(|_| panic!("creating the DynamoDB table failed"));
+        table
+    })
 }
 
 #[derive(Debug)]
@@ -62,8 +112,17 @@ impl Reply {
 }
 
 impl TestApp {
-    /// The API as of `today`, over a fresh in-memory SQLite store.
+    /// The API as of `today`, over a fresh in-memory SQLite store, or over the run's DynamoDB
+    /// table with `RECERT_TEST_STORE=dynamodb`.
     pub fn on(today: &str) -> Self {
+        if on_dynamodb() {
+            let calls = CallCounter::new();
+            let client = local_client(&dynamodb_endpoint(), &calls);
+            let store = DynamoStore::with_counter(client, dynamodb_table(), calls.clone());
+            let mut app = Self::with_store(today, Arc::new(store));
+            app.calls = Some(calls);
+            return app;
+        }
         let store: Arc<dyn Store> =
             Arc::new(SqliteStore::in_memory().unwrap_or_else(|e| panic!("{e}")));
         Self::with_store(today, store)
@@ -83,6 +142,7 @@ impl TestApp {
         TestApp {
             router: recert_local::app(state),
             store,
+            calls: None,
             auth,
         }
     }

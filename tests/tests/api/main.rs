@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod call_budget;
 mod eligibility;
 mod enrolment;
 mod errors;

@@ -1,0 +1,213 @@
+//! The call budget on DynamoDB (issue 4): every read endpoint is ONE DynamoDB call, every write
+//! command ONE read (the aggregate Query) plus ONE `TransactWriteItems`. Counted by the SDK
+//! interceptor of the app's client around each request; the consumed capacity of each is printed
+//! (it is recorded in docs/performance.md, "DynamoDB calls and capacity"). Runs only with
+//! `RECERT_TEST_STORE=dynamodb` (scripts/test-all sets it for its second API run).
+
+use crate::helpers::*;
+use axum::body::Body;
+use http::{Request, header};
+use recert_store::dynamodb::OperationCalls;
+use serde_json::Value;
+
+fn skip() -> bool {
+    if !on_dynamodb() {
+        // Not captured by libtest, so the skip shows.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: the call budget is a DynamoDB property; set RECERT_TEST_STORE=dynamodb"
+        );
+    }
+    !on_dynamodb()
+}
+
+/// Send one request, return its reply and the DynamoDB operations it made.
+async fn counted(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (Reply, Vec<OperationCalls>) {
+    let calls = app
+        .calls
+        .as_ref()
+        .unwrap_or_else(|| panic!("not on DynamoDB"));
+    calls.reset();
+    let reply = app.call(method, path, Some(token), body).await;
+    (reply, calls.take())
+}
+
+#[track_caller]
+fn assert_budget(label: &str, calls: &[OperationCalls], expected: &[(&str, u64)]) {
+    let got: Vec<(&str, u64)> = calls
+        .iter()
+        .map(|c| (c.operation.as_str(), c.calls))
+        .collect();
+    assert_eq!(got, expected, "{label}: {calls:?}");
+    let retried: Vec<_> = calls.iter().filter(|c| c.attempts != c.calls).collect();
+    assert!(retried.is_empty(), "{label}: retried {retried:?}");
+    let capacity: Vec<String> = calls
+        .iter()
+        .map(|c| format!("{} {:.1} CU", c.operation, c.capacity_units))
+        .collect();
+    eprintln!("call budget | {label} | {}", capacity.join(" + "));
+}
+
+#[tokio::test]
+async fn every_read_endpoint_is_one_call_and_every_write_one_read_plus_one_write() {
+    if skip() {
+        return;
+    }
+    let app = TestApp::on("2026-05-01");
+    let admin = app.admin();
+    let (person, cert, token) = app.enrol("CPHIMS", "2023-09-01", "2026-08-31").await;
+    let base = format!("/certifications/{cert}");
+    let entries = format!("{base}/entries");
+    let mut ids = Vec::new();
+    for n in 0..10 {
+        let e = app
+            .log(
+                &cert,
+                &token,
+                entry(&format!("Course {n}"), "society", 2, 0, "2024-03-01"),
+            )
+            .await;
+        ids.push(e["id"].as_str().unwrap_or_default().to_string());
+    }
+    let one = format!("{entries}/{}", ids[0]);
+
+    // Writes: one Query (the aggregate) + one TransactWriteItems.
+    let write = [("Query", 1), ("TransactWriteItems", 1)];
+    let (r, calls) = counted(
+        &app,
+        "POST",
+        &entries,
+        &token,
+        Some(entry("Posted", "society", 1, 0, "2024-04-01")),
+    )
+    .await;
+    r.ok(201);
+    assert_budget("POST entry (10 entries)", &calls, &write);
+
+    let keyed = Request::builder()
+        .method("POST")
+        .uri(&entries)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("idempotency-key", "budget-1")
+        .body(Body::from(
+            entry("Keyed", "society", 1, 0, "2024-04-02").to_string(),
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let calls_ref = app
+        .calls
+        .as_ref()
+        .unwrap_or_else(|| panic!("not on DynamoDB"));
+    calls_ref.reset();
+    app.send(keyed).await.ok(201);
+    assert_budget("POST entry with Idempotency-Key", &calls_ref.take(), &write);
+
+    let (r, calls) = counted(
+        &app,
+        "PUT",
+        &one,
+        &token,
+        Some(entry("Replaced", "society", 3, 1, "2024-03-02")),
+    )
+    .await;
+    r.ok(200);
+    assert_budget("PUT entry", &calls, &write);
+
+    let (r, calls) = counted(
+        &app,
+        "DELETE",
+        &format!("{entries}/{}", ids[1]),
+        &token,
+        None,
+    )
+    .await;
+    r.ok(204);
+    assert_budget("DELETE entry", &calls, &write);
+
+    // Reads: one call each.
+    let query = [("Query", 1)];
+    for (label, path) in [
+        ("GET eligibility", format!("{base}/eligibility")),
+        ("GET entries", entries.clone()),
+        ("GET entries?limit=5", format!("{entries}?limit=5")),
+        ("GET entry", one.clone()),
+        ("GET certification", base.clone()),
+        ("GET history", format!("{base}/history")),
+    ] {
+        let (r, calls) = counted(&app, "GET", &path, &token, None).await;
+        r.ok(200);
+        assert_budget(label, &calls, &query);
+    }
+    let (r, calls) = counted(
+        &app,
+        "POST",
+        &format!("{base}/eligibility/what-if"),
+        &token,
+        Some(json!({"entries": [entry("Planned", "other", 20, 0, "2026-06-01")]})),
+    )
+    .await;
+    r.ok(200);
+    assert_budget("POST what-if (a read)", &calls, &query);
+
+    let (r, calls) = counted(
+        &app,
+        "GET",
+        &format!("/certificants/{person}"),
+        &admin,
+        None,
+    )
+    .await;
+    r.ok(200);
+    assert_budget("GET certificant", &calls, &[("GetItem", 1)]);
+    let (r, calls) = counted(
+        &app,
+        "GET",
+        &format!("/certificants/{person}/certifications"),
+        &admin,
+        None,
+    )
+    .await;
+    r.ok(200);
+    assert_budget("GET certificant's certifications (GSI1)", &calls, &query);
+
+    // Creating commands: no aggregate to load.
+    let (r, calls) = counted(
+        &app,
+        "POST",
+        "/certificants",
+        &admin,
+        Some(json!({"email": "budget@example.org", "full_name": "Budget Person", "membership": "member"})),
+    )
+    .await;
+    let other = r.ok(201)["id"].as_str().unwrap_or_default().to_string();
+    eprintln!("POST /certificants: {calls:?}");
+    assert_budget("POST certificant", &calls, &[("TransactWriteItems", 1)]);
+    let (r, calls) = counted(
+        &app,
+        "POST",
+        "/certifications",
+        &admin,
+        Some(json!({
+            "certificant_id": other,
+            "credential": "CPHIMS",
+            "certificate_number": "CPHIMS-BUDGET-1",
+            "initial_certification_date": "2024-01-01",
+            "expires_on": "2027-12-31",
+        })),
+    )
+    .await;
+    r.ok(201);
+    eprintln!("POST /certifications: {calls:?}");
+    assert_budget(
+        "POST certification",
+        &calls,
+        &[("GetItem", 1), ("TransactWriteItems", 1)],
+    );
+}

@@ -8,7 +8,11 @@ use serde::Serialize;
 /// `date` moved by `months` (negative = earlier), clamped to the end of the target month.
 pub fn add_months(date: NaiveDate, months: i32) -> NaiveDate {
     let m = Months::new(months.unsigned_abs());
-    let moved = if months >= 0 { date.checked_add_months(m) } else { date.checked_sub_months(m) };
+    let moved = if months >= 0 {
+        date.checked_add_months(m)
+    } else {
+        date.checked_sub_months(m)
+    };
     moved.unwrap_or(date)
 }
 
@@ -26,7 +30,8 @@ pub struct Cycle {
 impl Cycle {
     /// The last day whose completed hours count.
     pub fn counting_ends_on(&self) -> NaiveDate {
-        self.extended_to.map_or(self.expires_on, |e| e.max(self.expires_on))
+        self.extended_to
+            .map_or(self.expires_on, |e| e.max(self.expires_on))
     }
 
     pub fn counts(&self, completed_on: NaiveDate) -> bool {
@@ -95,17 +100,29 @@ mod tests {
     }
 
     fn deadlines() -> Deadlines {
-        RuleBook::default_rules().for_cycle_starting(d(2024, 1, 1)).deadlines
+        RuleBook::default_rules()
+            .for_cycle_starting(d(2024, 1, 1))
+            .deadlines
     }
 
     fn cycle(expires_on: NaiveDate) -> Cycle {
-        Cycle { starts_on: d(2023, 9, 1), expires_on, extended_to: None }
+        Cycle {
+            starts_on: d(2023, 9, 1),
+            expires_on,
+            extended_to: None,
+        }
     }
 
     #[test]
     fn window_for_31_august_opens_on_the_last_day_of_february() {
-        assert_eq!(cycle(d(2026, 8, 31)).window(&deadlines()).opens_on, d(2026, 2, 28));
-        assert_eq!(cycle(d(2028, 8, 31)).window(&deadlines()).opens_on, d(2028, 2, 29));
+        assert_eq!(
+            cycle(d(2026, 8, 31)).window(&deadlines()).opens_on,
+            d(2026, 2, 28)
+        );
+        assert_eq!(
+            cycle(d(2028, 8, 31)).window(&deadlines()).opens_on,
+            d(2028, 2, 29)
+        );
     }
 
     #[test]
@@ -119,13 +136,23 @@ mod tests {
 
     #[test]
     fn waiver_cutoff_is_three_months_before_expiration_clamped() {
-        assert_eq!(cycle(d(2026, 5, 31)).waiver_request_cutoff(&deadlines()), d(2026, 2, 28));
-        assert_eq!(cycle(d(2026, 8, 31)).waiver_request_cutoff(&deadlines()), d(2026, 5, 31));
+        assert_eq!(
+            cycle(d(2026, 5, 31)).waiver_request_cutoff(&deadlines()),
+            d(2026, 2, 28)
+        );
+        assert_eq!(
+            cycle(d(2026, 8, 31)).waiver_request_cutoff(&deadlines()),
+            d(2026, 5, 31)
+        );
     }
 
     #[test]
     fn hours_count_from_cycle_start_through_expiration_not_the_day_before() {
-        let c = Cycle { starts_on: d(2023, 9, 1), expires_on: d(2026, 8, 31), extended_to: None };
+        let c = Cycle {
+            starts_on: d(2023, 9, 1),
+            expires_on: d(2026, 8, 31),
+            extended_to: None,
+        };
         assert!(!c.counts(d(2023, 8, 31)));
         assert!(c.counts(d(2023, 9, 1)));
         assert!(c.counts(d(2026, 8, 31)));
@@ -134,7 +161,11 @@ mod tests {
 
     #[test]
     fn an_extension_moves_the_closing_date_and_the_counting_end() {
-        let c = Cycle { starts_on: d(2023, 9, 1), expires_on: d(2026, 8, 31), extended_to: Some(d(2026, 11, 30)) };
+        let c = Cycle {
+            starts_on: d(2023, 9, 1),
+            expires_on: d(2026, 8, 31),
+            extended_to: Some(d(2026, 11, 30)),
+        };
         assert!(c.counts(d(2026, 11, 30)));
         assert_eq!(c.window(&deadlines()).closes_on, d(2026, 11, 30));
         assert_eq!(c.window(&deadlines()).opens_on, d(2026, 2, 28));

@@ -14,7 +14,19 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Membership status decides the fee.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Membership {
     Member,
@@ -63,7 +75,11 @@ pub struct Certification {
 
 impl Certification {
     pub fn cycle(&self) -> Cycle {
-        Cycle { starts_on: self.cycle_starts_on, expires_on: self.expires_on, extended_to: self.extended_to }
+        Cycle {
+            starts_on: self.cycle_starts_on,
+            expires_on: self.expires_on,
+            extended_to: self.extended_to,
+        }
     }
 }
 
@@ -96,10 +112,19 @@ pub struct Actor {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum HistoryKind {
-    CertificationIssued { credential: Credential, expires_on: NaiveDate },
-    EntryAdded { entry_id: EntryId },
-    EntryUpdated { entry_id: EntryId },
-    EntryRemoved { entry_id: EntryId },
+    CertificationIssued {
+        credential: Credential,
+        expires_on: NaiveDate,
+    },
+    EntryAdded {
+        entry_id: EntryId,
+    },
+    EntryUpdated {
+        entry_id: EntryId,
+    },
+    EntryRemoved {
+        entry_id: EntryId,
+    },
 }
 
 /// One line of the append-only history of a certification.
@@ -214,16 +239,26 @@ impl CertificationAggregate {
                 expires_on: certification.expires_on,
             },
         };
-        Changes { expected_version: 0, certification, puts: vec![Item::History(event)], deletes: vec![] }
+        Changes {
+            expected_version: 0,
+            certification,
+            puts: vec![Item::History(event)],
+            deletes: vec![],
+        }
     }
 
     pub fn entry(&self, id: EntryId) -> Result<&CeEntry, DomainError> {
-        self.entries.iter().find(|e| e.id == id).ok_or(DomainError::NotFound("entry"))
+        self.entries
+            .iter()
+            .find(|e| e.id == id)
+            .ok_or(DomainError::NotFound("entry"))
     }
 
     /// The live (unexpired) idempotency record stored under `key`.
     pub fn idempotency_record(&self, key: &str, now: DateTime<Utc>) -> Option<&IdempotencyRecord> {
-        self.idempotency.iter().find(|r| r.key == key && r.expires_at > now)
+        self.idempotency
+            .iter()
+            .find(|r| r.key == key && r.expires_at > now)
     }
 
     /// A renewal submitted for the current cycle that still stands (not returned).
@@ -265,11 +300,21 @@ impl CertificationAggregate {
         Ok(())
     }
 
-    fn next(&self, actor: Actor, now: DateTime<Utc>, kind: HistoryKind) -> (Certification, HistoryEvent) {
+    fn next(
+        &self,
+        actor: Actor,
+        now: DateTime<Utc>,
+        kind: HistoryKind,
+    ) -> (Certification, HistoryEvent) {
         let mut certification = self.certification.clone();
         certification.version += 1;
         certification.updated_at = now;
-        let event = HistoryEvent { seq: certification.version, at: now, actor, kind };
+        let event = HistoryEvent {
+            seq: certification.version,
+            at: now,
+            actor,
+            kind,
+        };
         (certification, event)
     }
 
@@ -283,10 +328,20 @@ impl CertificationAggregate {
     ) -> Result<(CeEntry, Changes), DomainError> {
         self.ensure_transcript_open()?;
         if self.entries.iter().any(|e| e.id == id) {
-            return Err(DomainError::conflict("entry_exists", "an entry with this id already exists"));
+            return Err(DomainError::conflict(
+                "entry_exists",
+                "an entry with this id already exists",
+            ));
         }
-        let entry = CeEntry { id, activity, source, created_at: now, updated_at: now };
-        let (certification, event) = self.next(actor, now, HistoryKind::EntryAdded { entry_id: id });
+        let entry = CeEntry {
+            id,
+            activity,
+            source,
+            created_at: now,
+            updated_at: now,
+        };
+        let (certification, event) =
+            self.next(actor, now, HistoryKind::EntryAdded { entry_id: id });
         let changes = Changes {
             expected_version: self.certification.version,
             certification,
@@ -306,8 +361,13 @@ impl CertificationAggregate {
         let existing = self.entry(id)?;
         self.ensure_transcript_open()?;
         Self::ensure_self_reported(existing)?;
-        let entry = CeEntry { activity, updated_at: now, ..existing.clone() };
-        let (certification, event) = self.next(actor, now, HistoryKind::EntryUpdated { entry_id: id });
+        let entry = CeEntry {
+            activity,
+            updated_at: now,
+            ..existing.clone()
+        };
+        let (certification, event) =
+            self.next(actor, now, HistoryKind::EntryUpdated { entry_id: id });
         let changes = Changes {
             expected_version: self.certification.version,
             certification,
@@ -317,11 +377,17 @@ impl CertificationAggregate {
         Ok((entry, changes))
     }
 
-    pub fn remove_entry(&self, id: EntryId, actor: Actor, now: DateTime<Utc>) -> Result<Changes, DomainError> {
+    pub fn remove_entry(
+        &self,
+        id: EntryId,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Changes, DomainError> {
         let existing = self.entry(id)?;
         self.ensure_transcript_open()?;
         Self::ensure_self_reported(existing)?;
-        let (certification, event) = self.next(actor, now, HistoryKind::EntryRemoved { entry_id: id });
+        let (certification, event) =
+            self.next(actor, now, HistoryKind::EntryRemoved { entry_id: id });
         Ok(Changes {
             expected_version: self.certification.version,
             certification,

@@ -115,7 +115,10 @@ fn check_text(errors: &mut FieldErrors, field: &str, value: &str) -> String {
     if trimmed.is_empty() {
         errors.add(field, "must not be blank");
     } else if trimmed.chars().count() > MAX_TEXT_CHARS {
-        errors.add(field, format!("must be at most {MAX_TEXT_CHARS} characters"));
+        errors.add(
+            field,
+            format!("must be at most {MAX_TEXT_CHARS} characters"),
+        );
     } else if trimmed.chars().any(char::is_control) {
         errors.add(field, "must not contain control characters");
     }
@@ -133,10 +136,16 @@ impl CeEntryInput {
         if hours == Hours::ZERO {
             errors.add("hours_hundredths", "must be more than zero");
         } else if hours > limits.max_hours {
-            errors.add("hours_hundredths", format!("must be at most {} for one activity", limits.max_hours));
+            errors.add(
+                "hours_hundredths",
+                format!("must be at most {} for one activity", limits.max_hours),
+            );
         }
         if ethics_hours > hours {
-            errors.add("ethics_hours_hundredths", "must not exceed hours_hundredths");
+            errors.add(
+                "ethics_hours_hundredths",
+                "must not exceed hours_hundredths",
+            );
         }
         if let Some(latest) = limits.completed_no_later_than
             && self.completed_on > latest
@@ -148,7 +157,10 @@ impl CeEntryInput {
         }
         for (i, e) in self.evidence.iter().enumerate() {
             let r = e.reference.trim();
-            if r.is_empty() || r.chars().count() > MAX_REFERENCE_CHARS || r.chars().any(char::is_control) {
+            if r.is_empty()
+                || r.chars().count() > MAX_REFERENCE_CHARS
+                || r.chars().any(char::is_control)
+            {
                 errors.add(
                     format!("evidence/{i}/reference"),
                     format!("must be 1 to {MAX_REFERENCE_CHARS} printable characters"),
@@ -205,7 +217,9 @@ mod tests {
 
     #[test]
     fn a_valid_entry_is_trimmed_and_kept() {
-        let a = input().validate(limits()).unwrap_or_else(|e| panic!("{e:?}"));
+        let a = input()
+            .validate(limits())
+            .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(a.title, "Ethics in informatics");
         assert_eq!(a.hours, Hours(300));
         assert_eq!(a.ethics_hours, Hours(100));
@@ -213,7 +227,11 @@ mod tests {
 
     #[test]
     fn ethics_hours_above_hours_are_refused_on_that_field() {
-        let e = CeEntryInput { ethics_hours_hundredths: 301, ..input() }.validate(limits());
+        let e = CeEntryInput {
+            ethics_hours_hundredths: 301,
+            ..input()
+        }
+        .validate(limits());
         let errors = e.err().unwrap_or_default();
         assert!(errors.0.contains_key("ethics_hours_hundredths"));
     }
@@ -221,28 +239,42 @@ mod tests {
     #[test]
     fn zero_and_oversized_hours_are_refused() {
         for h in [0, 6001] {
-            let errors = CeEntryInput { hours_hundredths: h, ethics_hours_hundredths: 0, ..input() }
-                .validate(limits())
-                .err()
-                .unwrap_or_default();
+            let errors = CeEntryInput {
+                hours_hundredths: h,
+                ethics_hours_hundredths: 0,
+                ..input()
+            }
+            .validate(limits())
+            .err()
+            .unwrap_or_default();
             assert!(errors.0.contains_key("hours_hundredths"), "{h}");
         }
     }
 
     #[test]
     fn a_completion_in_the_future_is_refused_but_allowed_for_plans() {
-        let future = CeEntryInput { completed_on: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap_or_default(), ..input() };
+        let future = CeEntryInput {
+            completed_on: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap_or_default(),
+            ..input()
+        };
         assert!(future.clone().validate(limits()).is_err());
-        let plan = EntryLimits { completed_no_later_than: None, ..limits() };
+        let plan = EntryLimits {
+            completed_no_later_than: None,
+            ..limits()
+        };
         assert!(future.validate(plan).is_ok());
     }
 
     #[test]
     fn blank_title_and_provider_are_refused() {
-        let errors = CeEntryInput { title: "  ".into(), provider_name: String::new(), ..input() }
-            .validate(limits())
-            .err()
-            .unwrap_or_default();
+        let errors = CeEntryInput {
+            title: "  ".into(),
+            provider_name: String::new(),
+            ..input()
+        }
+        .validate(limits())
+        .err()
+        .unwrap_or_default();
         assert!(errors.0.contains_key("title"));
         assert!(errors.0.contains_key("provider_name"));
     }

@@ -37,6 +37,9 @@ pub enum DomainError {
 
 impl DomainError {
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
-        DomainError::Conflict { code, message: message.into() }
+        DomainError::Conflict {
+            code,
+            message: message.into(),
+        }
     }
 }

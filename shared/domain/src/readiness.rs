@@ -37,13 +37,17 @@ impl SubmissionReadiness {
         if aggregate.certification.status == CertificationStatus::Lapsed {
             reasons.push(SubmissionCheck {
                 code: "certification_lapsed",
-                message: "the certification has lapsed; only passing the exam again reinstates it".into(),
+                message: "the certification has lapsed; only passing the exam again reinstates it"
+                    .into(),
             });
         }
         if let Some(r) = aggregate.current_submission() {
             reasons.push(SubmissionCheck {
                 code: "already_submitted",
-                message: format!("a renewal for this cycle was submitted on {}", r.submitted_at.date_naive()),
+                message: format!(
+                    "a renewal for this cycle was submitted on {}",
+                    r.submitted_at.date_naive()
+                ),
             });
         }
         match window.state_on(today) {
@@ -53,17 +57,27 @@ impl SubmissionReadiness {
             }),
             WindowState::Closed => reasons.push(SubmissionCheck {
                 code: "window_closed",
-                message: format!("the renewal window closed at the end of {}", window.closes_on),
+                message: format!(
+                    "the renewal window closed at the end of {}",
+                    window.closes_on
+                ),
             }),
             WindowState::Open => {}
         }
         if !eligibility.met {
-            let gaps: Vec<_> = eligibility.gaps.iter().map(|g| g.message.as_str()).collect();
+            let gaps: Vec<_> = eligibility
+                .gaps
+                .iter()
+                .map(|g| g.message.as_str())
+                .collect();
             reasons.push(SubmissionCheck {
                 code: "requirements_not_met",
                 message: format!("still missing: {}", gaps.join("; ")),
             });
         }
-        SubmissionReadiness { accepted: reasons.is_empty(), reasons }
+        SubmissionReadiness {
+            accepted: reasons.is_empty(),
+            reasons,
+        }
     }
 }

@@ -168,11 +168,18 @@ impl RuleBook {
             versions.push(RuleSet::resolve(v)?);
         }
         if versions.is_empty() {
-            return Err(RulesError::Invalid("at least one [[version]] is required".into()));
+            return Err(RulesError::Invalid(
+                "at least one [[version]] is required".into(),
+            ));
         }
         versions.sort_by_key(|v| v.effective_from);
-        if versions.windows(2).any(|w| w[0].effective_from == w[1].effective_from) {
-            return Err(RulesError::Invalid("two versions share an effective_from date".into()));
+        if versions
+            .windows(2)
+            .any(|w| w[0].effective_from == w[1].effective_from)
+        {
+            return Err(RulesError::Invalid(
+                "two versions share an effective_from date".into(),
+            ));
         }
         Ok(RuleBook { versions })
     }
@@ -208,7 +215,9 @@ impl RuleSet {
                 .get(&credential)
                 .ok_or_else(|| invalid(format!("credential {credential} has no rules")))?;
             if fc.cycle_years == 0 || fc.requirement_sets.is_empty() {
-                return Err(invalid(format!("credential {credential}: empty cycle or sets")));
+                return Err(invalid(format!(
+                    "credential {credential}: empty cycle or sets"
+                )));
             }
             let mut sets = Vec::new();
             for name in &fc.requirement_sets {
@@ -225,10 +234,18 @@ impl RuleSet {
             }
             credentials.insert(
                 credential,
-                CredentialRules { credential, cycle_years: fc.cycle_years, requirement_sets: sets },
+                CredentialRules {
+                    credential,
+                    cycle_years: fc.cycle_years,
+                    requirement_sets: sets,
+                },
             );
             for membership in [Membership::Member, Membership::NonMember] {
-                if !v.fees.iter().any(|f| f.credential == credential && f.membership == membership) {
+                if !v
+                    .fees
+                    .iter()
+                    .any(|f| f.credential == credential && f.membership == membership)
+                {
                     return Err(invalid(format!("no fee for {credential} / {membership:?}")));
                 }
             }
@@ -248,7 +265,9 @@ impl RuleSet {
     }
 
     pub fn fee(&self, credential: Credential, membership: Membership) -> Option<&Fee> {
-        self.fees.iter().find(|f| f.credential == credential && f.membership == membership)
+        self.fees
+            .iter()
+            .find(|f| f.credential == credential && f.membership == membership)
     }
 }
 
@@ -267,10 +286,18 @@ mod tests {
         let cphims = rules.credential(Credential::Cphims);
         assert_eq!(cphims.cycle_years, 3);
         let core = &cphims.requirement_sets[0];
-        let mins: Vec<_> = core.requirements.iter().map(|r| (r.key.as_str(), r.min)).collect();
+        let mins: Vec<_> = core
+            .requirements
+            .iter()
+            .map(|r| (r.key.as_str(), r.min))
+            .collect();
         assert_eq!(
             mins,
-            [("total", Hours(4500)), ("approved", Hours(2500)), ("ethics", Hours(200))]
+            [
+                ("total", Hours(4500)),
+                ("approved", Hours(2500)),
+                ("ethics", Hours(200))
+            ]
         );
         let ca = rules.credential(Credential::CphimsCa);
         assert_eq!(ca.requirement_sets.len(), 2);
@@ -279,13 +306,21 @@ mod tests {
         assert_eq!(canadian.accepts, Acceptance::CanadianContent);
         assert_eq!(canadian.requirements[0].min, Hours(1500));
         assert_eq!(canadian.requirements[1].min, Hours(1000));
-        assert_eq!(canadian.requirements[1].categories, [ProviderCategory::DigitalHealthCanada]);
+        assert_eq!(
+            canadian.requirements[1].categories,
+            [ProviderCategory::DigitalHealthCanada]
+        );
         let cpdhts = rules.credential(Credential::Cpdhts);
         assert_eq!(cpdhts.cycle_years, 2);
         assert_eq!(cpdhts.requirement_sets[0].requirements[0].min, Hours(3000));
         assert_eq!(cpdhts.requirement_sets[0].requirements[1].min, Hours(1500));
         assert_eq!(rules.deadlines.window_opens_months_before_expiration, 6);
-        assert_eq!(rules.deadlines.waiver_request_cutoff_months_before_expiration, 3);
+        assert_eq!(
+            rules
+                .deadlines
+                .waiver_request_cutoff_months_before_expiration,
+            3
+        );
         assert_eq!(rules.deadlines.audit_documentation_days, 30);
         assert_eq!(rules.deadlines.audit_replacement_days, 60);
         assert_eq!(rules.deadlines.review_due_days, 7);
@@ -295,7 +330,10 @@ mod tests {
     #[test]
     fn society_counts_as_approved_provider() {
         let book = RuleBook::default_rules();
-        let core = &book.for_cycle_starting(d(2025, 1, 1)).credential(Credential::Cahims).requirement_sets[0];
+        let core = &book
+            .for_cycle_starting(d(2025, 1, 1))
+            .credential(Credential::Cahims)
+            .requirement_sets[0];
         let approved = &core.requirements[1];
         assert!(approved.counts(ProviderCategory::Society, false));
         assert!(approved.counts(ProviderCategory::ApprovedProvider, true));
@@ -309,10 +347,21 @@ mod tests {
             .split("\n[[version]]\n")
             .nth(1)
             .unwrap_or_default()
-            .replacen("effective_from = \"2000-01-01\"", "effective_from = \"2027-01-01\"", 1)
+            .replacen(
+                "effective_from = \"2000-01-01\"",
+                "effective_from = \"2027-01-01\"",
+                1,
+            )
             .replacen("min_hundredths = 4500", "min_hundredths = 6000", 1);
-        let book = RuleBook::from_toml(&format!("{base}\n[[version]]\n{newer}")).unwrap_or_else(|e| panic!("{e}"));
-        let total = |day| book.for_cycle_starting(day).credential(Credential::Cahims).requirement_sets[0].requirements[0].min;
+        let book = RuleBook::from_toml(&format!("{base}\n[[version]]\n{newer}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let total = |day| {
+            book.for_cycle_starting(day)
+                .credential(Credential::Cahims)
+                .requirement_sets[0]
+                .requirements[0]
+                .min
+        };
         assert_eq!(total(d(2026, 12, 31)), Hours(4500));
         assert_eq!(total(d(2027, 1, 1)), Hours(6000));
         assert_eq!(total(d(1999, 1, 1)), Hours(4500));
@@ -320,7 +369,10 @@ mod tests {
 
     #[test]
     fn a_credential_without_rules_is_refused() {
-        let broken = DEFAULT_RULES.replace("[version.credentials.CPDHTS]", "[version.credentials.CPHIMSX]");
+        let broken = DEFAULT_RULES.replace(
+            "[version.credentials.CPDHTS]",
+            "[version.credentials.CPHIMSX]",
+        );
         assert!(RuleBook::from_toml(&broken).is_err());
     }
 }

@@ -8,7 +8,7 @@ use crate::helpers::*;
 use axum::body::Body;
 use http::{Request, header};
 use recert_store::dynamodb::OperationCalls;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn skip() -> bool {
     if !on_dynamodb() {

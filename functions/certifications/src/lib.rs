@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
-use recert_api::error::Problem;
+use recert_api::error::{ReadErrors, WriteErrors};
 use recert_api::{ApiError, AppState, Json, Path, Principal, Role};
 use recert_domain::{
     Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
@@ -113,13 +113,7 @@ fn check_len(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
     request_body = NewCertificant,
     responses(
         (status = 201, description = "Enrolled", body = Certificant),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Email already enrolled", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        WriteErrors,
     ),
     security(("bearer" = []))
 )]
@@ -159,9 +153,7 @@ pub async fn create_certificant(
     params(("certificant_id" = CertificantId, Path)),
     responses(
         (status = 200, body = Certificant),
-        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such certificant (or not you)", body = Problem, content_type = "application/problem+json"),
+        ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -188,9 +180,7 @@ pub async fn get_certificant(
     params(("certificant_id" = CertificantId, Path)),
     responses(
         (status = 200, description = "The certificant's certifications, oldest first", body = CertificationList),
-        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Not you", body = Problem, content_type = "application/problem+json"),
+        ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -213,13 +203,7 @@ pub async fn list_certifications(
     request_body = NewCertification,
     responses(
         (status = 201, description = "Issued", body = Certification),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Admins only", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Certificate number already issued", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields (unknown certificant, dates out of order...)", body = Problem, content_type = "application/problem+json"),
+        WriteErrors,
     ),
     security(("bearer" = []))
 )]
@@ -310,9 +294,7 @@ pub async fn issue_certification(
     params(("certification_id" = CertificationId, Path)),
     responses(
         (status = 200, body = Certification),
-        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such certification (or not yours)", body = Problem, content_type = "application/problem+json"),
+        ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -336,9 +318,7 @@ pub async fn get_certification(
     params(("certification_id" = CertificationId, Path)),
     responses(
         (status = 200, body = History),
-        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such certification (or not yours)", body = Problem, content_type = "application/problem+json"),
+        ReadErrors,
     ),
     security(("bearer" = []))
 )]

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
 use chrono::NaiveDate;
-use recert_api::error::Problem;
+use recert_api::error::{ReadErrors, WriteErrors};
 use recert_api::{ApiError, AppState, Json, Path, Principal};
 use recert_domain::calendar::WindowState;
 use recert_domain::eligibility::EntryFacts;
@@ -105,9 +105,7 @@ fn facts(aggregate: &CertificationAggregate) -> Vec<EntryFacts> {
     params(("certification_id" = CertificationId, Path, description = "The certification")),
     responses(
         (status = 200, description = "Where the certification stands today", body = EligibilityReport),
-        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such certification (or not yours)", body = Problem, content_type = "application/problem+json"),
+        ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -158,12 +156,7 @@ pub async fn get_eligibility(
     request_body = WhatIfRequest,
     responses(
         (status = 200, description = "The verdict with the planned entries; nothing is stored", body = WhatIfReport),
-        (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such certification (or not yours)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid planned entries", body = Problem, content_type = "application/problem+json"),
+        WriteErrors,
     ),
     security(("bearer" = []))
 )]

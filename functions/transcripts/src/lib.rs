@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use chrono::NaiveDate;
-use recert_api::error::Problem;
+use recert_api::error::{ReadErrors, WriteErrors};
 use recert_api::page::{Page, PageParams};
 use recert_api::{ApiError, AppState, Decision, Idempotency, Json, Path, Principal, Query, Role};
 use recert_domain::entry::EntryLimits;
@@ -62,9 +62,7 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     params(("certification_id" = CertificationId, Path, description = "The certification"), PageParams),
     responses(
         (status = 200, description = "A page of entries, by completion date then id", body = Page<CeEntry>),
-        (status = 400, description = "Bad cursor or parameters", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such certification (or not yours)", body = Problem, content_type = "application/problem+json"),
+        ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -110,14 +108,7 @@ pub async fn list_entries(
     request_body = CeEntryInput,
     responses(
         (status = 201, description = "Logged", body = CeEntry, headers(("Location" = String, description = "The new entry"))),
-        (status = 400, description = "Malformed JSON or header", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not log entries", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such certification (or not yours)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Transcript locked (cycle submitted, lapsed) or concurrent update", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields, or Idempotency-Key reused", body = Problem, content_type = "application/problem+json"),
+        WriteErrors,
     ),
     security(("bearer" = []))
 )]
@@ -175,9 +166,7 @@ pub async fn create_entry(
     params(("certification_id" = CertificationId, Path), ("entry_id" = EntryId, Path)),
     responses(
         (status = 200, body = CeEntry),
-        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such certification or entry", body = Problem, content_type = "application/problem+json"),
+        ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -198,14 +187,7 @@ pub async fn get_entry(
     request_body = CeEntryInput,
     responses(
         (status = 200, description = "Replaced", body = CeEntry),
-        (status = 400, description = "Malformed JSON or id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not edit entries", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such certification or entry", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Locked, provider-reported, or concurrent update", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
+        WriteErrors,
     ),
     security(("bearer" = []))
 )]
@@ -240,11 +222,7 @@ pub async fn replace_entry(
     params(("certification_id" = CertificationId, Path), ("entry_id" = EntryId, Path)),
     responses(
         (status = 204, description = "Removed"),
-        (status = 400, description = "Malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Role may not remove entries", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such certification or entry", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Locked, provider-reported, or concurrent update", body = Problem, content_type = "application/problem+json"),
+        WriteErrors,
     ),
     security(("bearer" = []))
 )]

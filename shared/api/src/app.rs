@@ -61,9 +61,6 @@ pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The documented error body, for utoipa response annotations.
-pub type ProblemBody = Problem;
-
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         problem_response(&self)

@@ -225,3 +225,46 @@ impl From<StoreError> for ApiError {
         }
     }
 }
+
+/// The error responses every read operation documents (for utoipa `responses(...)`).
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum ReadErrors {
+    /// Malformed id, query parameter or cursor.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// Missing, expired or invalid bearer token (with `WWW-Authenticate`).
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// Not there, or not yours.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+}
+
+/// The error responses every write operation documents (for utoipa `responses(...)`).
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum WriteErrors {
+    /// Malformed JSON, id or header.
+    #[response(status = 400, content_type = "application/problem+json")]
+    BadRequest(Problem),
+    /// Missing, expired or invalid bearer token (with `WWW-Authenticate`).
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// The caller's role may not do this.
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+    /// Not there, or not yours.
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+    /// The state forbids it (`code` says why: locked, duplicate...) or a concurrent change won.
+    #[response(status = 409, content_type = "application/problem+json")]
+    Conflict(Problem),
+    /// The body is over 64 KiB.
+    #[response(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Problem),
+    /// The body is not JSON.
+    #[response(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Problem),
+    /// Invalid fields (see `errors`), or an `Idempotency-Key` reused with another request.
+    #[response(status = 422, content_type = "application/problem+json")]
+    Unprocessable(Problem),
+}

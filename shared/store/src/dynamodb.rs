@@ -29,7 +29,7 @@
 //! - Certificate numbers never change after issue: an update naming another number is `Rejected`
 //!   (the guard item is written once, at creation).
 //! - A creation carries its certificate-number guard as one more action, so it may hold one item
-//!   less than an update ([`MAX_TRANSACT_ACTIONS`] actions in all).
+//!   less than an update ([`crate::MAX_WRITES_PER_COMMIT`] actions in all).
 //!
 //! Every call asks for `ReturnConsumedCapacity = TOTAL` and adds it to the store's [`CallCounter`];
 //! the clients built by [`client`] and [`local_client`] also count operations with its interceptor,
@@ -57,11 +57,11 @@ use aws_sdk_dynamodb::types::{
 };
 use recert_domain::{
     CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
-    Changes, HistoryEvent, IdempotencyRecord, Item, ItemKey, Renewal,
+    Changes, HistoryEvent, IdempotencyRecord, Item, Renewal,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,9 +99,6 @@ pub const ROOT_SK: &str = "META";
 pub const PROFILE_SK: &str = "PROFILE";
 /// The sort key of a uniqueness guard item.
 pub const GUARD_SK: &str = "GUARD";
-
-/// The most actions one `TransactWriteItems` takes (root + puts + deletes + guards).
-pub const MAX_TRANSACT_ACTIONS: usize = 100;
 
 /// Time to open a TCP/TLS connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -614,47 +611,6 @@ fn item_attributes(pk: &str, item: &Item) -> Result<HashMap<String, AttributeVal
     Ok(attributes)
 }
 
-/// The checks the embedded store makes too, so both refuse the same commits.
-fn check_commit(changes: &Changes) -> Result<(), StoreError> {
-    let c = &changes.certification;
-    if changes.expected_version.checked_add(1) != Some(c.version) {
-        return Err(StoreError::Rejected(format!(
-            "the new version must be {} + 1, not {}",
-            changes.expected_version, c.version
-        )));
-    }
-    let guards = usize::from(changes.expected_version == 0);
-    let writes = 1 + changes.puts.len() + changes.deletes.len();
-    if writes + guards > MAX_TRANSACT_ACTIONS {
-        return Err(StoreError::Rejected(format!(
-            "{writes} writes in one commit; at most {}",
-            MAX_TRANSACT_ACTIONS - guards
-        )));
-    }
-    let mut seen = HashSet::with_capacity(writes);
-    let keys = changes
-        .puts
-        .iter()
-        .map(Item::key)
-        .chain(changes.deletes.iter().cloned());
-    for key in keys {
-        let sk = key.sort_key();
-        if !seen.insert(sk) {
-            // The kind only: an idempotency key may carry the caller's subject.
-            let kind = match key {
-                ItemKey::Entry(_) => "an entry",
-                ItemKey::Renewal(_) => "a renewal",
-                ItemKey::History(_) => "a history event",
-                ItemKey::Idempotency(_) => "an idempotency record",
-            };
-            return Err(StoreError::Rejected(format!(
-                "{kind} is written twice in one commit"
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// The transaction of one commit.
 fn commit_transaction(table: &str, changes: &Changes) -> Result<Transaction, StoreError> {
     let c = &changes.certification;
@@ -821,7 +777,7 @@ impl Store for DynamoStore {
     }
 
     async fn commit(&self, changes: &Changes) -> Result<(), StoreError> {
-        check_commit(changes)?;
+        crate::check_commit(changes, usize::from(changes.expected_version == 0))?;
         let t = commit_transaction(&self.table, changes)?;
         self.transact(t.actions, &t.on_failed).await
     }
@@ -868,12 +824,6 @@ mod tests {
         assert_eq!(def.billing_mode, "PAY_PER_REQUEST");
         let ttl = def.time_to_live_specification.expect("a TTL specification");
         assert_eq!((ttl.attribute_name.as_str(), ttl.enabled), (TTL, true));
-    }
-
-    /// DynamoDB's transaction limit is the embedded store's commit limit.
-    #[test]
-    fn the_action_limit_is_the_embedded_stores() {
-        assert_eq!(MAX_TRANSACT_ACTIONS, crate::sqlite::MAX_WRITES_PER_COMMIT);
     }
 
     #[test]

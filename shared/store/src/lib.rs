@@ -16,6 +16,8 @@ use async_trait::async_trait;
 use recert_domain::{
     Certificant, CertificantId, Certification, CertificationAggregate, CertificationId, Changes,
 };
+use recert_domain::{Item, ItemKey};
+use std::collections::HashSet;
 use std::fmt::Debug;
 
 #[derive(Debug, thiserror::Error)]
@@ -62,4 +64,48 @@ pub trait Store: Send + Sync + Debug {
     /// Commit atomically: root version must equal `changes.expected_version` (0 = must not exist),
     /// else `VersionConflict`; a taken certificate number on creation is `Duplicate`.
     async fn commit(&self, changes: &Changes) -> Result<(), StoreError>;
+}
+
+/// The most writes one atomic commit may carry: DynamoDB's `TransactWriteItems` limit, which every
+/// adapter keeps so they all refuse the same commits.
+pub const MAX_WRITES_PER_COMMIT: usize = 100;
+
+/// The checks every adapter makes before writing. `extra_writes` are the adapter's own writes
+/// beside the commit's (DynamoDB's uniqueness guard items).
+pub fn check_commit(changes: &Changes, extra_writes: usize) -> Result<(), StoreError> {
+    let c = &changes.certification;
+    if changes.expected_version.checked_add(1) != Some(c.version) {
+        return Err(StoreError::Rejected(format!(
+            "the new version must be {} + 1, not {}",
+            changes.expected_version, c.version
+        )));
+    }
+    let writes = 1 + changes.puts.len() + changes.deletes.len();
+    if writes + extra_writes > MAX_WRITES_PER_COMMIT {
+        return Err(StoreError::Rejected(format!(
+            "{writes} writes in one commit; at most {}",
+            MAX_WRITES_PER_COMMIT - extra_writes
+        )));
+    }
+    let mut seen = HashSet::with_capacity(writes);
+    let keys = changes
+        .puts
+        .iter()
+        .map(Item::key)
+        .chain(changes.deletes.iter().cloned());
+    for key in keys {
+        if !seen.insert(key.sort_key()) {
+            // The kind only: an idempotency key may carry the caller's subject.
+            let kind = match key {
+                ItemKey::Entry(_) => "an entry",
+                ItemKey::Renewal(_) => "a renewal",
+                ItemKey::History(_) => "a history event",
+                ItemKey::Idempotency(_) => "an idempotency record",
+            };
+            return Err(StoreError::Rejected(format!(
+                "{kind} is written twice in one commit"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -19,7 +19,7 @@
 //! file queue on the busy timeout instead of failing to upgrade a read lock.
 //!
 //! Like a DynamoDB `TransactWriteItems`, a commit may not touch one item twice nor carry more
-//! than [`MAX_WRITES_PER_COMMIT`] writes (`Rejected`). Idempotency records are never filtered by
+//! than [`crate::MAX_WRITES_PER_COMMIT`] writes (`Rejected`). Idempotency records are never filtered by
 //! the wall clock (the domain's clock is injected and may be fixed in tests); a commit drops the
 //! records of its certification that expired before its own time (the root's `updated_at`).
 //!
@@ -35,7 +35,6 @@ use recert_domain::{
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -43,11 +42,6 @@ use std::time::Duration;
 
 /// How long a call waits for another process's write lock on the same file.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The most writes (root + puts + deletes) one commit may carry. DynamoDB's `TransactWriteItems`
-/// takes at most 100 actions; the embedded store refuses the same commits so that a command that
-/// only works locally is caught locally.
-pub const MAX_WRITES_PER_COMMIT: usize = 100;
 
 /// The schema, one step per version: `MIGRATIONS[i]` takes `user_version` from `i` to `i + 1`.
 /// Append only; never edit a released step.
@@ -335,40 +329,8 @@ struct PreparedCommit {
 
 impl PreparedCommit {
     fn new(changes: &Changes) -> Result<Self, StoreError> {
+        crate::check_commit(changes, 0)?;
         let c = &changes.certification;
-        if changes.expected_version.checked_add(1) != Some(c.version) {
-            return Err(StoreError::Rejected(format!(
-                "the new version must be {} + 1, not {}",
-                changes.expected_version, c.version
-            )));
-        }
-        let writes = 1 + changes.puts.len() + changes.deletes.len();
-        if writes > MAX_WRITES_PER_COMMIT {
-            return Err(StoreError::Rejected(format!(
-                "{writes} writes in one commit; at most {MAX_WRITES_PER_COMMIT}"
-            )));
-        }
-        let mut seen = HashSet::with_capacity(writes);
-        let keys = changes
-            .puts
-            .iter()
-            .map(Item::key)
-            .chain(changes.deletes.iter().cloned());
-        for key in keys {
-            let sk = key.sort_key();
-            if !seen.insert(sk) {
-                // The kind only: an idempotency key may carry the caller's subject.
-                let kind = match key {
-                    ItemKey::Entry(_) => "an entry",
-                    ItemKey::Renewal(_) => "a renewal",
-                    ItemKey::History(_) => "a history event",
-                    ItemKey::Idempotency(_) => "an idempotency record",
-                };
-                return Err(StoreError::Rejected(format!(
-                    "{kind} is written twice in one commit"
-                )));
-            }
-        }
         Ok(PreparedCommit {
             id: c.id.to_string(),
             certificant_id: c.certificant_id.to_string(),

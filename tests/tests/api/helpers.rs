@@ -11,9 +11,9 @@ use axum::body::Body;
 use chrono::NaiveDate;
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use recert_api::Role;
 use recert_api::auth::Authenticator;
 use recert_api::config::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use recert_api::{AppState, Role};
 use recert_domain::{FixedClock, RuleBook};
 use recert_store::Store;
 use recert_store::dynamodb::{
@@ -32,6 +32,8 @@ pub fn d(s: &str) -> NaiveDate {
 
 pub struct TestApp {
     pub router: Router,
+    /// The state behind `router`, for mounting a single function's router on the same store.
+    pub state: AppState,
     pub store: Arc<dyn Store>,
     /// The DynamoDB calls of this app's store (`None` on SQLite).
     pub calls: Option<CallCounter>,
@@ -140,7 +142,8 @@ impl TestApp {
         let auth = Authenticator::hs256(SECRET, DEFAULT_ISSUER, DEFAULT_AUDIENCE)
             .unwrap_or_else(|e| panic!("{e}"));
         TestApp {
-            router: recert_local::app(state),
+            router: recert_local::app(state.clone()),
+            state,
             store,
             calls: None,
             auth,

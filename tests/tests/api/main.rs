@@ -8,4 +8,5 @@ mod eligibility;
 mod enrolment;
 mod errors;
 mod helpers;
+mod lambda_events;
 mod transcripts;

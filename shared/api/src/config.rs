@@ -16,7 +16,6 @@ use crate::state::AppState;
 use recert_domain::{RuleBook, SystemClock};
 use recert_store::Store;
 use recert_store::dynamodb::{DynamoStore, TABLE_NAME_ENV};
-use recert_store::sqlite::SqliteStore;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,6 +37,8 @@ pub enum ConfigError {
         path: PathBuf,
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    #[error("TABLE_NAME must name the DynamoDB table (this build has no embedded store)")]
+    NoTable,
     #[error("store: {0}")]
     Store(#[from] recert_store::StoreError),
 }
@@ -94,13 +95,19 @@ pub fn auth_from_env() -> Result<(Authenticator, CursorCodec), ConfigError> {
 }
 
 /// The store the environment names: DynamoDB when `TABLE_NAME` is set (no network call here),
-/// else the embedded SQLite file at `RECERT_DB_PATH`.
+/// else the embedded SQLite file at `RECERT_DB_PATH` (only in builds with the `sqlite` feature; the
+/// Lambdas are built without it and require `TABLE_NAME`).
 pub async fn store_from_env() -> Result<Arc<dyn Store>, ConfigError> {
     if env(TABLE_NAME_ENV).is_some() {
         return Ok(Arc::new(DynamoStore::from_env().await?));
     }
-    let db = env("RECERT_DB_PATH").unwrap_or_else(|| DEFAULT_DB_PATH.into());
-    Ok(Arc::new(SqliteStore::open(Path::new(&db))?))
+    #[cfg(feature = "sqlite")]
+    {
+        let db = env("RECERT_DB_PATH").unwrap_or_else(|| DEFAULT_DB_PATH.into());
+        Ok(Arc::new(recert_store::sqlite::SqliteStore::open(Path::new(&db))?))
+    }
+    #[cfg(not(feature = "sqlite"))]
+    Err(ConfigError::NoTable)
 }
 
 /// The whole state from the environment (see the table above for the store's selection).

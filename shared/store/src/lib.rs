@@ -10,6 +10,7 @@
 
 pub mod conformance;
 pub mod dynamodb;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -104,7 +104,9 @@ pub async fn store_from_env() -> Result<Arc<dyn Store>, ConfigError> {
     #[cfg(feature = "sqlite")]
     {
         let db = env("RECERT_DB_PATH").unwrap_or_else(|| DEFAULT_DB_PATH.into());
-        Ok(Arc::new(recert_store::sqlite::SqliteStore::open(Path::new(&db))?))
+        Ok(Arc::new(recert_store::sqlite::SqliteStore::open(
+            Path::new(&db),
+        )?))
     }
     #[cfg(not(feature = "sqlite"))]
     Err(ConfigError::NoTable)

@@ -1,7 +1,6 @@
 //! The embedded adapter against the conformance suite (in memory and on a file), plus what only a
 //! file store has: migrations on reopen, WAL, several connections, rollback of a failed commit.
 #![cfg(feature = "sqlite")]
-
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use async_trait::async_trait;

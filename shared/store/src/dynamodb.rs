@@ -59,7 +59,6 @@ use recert_domain::{
     CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
     Changes, HistoryEvent, IdempotencyRecord, Item, Renewal,
 };
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::fmt;
@@ -148,20 +147,6 @@ pub enum DynamoStoreError {
     Definition(#[source] serde_json::Error),
     #[error("the table did not become ACTIVE")]
     TableNotActive,
-    #[error("cannot encode a {what} as JSON")]
-    Encode {
-        what: &'static str,
-        #[source]
-        source: serde_json::Error,
-    },
-    /// serde's message may quote the stored value (personal data), so only its position is kept.
-    #[error("a stored {what} is not valid ({category:?} error at line {line}, column {column})")]
-    Corrupt {
-        what: &'static str,
-        category: serde_json::error::Category,
-        line: usize,
-        column: usize,
-    },
     #[error("a stored {what} lacks its {attribute:?} attribute or has the wrong type")]
     BadAttribute {
         what: &'static str,
@@ -496,11 +481,6 @@ fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Option<u64> {
     }
 }
 
-fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value)
-        .map_err(|source| backend(DynamoStoreError::Encode { what, source }))
-}
-
 fn decode<T: DeserializeOwned>(
     what: &'static str,
     item: &HashMap<String, AttributeValue>,
@@ -511,14 +491,7 @@ fn decode<T: DeserializeOwned>(
             attribute: BODY,
         })
     })?;
-    serde_json::from_str(body).map_err(|e| {
-        backend(DynamoStoreError::Corrupt {
-            what,
-            category: e.classify(),
-            line: e.line(),
-            column: e.column(),
-        })
-    })
+    crate::decode_body(what, body)
 }
 
 /// A root item's certification, its version taken from `v` (the body's copy is not trusted).
@@ -592,11 +565,11 @@ fn guard(table: &str, pk: String, owner: String) -> Result<TransactWriteItem, St
 
 fn item_attributes(pk: &str, item: &Item) -> Result<HashMap<String, AttributeValue>, StoreError> {
     let (body, ttl) = match item {
-        Item::Entry(e) => (encode("entry", e)?, None),
-        Item::Renewal(r) => (encode("renewal", r)?, None),
-        Item::History(h) => (encode("history event", h)?, None),
+        Item::Entry(e) => (crate::encode_body("entry", e)?, None),
+        Item::Renewal(r) => (crate::encode_body("renewal", r)?, None),
+        Item::History(h) => (crate::encode_body("history event", h)?, None),
         Item::Idempotency(i) => (
-            encode("idempotency record", i)?,
+            crate::encode_body("idempotency record", i)?,
             Some(i.expires_at.timestamp()),
         ),
     };
@@ -619,7 +592,7 @@ fn commit_transaction(table: &str, changes: &Changes) -> Result<Transaction, Sto
         (PK.to_owned(), s(&pk)),
         (SK.to_owned(), s(ROOT_SK)),
         (VERSION.to_owned(), n(c.version)),
-        (BODY.to_owned(), s(encode("certification", c)?)),
+        (BODY.to_owned(), s(crate::encode_body("certification", c)?)),
         (CERT_NO.to_owned(), s(&c.certificate_number)),
         (GSI1_PK.to_owned(), s(certificant_pk(c.certificant_id))),
         (GSI1_SK.to_owned(), s(gsi1_sk(c))),
@@ -716,7 +689,10 @@ impl Store for DynamoStore {
             HashMap::from([
                 (PK.to_owned(), s(&pk)),
                 (SK.to_owned(), s(PROFILE_SK)),
-                (BODY.to_owned(), s(encode("certificant", certificant)?)),
+                (
+                    BODY.to_owned(),
+                    s(crate::encode_body("certificant", certificant)?),
+                ),
             ]),
             Some(must_not_exist()),
             false,

@@ -110,3 +110,46 @@ pub fn check_commit(changes: &Changes, extra_writes: usize) -> Result<(), StoreE
     }
     Ok(())
 }
+
+/// Why an item's JSON body could not be written or read (the same in every adapter).
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("cannot encode a {what} as JSON")]
+    Encode {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// serde's message may quote the stored value (personal data), so only its position is kept.
+    #[error("a stored {what} is not valid ({category:?} error at line {line}, column {column})")]
+    Corrupt {
+        what: &'static str,
+        category: serde_json::error::Category,
+        line: usize,
+        column: usize,
+    },
+}
+
+/// An item's body as stored: its JSON.
+pub fn encode_body<T: serde::Serialize>(
+    what: &'static str,
+    value: &T,
+) -> Result<String, StoreError> {
+    serde_json::to_string(value)
+        .map_err(|source| StoreError::backend(BodyError::Encode { what, source }))
+}
+
+/// An item's body read back; a corrupt one is a backend error that does not quote the data.
+pub fn decode_body<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    body: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(body).map_err(|e| {
+        StoreError::backend(BodyError::Corrupt {
+            what,
+            category: e.classify(),
+            line: e.line(),
+            column: e.column(),
+        })
+    })
+}

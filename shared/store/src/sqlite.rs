@@ -26,15 +26,13 @@
 //! Nothing here logs personal data: no emails, names or bodies; only schema versions
 //! and item kinds.
 
-use crate::{Store, StoreError};
+use crate::{Store, StoreError, decode_body, encode_body};
 use async_trait::async_trait;
 use recert_domain::{
     CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
     Changes, HistoryEvent, IdempotencyRecord, Item, ItemKey, Renewal,
 };
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -88,20 +86,6 @@ enum SqliteStoreError {
     SchemaTooNew { found: i64, known: usize },
     #[error("cannot create the database directory")]
     CreateDir(#[source] std::io::Error),
-    #[error("cannot encode a {what} as JSON")]
-    Encode {
-        what: &'static str,
-        #[source]
-        source: serde_json::Error,
-    },
-    /// serde's message may quote the stored value (personal data), so only its position is kept.
-    #[error("a stored {what} is not valid ({category:?} error at line {line}, column {column})")]
-    Corrupt {
-        what: &'static str,
-        category: serde_json::error::Category,
-        line: usize,
-        column: usize,
-    },
     #[error("a stored version ({0}) is out of range")]
     BadVersion(i64),
 }
@@ -217,22 +201,6 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     tx.commit().map_err(db)
 }
 
-fn encode<T: Serialize>(what: &'static str, value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value)
-        .map_err(|source| backend(SqliteStoreError::Encode { what, source }))
-}
-
-fn decode<T: DeserializeOwned>(what: &'static str, body: &str) -> Result<T, StoreError> {
-    serde_json::from_str(body).map_err(|e| {
-        backend(SqliteStoreError::Corrupt {
-            what,
-            category: e.classify(),
-            line: e.line(),
-            column: e.column(),
-        })
-    })
-}
-
 fn version_to_sql(version: u64) -> Result<i64, StoreError> {
     i64::try_from(version)
         .map_err(|_| StoreError::Rejected(format!("version {version} is too large to store")))
@@ -297,11 +265,11 @@ struct ItemRow {
 fn item_row(item: &Item) -> Result<ItemRow, StoreError> {
     let sk = item.key().sort_key();
     let (body, expires_at) = match item {
-        Item::Entry(e) => (encode("entry", e)?, None),
-        Item::Renewal(r) => (encode("renewal", r)?, None),
-        Item::History(h) => (encode("history event", h)?, None),
+        Item::Entry(e) => (encode_body("entry", e)?, None),
+        Item::Renewal(r) => (encode_body("renewal", r)?, None),
+        Item::History(h) => (encode_body("history event", h)?, None),
         Item::Idempotency(i) => (
-            encode("idempotency record", i)?,
+            encode_body("idempotency record", i)?,
             Some(i.expires_at.timestamp()),
         ),
     };
@@ -337,7 +305,7 @@ impl PreparedCommit {
             certificate_number: c.certificate_number.clone(),
             expected_version: version_to_sql(changes.expected_version)?,
             new_version: version_to_sql(c.version)?,
-            body: encode("certification", c)?,
+            body: encode_body("certification", c)?,
             now_unix: c.updated_at.timestamp(),
             deletes: changes.deletes.iter().map(ItemKey::sort_key).collect(),
             puts: changes
@@ -446,7 +414,7 @@ fn load_aggregate(
     let Some((version, body)) = root else {
         return Ok(None);
     };
-    let mut certification: Certification = decode("certification", &body)?;
+    let mut certification: Certification = decode_body("certification", &body)?;
     certification.version = version_from_sql(version)?;
     let mut aggregate = CertificationAggregate {
         certification,
@@ -464,19 +432,22 @@ fn load_aggregate(
             let sk: String = row.get(0).map_err(db)?;
             let body: String = row.get(1).map_err(db)?;
             if sk.starts_with(ENTRY_PREFIX) {
-                aggregate.entries.push(decode::<CeEntry>("entry", &body)?);
+                aggregate
+                    .entries
+                    .push(decode_body::<CeEntry>("entry", &body)?);
             } else if sk.starts_with(RENEWAL_PREFIX) {
                 aggregate
                     .renewals
-                    .push(decode::<Renewal>("renewal", &body)?);
+                    .push(decode_body::<Renewal>("renewal", &body)?);
             } else if sk.starts_with(HISTORY_PREFIX) {
                 aggregate
                     .history
-                    .push(decode::<HistoryEvent>("history event", &body)?);
+                    .push(decode_body::<HistoryEvent>("history event", &body)?);
             } else if sk.starts_with(IDEMPOTENCY_PREFIX) {
-                aggregate
-                    .idempotency
-                    .push(decode::<IdempotencyRecord>("idempotency record", &body)?);
+                aggregate.idempotency.push(decode_body::<IdempotencyRecord>(
+                    "idempotency record",
+                    &body,
+                )?);
             } else {
                 // An item kind from a newer build; it is not rewritten, so skipping loses nothing.
                 let kind = sk.split('#').next().unwrap_or_default();
@@ -499,7 +470,7 @@ impl Store for SqliteStore {
         let id = certificant.id.to_string();
         // Lower-cased here too: NOCASE alone folds ASCII only.
         let email = certificant.email.to_lowercase();
-        let body = encode("certificant", certificant)?;
+        let body = encode_body("certificant", certificant)?;
         self.with_conn(move |conn| {
             conn.execute(
                 "INSERT INTO certificants (id, email, body) VALUES (?1, ?2, ?3)",
@@ -522,7 +493,7 @@ impl Store for SqliteStore {
                 )
                 .optional()
                 .map_err(db)?;
-            body.map(|b| decode("certificant", &b)).transpose()
+            body.map(|b| decode_body("certificant", &b)).transpose()
         })
         .await
     }
@@ -543,7 +514,7 @@ impl Store for SqliteStore {
             while let Some(row) = rows.next().map_err(db)? {
                 let version: i64 = row.get(0).map_err(db)?;
                 let body: String = row.get(1).map_err(db)?;
-                let mut c: Certification = decode("certification", &body)?;
+                let mut c: Certification = decode_body("certification", &body)?;
                 c.version = version_from_sql(version)?;
                 out.push(c);
             }

@@ -1,24 +1,14 @@
 //! The eligibility engine against the default rule book: one test per rule.
 
+mod common;
 use chrono::NaiveDate;
+use common::{cycle, d};
 use recert_domain::eligibility::{Eligibility, EntryFacts, evaluate};
 use recert_domain::rules::{CredentialRules, RuleBook};
 use recert_domain::{Credential, Cycle, EntryId, Hours, ProviderCategory};
 use uuid::Uuid;
 
 use ProviderCategory::{ApprovedProvider, DigitalHealthCanada, Other, Society};
-
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default()
-}
-
-fn cycle() -> Cycle {
-    Cycle {
-        starts_on: d(2023, 9, 1),
-        expires_on: d(2026, 8, 31),
-        extended_to: None,
-    }
-}
 
 fn rules(credential: Credential) -> CredentialRules {
     RuleBook::default_rules()

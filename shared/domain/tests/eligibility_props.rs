@@ -24,24 +24,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
 use chrono::NaiveDate;
+use common::{cycle, d};
 use proptest::prelude::*;
 use recert_domain::eligibility::{Eligibility, EntryFacts, evaluate};
 use recert_domain::rules::{CredentialRules, RequirementSet, RuleBook};
 use recert_domain::{Credential, Cycle, EntryId, Hours, ProviderCategory};
 use uuid::Uuid;
-
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
-    NaiveDate::from_ymd_opt(y, m, day).unwrap()
-}
-
-fn cycle() -> Cycle {
-    Cycle {
-        starts_on: d(2023, 9, 1),
-        expires_on: d(2026, 8, 31),
-        extended_to: None,
-    }
-}
 
 const CATEGORY_NAMES: [&str; 4] = [
     "society",

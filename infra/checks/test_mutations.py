@@ -1,15 +1,25 @@
 """The invariant tests catch what they claim to: each case breaks the template in one way and
-asserts that the named invariant test fails on it (and that the real template passes them)."""
+asserts that the named invariant test fails on it (and that the real template passes them).
+
+The allow-lists of test_template.py are exercised the same way (they are empty today): each
+SHAPE is a change that a future feature needs (an unauthenticated webhook route, a scheduled job,
+a stream consumer, a second binary in a crate). With its allow-list entries it passes every
+invariant; without them the named invariants fail; and with them, each of BREAKS (the shape minus
+a required safeguard) still fails."""
 
 from __future__ import annotations
 
 import copy
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 
 import test_template as T
-from translate import load_sam, translate
+from translate import ROOT, load_sam, translate
 
 Sam = dict[str, Any]
 
@@ -120,9 +130,56 @@ def x86(sam: Sam) -> None:
     sam["Globals"]["Function"]["Architectures"] = ["x86_64"]
 
 
+def deploy_a_binary_twice(sam: Sam) -> None:
+    again = copy.deepcopy(sam["Resources"]["TranscriptsFunction"])
+    del again["Properties"]["Events"]
+    sam["Resources"]["TranscriptsAgainFunction"] = again
+
+
+def drop_the_binary_name(sam: Sam) -> None:
+    del sam["Resources"]["EligibilityFunction"]["Metadata"]["BuildProperties"]["Binary"]
+
+
+def add_an_unlisted_schedule(sam: Sam) -> None:
+    res(sam, "EligibilityFunction")["Events"]["Nightly"] = {
+        "Type": "ScheduleV2",
+        "Properties": {"ScheduleExpression": "rate(1 day)", "Input": json.dumps({"at": T.SCHEDULED_TIME})},
+    }
+
+
+def add_a_v1_schedule(sam: Sam) -> None:
+    res(sam, "EligibilityFunction")["Events"]["Nightly"] = {
+        "Type": "Schedule", "Properties": {"Schedule": "rate(1 day)"},
+    }
+
+
+def drop_leading_keys(sam: Sam) -> None:
+    del role_statements(sam, "EligibilityRole")[0]["Condition"]
+
+
+def widen_leading_keys(sam: Sam) -> None:
+    role_statements(sam, "TranscriptsRole")[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"].append("EMAIL#*")
+
+
+def any_partition_of_the_index(sam: Sam) -> None:
+    gsi = next(s for s in role_statements(sam, "CertificationsRole") if s.get("Sid") == "CertificationsOfACertificant")
+    gsi["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] = ["*"]
+
+
+def get_item_on_the_email_guard(sam: Sam) -> None:
+    get = role_statements(sam, "CertificationsRole")[0]
+    assert get["Action"] == ["dynamodb:GetItem"]
+    get["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"].append("EMAIL#*")
+
+
+def for_any_value(sam: Sam) -> None:
+    st = role_statements(sam, "EligibilityRole")[0]
+    st["Condition"] = {"ForAnyValue:StringLike": st["Condition"]["ForAllValues:StringLike"]}
+
+
 CASES: list[tuple[Callable[[Sam], None], Callable[..., None]]] = [
-    (set_auth_none, T.test_no_route_overrides_the_authorizer),
-    (set_auth_none, T.test_every_translated_route_requires_the_jwt_authorizer),
+    (set_auth_none, T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed),
+    (set_auth_none, T.test_every_translated_route_requires_the_jwt_authorizer_unless_allow_listed),
     (add_scan, T.test_no_scan_and_no_sam_policy_templates),
     (add_scan, T.test_each_role_grants_exactly_the_dynamodb_calls_its_code_makes),
     (add_service_wildcard, T.test_no_wildcard_actions_in_any_policy),
@@ -144,19 +201,30 @@ CASES: list[tuple[Callable[[Sam], None], Callable[..., None]]] = [
     (add_an_unspecified_route, T.test_openapi_operations_and_http_api_events_are_the_same_set),
     (route_to_the_wrong_function, T.test_each_route_goes_to_the_function_whose_router_serves_it),
     (deploy_the_dev_server, T.test_every_function_is_a_crate_whose_package_name_is_its_directory),
-    (drop_a_function, T.test_every_lambda_crate_has_exactly_one_function),
+    (drop_a_function, T.test_every_lambda_crate_is_deployed_and_no_binary_twice),
+    (deploy_a_binary_twice, T.test_every_lambda_crate_is_deployed_and_no_binary_twice),
+    (drop_the_binary_name, T.test_every_lambda_crate_is_deployed_and_no_binary_twice),
+    (add_an_unlisted_schedule, T.test_every_other_event_is_allow_listed),
+    (add_a_v1_schedule, T.test_every_other_event_is_allow_listed),
+    (add_a_v1_schedule, T.test_scheduled_and_stream_events_have_their_safeguards),
+    (add_a_v1_schedule, T.test_nothing_invokes_a_function_but_its_reviewed_events),
+    (drop_leading_keys, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (widen_leading_keys, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (any_partition_of_the_index, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (get_item_on_the_email_guard, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (for_any_value, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
     (drop_a_throttles_alarm, T.test_alarms_cover_every_function_and_the_api_and_notify_the_encrypted_topic),
     (hs256_in_production, T.test_functions_get_the_configuration_the_code_reads),
     (x86, T.test_functions_run_on_arm64_al2023_with_the_bootstrap_handler),
 ]
 
 
-def call(test: Callable[..., None], sam: Sam) -> None:
+def call(test: Callable[..., None], sam: Sam, cfn: Sam | None = None) -> None:
     """Run an invariant test on `sam`, passing the fixtures it names."""
     names = test.__code__.co_varnames[: test.__code__.co_argcount]
     args = {"sam": sam} if "sam" in names else {}
     if "cfn" in names:
-        args["cfn"] = translate(sam)
+        args["cfn"] = cfn if cfn is not None else translate(sam)
     test(**args)
 
 
@@ -172,3 +240,292 @@ def test_the_invariant_catches_the_mutation(pristine: Sam, mutate, test) -> None
     mutate(broken)
     with pytest.raises(AssertionError):
         call(test, broken)
+
+
+# ---- the allow-lists: shapes they admit, and only when listed ---------------------------------
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A change the allow-lists admit: with `allow` (entries added to test_template's allow-lists)
+    it passes every invariant; without them each of `unlisted` fails. `expect` (entries added to
+    the expectation tables), `spec` (operations added to openapi.json), `routes` (routes added to
+    a crate's router) and `crates` (an edit of a copy of functions/) apply either way."""
+
+    name: str
+    change: Callable[[Sam], None]
+    allow: dict[str, dict[Any, Any]]
+    unlisted: tuple[Callable[..., None], ...]
+    expect: dict[str, dict[Any, Any]] = field(default_factory=dict)
+    spec: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    routes: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    crates: Callable[[Path], None] | None = None
+
+
+WEBHOOK = ("POST", "/webhooks/payments")
+
+
+def add_a_webhook(sam: Sam) -> None:
+    res(sam, "CertificationsFunction")["Events"]["PaymentWebhook"] = {
+        "Type": "HttpApi",
+        "Properties": {
+            "ApiId": {"Ref": "HttpApi"}, "Method": WEBHOOK[0], "Path": WEBHOOK[1],
+            "PayloadFormatVersion": "2.0", "Auth": {"Authorizer": "NONE"},
+        },
+    }
+
+
+def add_a_schedule(sam: Sam) -> None:
+    res(sam, "EligibilityFunction")["Events"]["NightlyReminders"] = {
+        "Type": "ScheduleV2",
+        "Properties": {
+            "ScheduleExpression": "cron(0 2 * * ? *)",
+            "ScheduleExpressionTimezone": "UTC",
+            "Input": json.dumps({"scheduled_time": T.SCHEDULED_TIME}),
+        },
+    }
+
+
+STREAM_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+
+
+def add_a_stream_consumer(sam: Sam) -> None:
+    res(sam, "Table")["StreamSpecification"] = {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    sam["Resources"]["StreamFailures"] = {"Type": "AWS::SQS::Queue", "Properties": {"SqsManagedSseEnabled": True}}
+    res(sam, "CertificationsFunction")["Events"]["CycleClosed"] = {
+        "Type": "DynamoDB",
+        "Properties": {
+            "Stream": {"Fn::GetAtt": ["Table", "StreamArn"]},
+            "StartingPosition": "LATEST",
+            "FilterCriteria": {"Filters": [{"Pattern": json.dumps({"eventName": ["MODIFY"]})}]},
+            "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}},
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "MaximumRetryAttempts": 3,
+        },
+    }
+    role_statements(sam, "CertificationsRole").extend([
+        {"Sid": "ReadTheStream", "Effect": "Allow", "Action": STREAM_ACTIONS,
+         "Resource": {"Fn::GetAtt": ["Table", "StreamArn"]}},
+        {"Sid": "SendFailedRecords", "Effect": "Allow", "Action": ["sqs:SendMessage"],
+         "Resource": {"Fn::GetAtt": ["StreamFailures", "Arn"]}},
+    ])
+
+
+SAMPLER = "audit-sampler"
+
+
+def declare_the_sampler(functions: Path) -> None:
+    crate = functions / "certifications"
+    with (crate / "Cargo.toml").open("a") as f:
+        f.write(f'\n[[bin]]\nname = "{SAMPLER}"\npath = "src/bin/{SAMPLER}.rs"\n')
+    (crate / "src" / "bin").mkdir(exist_ok=True)
+    (crate / "src" / "bin" / f"{SAMPLER}.rs").write_text("fn main() {}\n")
+
+
+def add_a_second_binary(sam: Sam) -> None:
+    """The certifications crate's audit-sampler as its own function, role, log group and alarms;
+    its role may only Query certifications."""
+    names = ["Function", "Role", "LogGroup", "ErrorsAlarm", "ThrottlesAlarm", "DurationAlarm"]
+    for suffix in names:
+        text = json.dumps(sam["Resources"][f"Certifications{suffix}"])
+        for other in names:
+            text = text.replace(f'"Certifications{other}"', f'"CertificationsSampler{other}"')
+        text = text.replace("-certifications", f"-{SAMPLER}")
+        sam["Resources"][f"CertificationsSampler{suffix}"] = json.loads(text)
+    fn = sam["Resources"]["CertificationsSamplerFunction"]
+    fn["Metadata"]["BuildProperties"]["Binary"] = SAMPLER
+    del fn["Properties"]["Events"]
+    statements = role_statements(sam, "CertificationsSamplerRole")
+    statements[:] = [s for s in statements if s.get("Sid") in ("QueryCertifications", "OwnLogs", "Tracing")]
+
+
+SHAPES = [
+    Shape(
+        "unauthenticated-webhook",
+        add_a_webhook,
+        allow={"UNAUTHENTICATED_ROUTES": {("certifications", *WEBHOOK): "verifies the signature in the handler"}},
+        unlisted=(
+            T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed,
+            T.test_every_translated_route_requires_the_jwt_authorizer_unless_allow_listed,
+            T.test_openapi_operations_and_http_api_events_are_the_same_set,
+        ),
+        spec={WEBHOOK: {"security": []}},
+        routes={"certifications": {WEBHOOK}},
+    ),
+    Shape(
+        "scheduled-job",
+        add_a_schedule,
+        allow={"NON_HTTP_EVENTS": {("eligibility", "NightlyReminders"): ("ScheduleV2", "reminds certificants nightly")}},
+        unlisted=(T.test_every_other_event_is_allow_listed,),
+    ),
+    Shape(
+        "stream-consumer",
+        add_a_stream_consumer,
+        allow={"NON_HTTP_EVENTS": {("certifications", "CycleClosed"): ("DynamoDB", "acts when a cycle closes")}},
+        unlisted=(T.test_every_other_event_is_allow_listed,),
+        expect={"EXPECTED_DYNAMODB": {"certifications": {**T.EXPECTED_DYNAMODB["certifications"], T.STREAM: set(STREAM_ACTIONS)}}},
+    ),
+    Shape(
+        "second-binary",
+        add_a_second_binary,
+        allow={"EXTRA_BINARIES": {("certifications", SAMPLER): "the sampler shares the crate's domain code"}},
+        unlisted=(T.test_every_function_deploys_a_binary_of_its_crate_its_default_or_allow_listed,),
+        expect={
+            "EXPECTED_DYNAMODB": {SAMPLER: {T.TABLE: {"dynamodb:Query"}}},
+            "EXPECTED_LEADING_KEYS": {SAMPLER: {T.TABLE: {"dynamodb:Query": {T.CERT}}}},
+        },
+        crates=declare_the_sampler,
+    ),
+]
+SHAPE = {shape.name: shape for shape in SHAPES}
+
+
+def copy_of_the_crates(dst: Path) -> Path:
+    """functions/<crate>/Cargo.toml and src/ of every crate, to edit without touching the tree."""
+    for manifest in (ROOT / "functions").glob("*/Cargo.toml"):
+        crate = dst / manifest.parent.name
+        crate.mkdir(parents=True)
+        shutil.copy(manifest, crate / "Cargo.toml")
+        if (manifest.parent / "src").is_dir():
+            shutil.copytree(manifest.parent / "src", crate / "src")
+    return dst
+
+
+@pytest.fixture
+def shaped(pristine: Sam, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[Shape, bool], Sam]:
+    def apply(shape: Shape, listed: bool) -> Sam:
+        sam = copy.deepcopy(pristine)
+        shape.change(sam)
+        tables = {**shape.expect, **(shape.allow if listed else {})}
+        for name, entries in tables.items():
+            monkeypatch.setattr(T, name, {**getattr(T, name), **entries})
+        if shape.crates:
+            shape.crates(copy_of_the_crates(tmp_path / "functions"))
+            monkeypatch.setattr(T, "FUNCTIONS_DIR", tmp_path / "functions")
+        if shape.spec:
+            ops = T.openapi_operations
+            monkeypatch.setattr(T, "openapi_operations", lambda: {**ops(), **shape.spec})
+        if shape.routes:
+            routes = T.router_routes
+            monkeypatch.setattr(T, "router_routes", lambda crate: routes(crate) | shape.routes.get(crate, set()))
+        return sam
+
+    return apply
+
+
+INVARIANTS = [f for name, f in vars(T).items() if name.startswith("test_") and callable(f)]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=[s.name for s in SHAPES])
+def test_a_listed_shape_passes_every_invariant(shaped, shape: Shape) -> None:
+    sam = shaped(shape, True)
+    cfn = translate(sam)
+    for test in INVARIANTS:
+        call(test, sam, cfn)
+
+
+UNLISTED = [(shape, test) for shape in SHAPES for test in shape.unlisted]
+
+
+@pytest.mark.parametrize(("shape", "test"), UNLISTED, ids=[f"{s.name}->{t.__name__[5:]}" for s, t in UNLISTED])
+def test_an_unlisted_shape_fails(shaped, shape: Shape, test) -> None:
+    sam = shaped(shape, False)
+    with pytest.raises(AssertionError):
+        call(test, sam)
+
+
+def drop_filter_criteria(sam: Sam) -> None:
+    del res(sam, "CertificationsFunction")["Events"]["CycleClosed"]["Properties"]["FilterCriteria"]
+
+
+def drop_on_failure(sam: Sam) -> None:
+    del res(sam, "CertificationsFunction")["Events"]["CycleClosed"]["Properties"]["DestinationConfig"]
+
+
+def fail_whole_batches(sam: Sam) -> None:
+    del res(sam, "CertificationsFunction")["Events"]["CycleClosed"]["Properties"]["FunctionResponseTypes"]
+
+
+def consume_another_stream(sam: Sam) -> None:
+    props = res(sam, "CertificationsFunction")["Events"]["CycleClosed"]["Properties"]
+    props["Stream"] = "arn:aws:dynamodb:us-east-1:123456789012:table/other/stream/2026-01-01T00:00:00.000"
+
+
+def drop_the_job_input(sam: Sam) -> None:
+    del res(sam, "EligibilityFunction")["Events"]["NightlyReminders"]["Properties"]["Input"]
+
+
+def input_without_the_scheduled_time(sam: Sam) -> None:
+    res(sam, "EligibilityFunction")["Events"]["NightlyReminders"]["Properties"]["Input"] = '{"job": "reminders"}'
+
+
+def list_the_schedule_as_a_stream(sam: Sam) -> None:
+    T.NON_HTTP_EVENTS[("eligibility", "NightlyReminders")] = ("DynamoDB", "wrong type")
+
+
+def open_a_second_route(sam: Sam) -> None:
+    res(sam, "CertificationsFunction")["Events"]["GetHistory"]["Properties"]["Auth"] = {"Authorizer": "NONE"}
+
+
+def scope_the_open_route(sam: Sam) -> None:
+    res(sam, "CertificationsFunction")["Events"]["PaymentWebhook"]["Properties"]["Auth"]["AuthorizationScopes"] = ["x"]
+
+
+def deploy_an_undeclared_binary(sam: Sam) -> None:
+    sam["Resources"]["CertificationsSamplerFunction"]["Metadata"]["BuildProperties"]["Binary"] = "audit-sampler-2"
+
+
+def deploy_the_default_binary_again(sam: Sam) -> None:
+    sam["Resources"]["CertificationsSamplerFunction"]["Metadata"]["BuildProperties"]["Binary"] = "certifications"
+
+
+BREAKS: list[tuple[str, Callable[[Sam], None], Callable[..., None]]] = [
+    ("stream-consumer", drop_filter_criteria, T.test_scheduled_and_stream_events_have_their_safeguards),
+    ("stream-consumer", drop_on_failure, T.test_scheduled_and_stream_events_have_their_safeguards),
+    ("stream-consumer", fail_whole_batches, T.test_scheduled_and_stream_events_have_their_safeguards),
+    ("stream-consumer", consume_another_stream, T.test_scheduled_and_stream_events_have_their_safeguards),
+    ("scheduled-job", drop_the_job_input, T.test_scheduled_and_stream_events_have_their_safeguards),
+    ("scheduled-job", input_without_the_scheduled_time, T.test_scheduled_and_stream_events_have_their_safeguards),
+    ("scheduled-job", list_the_schedule_as_a_stream, T.test_every_other_event_is_allow_listed),
+    ("unauthenticated-webhook", open_a_second_route, T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed),
+    ("unauthenticated-webhook", open_a_second_route, T.test_every_translated_route_requires_the_jwt_authorizer_unless_allow_listed),
+    ("unauthenticated-webhook", scope_the_open_route, T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed),
+    ("second-binary", deploy_an_undeclared_binary, T.test_every_function_deploys_a_binary_of_its_crate_its_default_or_allow_listed),
+    ("second-binary", deploy_the_default_binary_again, T.test_every_lambda_crate_is_deployed_and_no_binary_twice),
+]
+
+
+@pytest.mark.parametrize(("shape", "brk", "test"), BREAKS, ids=[f"{s}+{b.__name__}->{t.__name__[5:]}" for s, b, t in BREAKS])
+def test_a_listed_shape_without_its_safeguard_fails(shaped, shape: str, brk, test) -> None:
+    sam = shaped(SHAPE[shape], True)
+    call(test, sam)  # holds on the listed shape
+    brk(sam)
+    with pytest.raises(AssertionError):
+        call(test, sam)
+
+
+@pytest.mark.parametrize("security", [None, [{"bearer": []}]], ids=["no-requirement", "bearer"])
+def test_a_listed_unauthenticated_route_must_say_security_empty_in_the_spec(shaped, monkeypatch, security) -> None:
+    sam = shaped(SHAPE["unauthenticated-webhook"], True)
+    ops = T.openapi_operations
+    op = {} if security is None else {"security": security}
+    monkeypatch.setattr(T, "openapi_operations", lambda: {**ops(), WEBHOOK: op})
+    with pytest.raises(AssertionError):
+        call(T.test_openapi_operations_and_http_api_events_are_the_same_set, sam)
+
+
+STALE = [
+    ("UNAUTHENTICATED_ROUTES", ("certifications", *WEBHOOK), "no such route",
+     T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed),
+    ("NON_HTTP_EVENTS", ("eligibility", "NightlyReminders"), ("ScheduleV2", "no such event"),
+     T.test_every_other_event_is_allow_listed),
+    ("EXTRA_BINARIES", ("certifications", SAMPLER), "not deployed",
+     T.test_every_function_deploys_a_binary_of_its_crate_its_default_or_allow_listed),
+]
+
+
+@pytest.mark.parametrize(("table", "key", "value", "test"), STALE, ids=[t for t, *_ in STALE])
+def test_an_allow_list_entry_with_nothing_to_allow_fails(pristine, monkeypatch, table, key, value, test) -> None:
+    monkeypatch.setattr(T, table, {**getattr(T, table), key: value})
+    with pytest.raises(AssertionError):
+        call(test, copy.deepcopy(pristine))

@@ -10,7 +10,7 @@ import json
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -22,34 +22,100 @@ OPENAPI_JSON = ROOT / "openapi" / "openapi.json"
 
 AUTHORIZER = "JwtAuthorizer"
 
-# What each function's code calls on DynamoDB (shared/store/src/dynamodb.rs, docs/dynamodb.md),
-# as IAM actions per resource. A TransactWriteItems is authorized per action inside it: Put ->
-# PutItem, Delete -> DeleteItem, ConditionCheck -> ConditionCheckItem, Update -> UpdateItem.
-#   transcripts:    load = Query; commit = TransactWriteItems of Puts (root, entry, history,
-#                   idempotency record) and Deletes (a deleted entry).
-#   eligibility:    load = Query; never writes (what-if stores nothing).
-#   certifications: certificant = GetItem; certification = Query; certificant's certifications =
-#                   Query on gsi1; enrol / issue = TransactWriteItems of Puts (profile, root,
-#                   history, the email and certificate-number guards: conditional Puts).
-# Change this table and the role together when the adapter starts using another call.
+# What each deployed binary's code calls on DynamoDB (shared/store/src/dynamodb.rs,
+# docs/dynamodb.md), as IAM actions per resource. A TransactWriteItems is authorized per action
+# inside it: Put -> PutItem, Delete -> DeleteItem, ConditionCheck -> ConditionCheckItem, Update ->
+# UpdateItem (there is no IAM action named TransactWriteItems).
+#   transcripts:    load a certification = GetItem (root item) + Query (the current cycle's working
+#                   set); an older cycle's entries = Query; commit = TransactWriteItems of Puts
+#                   (root, entry, history, idempotency record) and Deletes (a deleted entry).
+#   eligibility:    GetItem (root) + Query (working set); never writes (what-if stores nothing).
+#   certifications: GetItem (certificant profile, certification root, certificate-number guard);
+#                   Query (a certification's working set and history); Query on gsi1 (a
+#                   certificant's certifications); enrol / issue = TransactWriteItems of conditional
+#                   Puts (profile, email guard, root, history, certificate-number guard).
+# Keyed by the deployed binary (Metadata.BuildProperties.Binary; a crate's default binary has the
+# crate's name), so two binaries of one crate can have different roles. Resources: TABLE, an index
+# name ("gsi1"), or STREAM (the table's stream, for a stream-event consumer).
+# Change this table, EXPECTED_LEADING_KEYS and the role together when the adapter starts using
+# another call.
 TABLE = "table"
-EXPECTED_DYNAMODB = {
-    "transcripts": {TABLE: {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"}},
-    "eligibility": {TABLE: {"dynamodb:Query"}},
+STREAM = "stream"
+EXPECTED_DYNAMODB: dict[str, dict[str, set[str]]] = {
+    "transcripts": {TABLE: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"}},
+    "eligibility": {TABLE: {"dynamodb:GetItem", "dynamodb:Query"}},
     "certifications": {
         TABLE: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
         "gsi1": {"dynamodb:Query"},
     },
 }
 
+# The partition keys each grant on the table or an index is confined to: every such statement
+# carries Condition ForAllValues:StringLike dynamodb:LeadingKeys (the request's partition key
+# values; for a Query on an index, the index's partition key). Per binary, resource and action:
+# the union of the prefixes of the statements granting that action there (IAM allows a request
+# if any statement does), so a widened or added prefix fails the check. Key layout: docs/dynamodb.md.
+CERT, CERTIFICANT, EMAIL, CERTNO = "CERT#*", "CERTIFICANT#*", "EMAIL#*", "CERTNO#*"
+EXPECTED_LEADING_KEYS: dict[str, dict[str, dict[str, set[str]]]] = {
+    # Every item it reads or writes is in a certification's partition.
+    "transcripts": {
+        TABLE: {
+            "dynamodb:GetItem": {CERT},
+            "dynamodb:Query": {CERT},
+            "dynamodb:PutItem": {CERT},
+            "dynamodb:DeleteItem": {CERT},
+        },
+    },
+    "eligibility": {TABLE: {"dynamodb:GetItem": {CERT}, "dynamodb:Query": {CERT}}},
+    "certifications": {
+        TABLE: {
+            # profile, certification root, certificate-number guard
+            "dynamodb:GetItem": {CERTIFICANT, CERT, CERTNO},
+            # a certification's working set and history
+            "dynamodb:Query": {CERT},
+            # profile, email guard, root and history, certificate-number guard
+            "dynamodb:PutItem": {CERTIFICANT, EMAIL, CERT, CERTNO},
+        },
+        # gsi1pk = CERTIFICANT#<id> on a certification root
+        "gsi1": {"dynamodb:Query": {CERTIFICANT}},
+    },
+}
+LEADING_KEY_PATTERN = re.compile(r"[A-Z][A-Z0-9_]*#\*")  # a fixed "PREFIX#" and then anything
+
 # Actions that support no resource-level permissions: the only ones allowed on Resource "*".
 RESOURCE_STAR_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 
 # Spec operations deliberately not routed through API Gateway, and why. The test below requires
-# this to be exactly the spec's operations that have no security requirement.
+# this, plus the routes of UNAUTHENTICATED_ROUTES, to be exactly the spec's operations that have
+# no security requirement.
 UNROUTED = {
     ("GET", "/health"): "liveness of the local server; every API Gateway route requires a JWT, and "
     "Lambda health is watched by the Errors/Throttles alarms, not by polling",
+}
+
+# ---- allow-lists: the reviewed exceptions, each with its reason ------------------------------
+# An entry that no longer matches the template fails the checks too: the lists stay exact.
+
+# HttpApi routes that skip the JWT authorizer (event Auth: {Authorizer: NONE}), by (function
+# crate, METHOD, path). Only for a caller that cannot carry our JWT and whose request the handler
+# authenticates itself, by verifying a signature over the raw body before acting on it. Each must
+# be in openapi/openapi.json with an explicit `security: []`.
+UNAUTHENTICATED_ROUTES: dict[tuple[str, str, str], str] = {
+    # ("submissions", "POST", "/webhooks/payments"): "verifies Stripe-Signature / Standard Webhooks in the handler",
+}
+
+# Function events other than HttpApi, by (function crate, event name): (event type, reason). The
+# type must be one of EVENT_CHECKS (ScheduleV2 = EventBridge Scheduler, DynamoDB = the table's
+# stream), and the event must pass that type's check.
+NON_HTTP_EVENTS: dict[tuple[str, str], tuple[str, str]] = {
+    # ("audits", "DailySample"): ("ScheduleV2", "draws the day's audit sample at 02:00 UTC"),
+    # ("notify", "CycleClosed"): ("DynamoDB", "emails the certificant when a cycle closes"),
+}
+
+# Binaries deployed as a function other than their crate's default one (the package name, built
+# from src/main.rs), by (crate, binary). The binary must be a [[bin]] of the crate's Cargo.toml.
+EXTRA_BINARIES: dict[tuple[str, str], str] = {
+    # ("audits", "audit-sampler"): "the scheduled sampler shares the audits crate's selection code",
 }
 
 
@@ -88,6 +154,18 @@ def listify(x: Any) -> list[Any]:
 def http_events(fn: dict[str, Any]) -> dict[str, dict[str, Any]]:
     events = fn["Properties"].get("Events", {})
     return {k: e for k, e in events.items() if e.get("Type") == "HttpApi"}
+
+
+def other_events(fn: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    events = fn["Properties"].get("Events", {})
+    return {k: e for k, e in events.items() if e.get("Type") != "HttpApi"}
+
+
+def binary_of(fn: dict[str, Any]) -> str:
+    """The binary cargo-lambda builds for the function (it must be named: a crate may have several)."""
+    binary = fn.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
+    assert isinstance(binary, str) and binary, "Metadata.BuildProperties.Binary must name the binary"
+    return binary
 
 
 def policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -137,24 +215,39 @@ def test_the_api_has_a_jwt_authorizer_on_the_issuer_and_audience_parameters_as_d
     assert not resources(sam, "AWS::Serverless::Api"), "no REST API beside the HTTP API"
 
 
-def test_no_route_overrides_the_authorizer(sam):
+def test_every_route_requires_the_jwt_authorizer_unless_allow_listed(sam):
+    opened = set()
     for fname, fn in functions(sam).items():
-        for ename, event in fn["Properties"].get("Events", {}).items():
-            assert event["Type"] == "HttpApi", f"{fname}.{ename}: only HttpApi events"
+        for ename, event in http_events(fn).items():
             props = event["Properties"]
             assert props.get("ApiId") == {"Ref": "HttpApi"}, f"{fname}.{ename}: not on HttpApi"
-            # No Auth at all: the default (JWT) applies. Auth: {Authorizer: NONE} would open it.
-            assert "Auth" not in props, f"{fname}.{ename} sets Auth: {props['Auth']}"
             assert props.get("PayloadFormatVersion") == "2.0", f"{fname}.{ename}: payload v2"
+            # No Auth at all: the default (JWT) applies. Auth: {Authorizer: NONE} opens the route.
+            if "Auth" not in props:
+                continue
+            key = (crate_of(fn), props["Method"].upper(), props["Path"])
+            assert props["Auth"] == {"Authorizer": "NONE"}, (
+                f"{fname}.{ename} sets Auth: {props['Auth']} (without Auth the JWT authorizer "
+                "applies; the only override is Authorizer: NONE on an UNAUTHENTICATED_ROUTES route)"
+            )
+            assert key in UNAUTHENTICATED_ROUTES, (
+                f"{fname}.{ename}: {key} has no JWT authorizer and is not in UNAUTHENTICATED_ROUTES"
+            )
+            opened.add(key)
+    stale = set(UNAUTHENTICATED_ROUTES) - opened
+    assert not stale, f"UNAUTHENTICATED_ROUTES entries that are not Authorizer: NONE routes: {sorted(stale)}"
 
 
-def test_every_translated_route_requires_the_jwt_authorizer(cfn):
+def test_every_translated_route_requires_the_jwt_authorizer_unless_allow_listed(cfn):
     (api,) = resources(cfn, "AWS::ApiGatewayV2::Api").values()
     paths = api["Properties"]["Body"]["paths"]
     assert paths, "no routes"
+    opened = {(method, path) for _, method, path in UNAUTHENTICATED_ROUTES}
     for path, ops in paths.items():
         for method, op in ops.items():
-            assert op.get("security") == [{AUTHORIZER: []}], f"{method.upper()} {path}: {op.get('security')}"
+            # SAM writes Authorizer: NONE as the security requirement {NONE: []}.
+            want = [{"NONE": []}] if (method.upper(), path) in opened else [{AUTHORIZER: []}]
+            assert op.get("security") == want, f"{method.upper()} {path}: {op.get('security')}"
     assert not resources(cfn, "AWS::ApiGatewayV2::Route"), "routes outside the API body"
     assert not resources(cfn, "AWS::Lambda::Url"), "function URLs bypass the authorizer"
 
@@ -168,6 +261,92 @@ def test_the_stage_throttles_and_writes_access_logs_to_a_retained_log_group(cfn)
     group = cfn["Resources"][dest["Fn::GetAtt"][0]]
     assert group["Type"] == "AWS::Logs::LogGroup" and group["Properties"]["RetentionInDays"]
     assert "$context.routeKey" in props["AccessLogSettings"]["Format"]
+
+
+# ---- events other than routes: allow-listed, each type with its safeguards ------------------
+
+
+SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"
+
+
+def check_schedule_v2(where: str, props: dict[str, Any]) -> None:
+    """An EventBridge Scheduler schedule: the job's input carries the time it was scheduled for
+    (so a late or retried run does the work of its own slot, not of "now")."""
+    assert props.get("ScheduleExpression"), f"{where}: no ScheduleExpression"
+    text = props.get("Input")
+    assert isinstance(text, str), f"{where}: a ScheduleV2 event needs an Input (the job input)"
+    assert SCHEDULED_TIME in text, f"{where}: the Input must carry {SCHEDULED_TIME}: {text!r}"
+    assert isinstance(json.loads(text), dict), f"{where}: the Input must be a JSON object"
+    # SAM then generates a role that may only invoke this function (checked with the roles).
+    assert "RoleArn" not in props, f"{where}: RoleArn: let SAM generate the invoke-only role"
+
+
+def check_dynamodb_stream(where: str, props: dict[str, Any]) -> None:
+    """A stream consumer of the table: it filters the records it is invoked for, reports the
+    failed records of a batch (not the whole batch) and sends what it gave up on somewhere."""
+    assert props.get("Stream") == {"Fn::GetAtt": ["Table", "StreamArn"]}, f"{where}: not the table's stream"
+    filters = (props.get("FilterCriteria") or {}).get("Filters")
+    assert filters, f"{where}: a stream event needs FilterCriteria.Filters"
+    for f in filters:
+        pattern = f.get("Pattern")
+        assert isinstance(pattern, str) and isinstance(json.loads(pattern), dict), f"{where}: filter {f}"
+    on_failure = ((props.get("DestinationConfig") or {}).get("OnFailure")) or {}
+    assert on_failure.get("Destination"), f"{where}: a stream event needs DestinationConfig.OnFailure"
+    assert props.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], (
+        f"{where}: FunctionResponseTypes must be [ReportBatchItemFailures]"
+    )
+
+
+# The event types NON_HTTP_EVENTS may list, and the check each event of that type must pass.
+EVENT_CHECKS: dict[str, Callable[[str, dict[str, Any]], None]] = {
+    "ScheduleV2": check_schedule_v2,
+    "DynamoDB": check_dynamodb_stream,
+}
+
+
+def test_every_other_event_is_allow_listed(sam):
+    for key, (type_, reason) in NON_HTTP_EVENTS.items():
+        assert type_ in EVENT_CHECKS, f"NON_HTTP_EVENTS{key}: {type_}, only {sorted(EVENT_CHECKS)}"
+        assert reason.strip(), f"NON_HTTP_EVENTS{key}: no reason"
+    seen = set()
+    for fname, fn in functions(sam).items():
+        for ename, event in other_events(fn).items():
+            key = (crate_of(fn), ename)
+            assert key not in seen, f"{fname}.{ename}: {key} names two events"
+            seen.add(key)
+            assert key in NON_HTTP_EVENTS, (
+                f"{fname}.{ename}: a {event.get('Type')} event, not in NON_HTTP_EVENTS"
+            )
+            listed = NON_HTTP_EVENTS[key][0]
+            assert event.get("Type") == listed, f"{fname}.{ename}: a {event.get('Type')} event, listed as {listed}"
+    stale = set(NON_HTTP_EVENTS) - seen
+    assert not stale, f"NON_HTTP_EVENTS entries with no such event: {sorted(stale)}"
+
+
+def test_scheduled_and_stream_events_have_their_safeguards(sam):
+    for fname, fn in functions(sam).items():
+        for ename, event in other_events(fn).items():
+            check = EVENT_CHECKS.get(event.get("Type"))
+            assert check, f"{fname}.{ename}: a {event.get('Type')} event"
+            check(f"{fname}.{ename}", event.get("Properties") or {})
+
+
+def test_nothing_invokes_a_function_but_its_reviewed_events(sam, cfn):
+    # Each HttpApi event becomes a permission for API Gateway on that API; each other event, the
+    # resource SAM names <function><event>. Anything else would be an unreviewed way in.
+    sources = {
+        fname + ename
+        for fname, fn in functions(sam).items()
+        for ename in other_events(fn)
+    }
+    got = set(resources(cfn, "AWS::Lambda::EventSourceMapping")) | set(resources(cfn, "AWS::Scheduler::Schedule"))
+    assert got == sources, f"event sources {sorted(got)} != the functions' events {sorted(sources)}"
+    for type_ in ("AWS::Events::Rule", "AWS::Lambda::Url", "AWS::Pipes::Pipe", "AWS::Scheduler::ScheduleGroup"):
+        assert not resources(cfn, type_), f"{type_}: not a reviewed event source"
+    for name, perm in resources(cfn, "AWS::Lambda::Permission").items():
+        props = perm["Properties"]
+        assert props["Principal"] == "apigateway.amazonaws.com", f"{name}: {props['Principal']}"
+        assert '{"Ref": "HttpApi"}' in json.dumps(props.get("SourceArn")), f"{name}: not from HttpApi"
 
 
 # ---- the API ⇔ the OpenAPI document ⇔ the code -------------------------------------------
@@ -196,11 +375,16 @@ def openapi_operations() -> dict[tuple[str, str], dict[str, Any]]:
 
 def test_openapi_operations_and_http_api_events_are_the_same_set(sam):
     ops = openapi_operations()
+    opened = {(method, path) for _, method, path in UNAUTHENTICATED_ROUTES}
+    assert not opened & set(UNROUTED), "a route both unrouted and routed without the authorizer"
     public = {k for k, op in ops.items() if not op.get("security", [])}
-    assert public == set(UNROUTED), (
+    assert public == set(UNROUTED) | opened, (
         "operations with no security requirement in the spec must be exactly the reviewed "
-        f"UNROUTED list: spec has {sorted(public)}"
+        f"UNROUTED and UNAUTHENTICATED_ROUTES lists: spec has {sorted(public)}"
     )
+    for key in sorted(opened):
+        # Explicitly public in the spec (not merely missing a requirement).
+        assert ops[key].get("security") == [], f"{key}: the spec must say `security: []`"
     spec = set(ops) - set(UNROUTED)
     routed = set(template_routes(sam))
     assert routed == spec, (
@@ -213,13 +397,15 @@ ROUTE = re.compile(r"\.route\(\s*\"([^\"]+)\"\s*,\s*((?:\s*\.?\s*\w+\(\s*\w+\s*\
 
 
 def router_routes(crate: str) -> set[tuple[str, str]]:
-    """(METHOD, path) of the `.route("/path", get(h).post(h))` calls in the crate's router."""
-    src = (FUNCTIONS_DIR / crate / "src" / "lib.rs").read_text()
+    """(METHOD, path) of the `.route("/path", get(h).post(h))` calls in the crate's router
+    (src/lib.rs; none for a crate without one, e.g. one whose binaries only take scheduled or
+    stream events)."""
+    lib = FUNCTIONS_DIR / crate / "src" / "lib.rs"
+    src = lib.read_text() if lib.is_file() else ""
     found = set()
     for path, chain in ROUTE.findall(src):
         for method in re.findall(r"(\w+)\(\s*\w+\s*\)", chain):
             found.add((method.upper(), path))
-    assert found, f"functions/{crate}/src/lib.rs: no .route(\"…\", method(handler)) found"
     assert src.count(".route(") == len(ROUTE.findall(src)), f"{crate}: a .route( call this test cannot read"
     return found
 
@@ -237,13 +423,36 @@ def test_each_route_goes_to_the_function_whose_router_serves_it(sam):
 
 
 def lambda_crates() -> set[str]:
-    """Crates under functions/ that are Lambdas (they depend on lambda_http)."""
+    """Crates under functions/ that are Lambdas (they depend on lambda_http or lambda_runtime)."""
     crates = set()
     for manifest in FUNCTIONS_DIR.glob("*/Cargo.toml"):
         deps = tomllib.loads(manifest.read_text()).get("dependencies", {})
-        if "lambda_http" in deps:
+        if "lambda_http" in deps or "lambda_runtime" in deps:
             crates.add(manifest.parent.name)
     return crates
+
+
+def crate_binaries(crate: str) -> set[str]:
+    """The binaries of functions/<crate>: each [[bin]] of its Cargo.toml (its source present), and
+    the default one (the package name, from src/main.rs) unless a [[bin]] takes src/main.rs or
+    autobins is off. Binaries under src/bin/ must be declared: none is inferred here."""
+    root = FUNCTIONS_DIR / crate
+    manifest = tomllib.loads((root / "Cargo.toml").read_text())
+    package = manifest["package"]["name"]
+    found, paths = set(), set()
+    for b in manifest.get("bin", []):
+        name = b["name"]
+        candidates = [b["path"]] if "path" in b else [f"src/bin/{name}.rs", f"src/bin/{name}/main.rs"] + (
+            ["src/main.rs"] if name == package else []
+        )
+        path = next((c for c in candidates if (root / c).is_file()), None)
+        assert path, f"functions/{crate}: [[bin]] {name}: no source at {candidates}"
+        found.add(name)
+        paths.add(Path(path).as_posix())
+    autobins = manifest["package"].get("autobins", True)
+    if autobins and (root / "src" / "main.rs").is_file() and "src/main.rs" not in paths:
+        found.add(package)
+    return found
 
 
 def test_every_function_is_a_crate_whose_package_name_is_its_directory(sam):
@@ -253,17 +462,32 @@ def test_every_function_is_a_crate_whose_package_name_is_its_directory(sam):
         assert manifest.is_file(), f"{fname}: {manifest} missing"
         package = tomllib.loads(manifest.read_text())["package"]["name"]
         assert package == crate, f"{fname}: package {package!r} in functions/{crate}"
-        assert (FUNCTIONS_DIR / crate / "src" / "main.rs").is_file(), f"{crate}: no binary"
-        meta = fn.get("Metadata", {})
-        assert meta.get("BuildMethod") == "rust-cargolambda", fname
-        assert meta.get("BuildProperties", {}).get("Binary", crate) == crate, fname
+        assert fn.get("Metadata", {}).get("BuildMethod") == "rust-cargolambda", fname
 
 
-def test_every_lambda_crate_has_exactly_one_function(sam):
-    crates = [crate_of(fn) for fn in functions(sam).values()]
-    assert len(crates) == len(set(crates)), f"a crate deployed twice: {crates}"
-    assert set(crates) == lambda_crates(), (
-        f"template {sorted(crates)} != crates depending on lambda_http {sorted(lambda_crates())}"
+def test_every_function_deploys_a_binary_of_its_crate_its_default_or_allow_listed(sam):
+    listed = set()
+    for fname, fn in functions(sam).items():
+        crate, binary = crate_of(fn), binary_of(fn)
+        binaries = crate_binaries(crate)
+        assert binary in binaries, f"{fname}: {binary!r} is not a binary of functions/{crate} {sorted(binaries)}"
+        if binary != crate:
+            assert (crate, binary) in EXTRA_BINARIES, (
+                f"{fname}: deploys {binary!r}, not the default binary of {crate}, and "
+                f"({crate!r}, {binary!r}) is not in EXTRA_BINARIES"
+            )
+            listed.add((crate, binary))
+    stale = set(EXTRA_BINARIES) - listed
+    assert not stale, f"EXTRA_BINARIES entries not deployed: {sorted(stale)}"
+
+
+def test_every_lambda_crate_is_deployed_and_no_binary_twice(sam):
+    binaries = [binary_of(fn) for fn in functions(sam).values()]
+    twice = sorted({b for b in binaries if binaries.count(b) > 1})
+    assert not twice, f"deployed twice: {twice}"
+    crates = {crate_of(fn) for fn in functions(sam).values()}
+    assert crates == lambda_crates(), (
+        f"template {sorted(crates)} != Lambda crates (lambda_http/lambda_runtime) {sorted(lambda_crates())}"
     )
 
 
@@ -303,8 +527,24 @@ def test_every_function_has_its_own_role_and_log_group(sam, cfn):
         groups.append(group)
     assert len(set(roles)) == len(roles), f"a role shared: {roles}"
     assert len(set(groups)) == len(groups), f"a log group shared: {groups}"
-    # No role SAM made on its own, no role without a function.
-    assert set(resources(cfn, "AWS::IAM::Role")) == set(roles)
+    # No role SAM made on its own, no role without a function; but the one SAM generates for a
+    # ScheduleV2 event (EventBridge Scheduler assumes it), allowed only to invoke that function.
+    scheduler_roles = {
+        f"{fname}{ename}Role": fname
+        for fname, fn in functions(sam).items()
+        for ename, event in other_events(fn).items()
+        if event.get("Type") == "ScheduleV2"
+    }
+    assert set(resources(cfn, "AWS::IAM::Role")) == set(roles) | set(scheduler_roles)
+    for name, fname in scheduler_roles.items():
+        props = cfn["Resources"][name]["Properties"]
+        principals = [s["Principal"] for s in statements(props["AssumeRolePolicyDocument"])]
+        assert principals == [{"Service": ["scheduler.amazonaws.com"]}], f"{name}: {principals}"
+        assert "ManagedPolicyArns" not in props, f"{name}: managed policies"
+        granted = [s for p in props["Policies"] for s in statements(p["PolicyDocument"])]
+        assert granted == [
+            {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [fname, "Arn"]}}
+        ], f"{name}: {granted}"
     for fname, fn in functions(sam).items():
         role = cfn["Resources"][fn["Properties"]["Role"]["Fn::GetAtt"][0]]
         doc = role["Properties"]["AssumeRolePolicyDocument"]
@@ -349,34 +589,91 @@ def test_resource_star_only_for_actions_without_resource_level_permissions(cfn):
                     assert not extra, f"{name}: {sorted(extra)} on Resource '*'"
 
 
-def dynamodb_grants(role: dict[str, Any]) -> dict[str, set[str]]:
-    grants: dict[str, set[str]] = {}
+def dynamodb_resource(r: Any) -> str:
+    """TABLE, an index name, or STREAM; anything else is refused."""
+    if r == {"Fn::GetAtt": ["Table", "Arn"]}:
+        return TABLE
+    if r == {"Fn::GetAtt": ["Table", "StreamArn"]}:
+        return STREAM
+    if isinstance(r, dict) and "Fn::Sub" in r:
+        m = re.fullmatch(r"\$\{Table\.Arn\}/index/(gsi[0-9]+)", r["Fn::Sub"])
+        assert m, f"unexpected DynamoDB resource {r}"
+        return m.group(1)
+    raise AssertionError(f"DynamoDB actions on {r!r}: only the table, its indexes and its stream")
+
+
+def dynamodb_statements(role: dict[str, Any]) -> Iterator[tuple[dict[str, Any], set[str], list[str]]]:
+    """(statement, its dynamodb: actions, the DynamoDB resources it names) of a role."""
     for p in role["Properties"]["Policies"]:
         for st in statements(p["PolicyDocument"]):
             actions = {a for a in listify(st["Action"]) if a.startswith("dynamodb:")}
-            if not actions:
-                continue
-            for r in listify(st["Resource"]):
-                if r == {"Fn::GetAtt": ["Table", "Arn"]}:
-                    key = TABLE
-                elif isinstance(r, dict) and "Fn::Sub" in r:
-                    m = re.fullmatch(r"\$\{Table\.Arn\}/index/(gsi[0-9]+)", r["Fn::Sub"])
-                    assert m, f"unexpected DynamoDB resource {r}"
-                    key = m.group(1)
-                else:
-                    raise AssertionError(f"DynamoDB actions on {r!r}: only the table and its indexes")
-                grants.setdefault(key, set()).update(actions)
+            if actions:
+                yield st, actions, [dynamodb_resource(r) for r in listify(st["Resource"])]
+
+
+def dynamodb_grants(role: dict[str, Any]) -> dict[str, set[str]]:
+    grants: dict[str, set[str]] = {}
+    for _, actions, targets in dynamodb_statements(role):
+        for key in targets:
+            grants.setdefault(key, set()).update(actions)
     return grants
+
+
+def leading_keys(role: dict[str, Any]) -> dict[str, dict[str, set[str]]]:
+    """Per resource (table or index) and action, the partition-key patterns the role may touch."""
+    allowed: dict[str, dict[str, set[str]]] = {}
+    for st, actions, targets in dynamodb_statements(role):
+        items = [t for t in targets if t != STREAM]  # stream reads have no partition key
+        if not items:
+            continue
+        where = st.get("Sid") or sorted(actions)
+        cond = st.get("Condition")
+        assert isinstance(cond, dict) and list(cond) == ["ForAllValues:StringLike"], (
+            f"{where}: on {items} without Condition ForAllValues:StringLike dynamodb:LeadingKeys: {cond}"
+        )
+        assert list(cond["ForAllValues:StringLike"]) == ["dynamodb:LeadingKeys"], f"{where}: {cond}"
+        patterns = listify(cond["ForAllValues:StringLike"]["dynamodb:LeadingKeys"])
+        assert patterns, f"{where}: no LeadingKeys pattern"
+        for pattern in patterns:
+            assert isinstance(pattern, str) and LEADING_KEY_PATTERN.fullmatch(pattern), (
+                f"{where}: LeadingKeys pattern {pattern!r} is not a fixed PREFIX# then *"
+            )
+        for item in items:
+            for action in actions:
+                allowed.setdefault(item, {}).setdefault(action, set()).update(patterns)
+    return allowed
+
+
+def function_roles(sam, cfn) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(deployed binary, its translated role) of every function."""
+    for fn in functions(sam).values():
+        yield binary_of(fn), cfn["Resources"][fn["Properties"]["Role"]["Fn::GetAtt"][0]]
 
 
 def test_each_role_grants_exactly_the_dynamodb_calls_its_code_makes(sam, cfn):
     seen = set()
-    for fname, fn in functions(sam).items():
-        crate = crate_of(fn)
-        role = cfn["Resources"][fn["Properties"]["Role"]["Fn::GetAtt"][0]]
-        assert dynamodb_grants(role) == EXPECTED_DYNAMODB[crate], f"{crate}: {dynamodb_grants(role)}"
-        seen.add(crate)
+    for binary, role in function_roles(sam, cfn):
+        assert binary in EXPECTED_DYNAMODB, f"{binary}: not in EXPECTED_DYNAMODB"
+        assert dynamodb_grants(role) == EXPECTED_DYNAMODB[binary], f"{binary}: {dynamodb_grants(role)}"
+        seen.add(binary)
     assert seen == set(EXPECTED_DYNAMODB)
+
+
+def test_the_expected_leading_keys_cover_exactly_the_expected_table_and_index_grants():
+    assert set(EXPECTED_LEADING_KEYS) == set(EXPECTED_DYNAMODB)
+    for binary, grants in EXPECTED_DYNAMODB.items():
+        want = {r: actions for r, actions in grants.items() if r != STREAM}
+        got = {r: set(by_action) for r, by_action in EXPECTED_LEADING_KEYS[binary].items()}
+        assert got == want, f"{binary}: EXPECTED_LEADING_KEYS {got} != EXPECTED_DYNAMODB {want}"
+
+
+def test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses(sam, cfn):
+    seen = set()
+    for binary, role in function_roles(sam, cfn):
+        got = leading_keys(role)
+        assert got == EXPECTED_LEADING_KEYS[binary], f"{binary}: LeadingKeys {got}"
+        seen.add(binary)
+    assert seen == set(EXPECTED_LEADING_KEYS)
 
 
 # ---- the table equals infra/table.json ---------------------------------------------------------

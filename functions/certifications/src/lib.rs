@@ -9,11 +9,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use recert_api::error::{ReadErrors, WriteErrors};
-use recert_api::{ApiError, AppState, Json, Path, Principal, Role};
+use recert_api::page::PageParams;
+use recert_api::{ApiError, AppState, Json, Path, Principal, Query, Role};
 use recert_domain::{
-    Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
-    CertificationStatus, Credential, FieldErrors, HistoryEvent, Membership,
+    Certificant, CertificantId, Certification, CertificationId, CertificationStatus, Changes,
+    Credential, FieldErrors, HistoryEvent, Membership,
 };
+
 use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
@@ -70,8 +72,11 @@ pub struct CertificationList {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct History {
-    /// Every recorded change, oldest first (append-only).
+    /// Recorded changes, oldest first (append-only), one page at a time.
     pub events: Vec<HistoryEvent>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 fn created<T: Serialize>(location: String, body: &T) -> Response {
@@ -131,7 +136,7 @@ pub async fn create_certificant(
     }
     check_len(&mut errors, "full_name", &full_name, MAX_NAME_CHARS);
     errors.into_result()?;
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let certificant = Certificant {
         id: CertificantId::new_v7(now.timestamp_millis().unsigned_abs()),
         email,
@@ -139,7 +144,7 @@ pub async fn create_certificant(
         membership: input.membership,
         created_at: now,
     };
-    state.store.create_certificant(&certificant).await?;
+    state.app.store.create_certificant(&certificant).await?;
     Ok(created(
         format!("/certificants/{}", certificant.id),
         &certificant,
@@ -166,6 +171,7 @@ pub async fn get_certificant(
         return Err(ApiError::NotFound("certificant"));
     }
     let certificant = state
+        .app
         .store
         .certificant(certificant_id)
         .await?
@@ -192,7 +198,7 @@ pub async fn list_certifications(
     if !principal.may_read(certificant_id) {
         return Err(ApiError::NotFound("certificant"));
     }
-    let items = state.store.certifications_of(certificant_id).await?;
+    let items = state.app.store.certifications_of(certificant_id).await?;
     Ok(axum::Json(CertificationList { items }))
 }
 
@@ -237,6 +243,7 @@ pub async fn issue_certification(
     };
     if let Some(start) = starts_on {
         let rules = state
+            .app
             .rules
             .for_cycle_starting(start)
             .credential(input.credential);
@@ -255,6 +262,7 @@ pub async fn issue_certification(
     }
     errors.into_result()?;
     if state
+        .app
         .store
         .certificant(input.certificant_id)
         .await?
@@ -265,7 +273,7 @@ pub async fn issue_certification(
             "no certificant with this id",
         ));
     }
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let certification = Certification {
         id: CertificationId::new_v7(now.timestamp_millis().unsigned_abs()),
         certificant_id: input.certificant_id,
@@ -279,12 +287,10 @@ pub async fn issue_certification(
         updated_at: now,
         version: 0,
     };
-    let changes = CertificationAggregate::issue(certification, principal.actor(), now);
-    state.store.commit(&changes).await?;
-    Ok(created(
-        format!("/certifications/{}", changes.certification.id),
-        &changes.certification,
-    ))
+    let changes = Changes::issue(certification, &principal.actor, now);
+    state.app.store.commit(&changes).await?;
+    let issued = changes.certification();
+    Ok(created(format!("/certifications/{}", issued.id), issued))
 }
 
 #[utoipa::path(
@@ -305,9 +311,9 @@ pub async fn get_certification(
 ) -> Result<axum::Json<Certification>, ApiError> {
     Ok(axum::Json(
         state
-            .load_visible(&principal, certification_id)
-            .await?
-            .certification,
+            .app
+            .certification_visible(&principal.actor, certification_id)
+            .await?,
     ))
 }
 
@@ -315,9 +321,9 @@ pub async fn get_certification(
     get,
     path = "/certifications/{certification_id}/history",
     tag = "certifications",
-    params(("certification_id" = CertificationId, Path)),
+    params(("certification_id" = CertificationId, Path), PageParams),
     responses(
-        (status = 200, body = History),
+        (status = 200, description = "A page of the history, oldest first", body = History),
         ReadErrors,
     ),
     security(("bearer" = []))
@@ -326,11 +332,32 @@ pub async fn get_history(
     State(state): State<AppState>,
     principal: Principal,
     Path(certification_id): Path<CertificationId>,
+    Query(params): Query<PageParams>,
 ) -> Result<axum::Json<History>, ApiError> {
+    let limit = params.limit()?;
+    let scope = format!("history:{certification_id}");
+    let after: Option<u64> = params
+        .cursor
+        .as_deref()
+        .map(|c| state.cursors.decode(&scope, c))
+        .transpose()?;
+    state
+        .app
+        .certification_visible(&principal.actor, certification_id)
+        .await?;
+    let mut events = state
+        .app
+        .store
+        .history(certification_id, after, limit + 1)
+        .await?;
+    let next_cursor = if events.len() > limit {
+        events.truncate(limit);
+        events.last().map(|e| state.cursors.encode(&scope, &e.seq))
+    } else {
+        None
+    };
     Ok(axum::Json(History {
-        events: state
-            .load_visible(&principal, certification_id)
-            .await?
-            .history,
+        events,
+        next_cursor,
     }))
 }

@@ -114,9 +114,12 @@ pub async fn get_eligibility(
     principal: Principal,
     Path(certification_id): Path<CertificationId>,
 ) -> Result<axum::Json<EligibilityReport>, ApiError> {
-    let aggregate = state.load_visible(&principal, certification_id).await?;
-    let rules = state.rules_for(&aggregate);
-    let today = state.clock.today();
+    let aggregate = state
+        .app
+        .load_visible(&principal.actor, certification_id)
+        .await?;
+    let rules = state.app.rules_for(&aggregate);
+    let today = state.app.clock.today();
     let certification = &aggregate.certification;
     let cycle = certification.cycle();
     let eligibility = evaluate(
@@ -166,8 +169,11 @@ pub async fn what_if(
     Path(certification_id): Path<CertificationId>,
     Json(request): Json<WhatIfRequest>,
 ) -> Result<axum::Json<WhatIfReport>, ApiError> {
-    let aggregate = state.load_visible(&principal, certification_id).await?;
-    let rules = state.rules_for(&aggregate);
+    let aggregate = state
+        .app
+        .load_visible(&principal.actor, certification_id)
+        .await?;
+    let rules = state.app.rules_for(&aggregate);
     if request.entries.is_empty() || request.entries.len() > MAX_PLANNED {
         return Err(ApiError::field(
             "entries",
@@ -178,7 +184,7 @@ pub async fn what_if(
         max_hours: rules.entry_max,
         completed_no_later_than: None,
     };
-    let now_ms = state.clock.now().timestamp_millis().unsigned_abs();
+    let now_ms = state.app.clock.now().timestamp_millis().unsigned_abs();
     let mut errors = FieldErrors::default();
     let mut planned = Vec::with_capacity(request.entries.len());
     for (i, input) in request.entries.into_iter().enumerate() {

@@ -6,9 +6,11 @@
 
 use axum::Router;
 use rand::RngCore;
-use recert_api::config::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, derive_cursor_key, load_rules};
+use recert_api::config::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, derive_cursor_key};
 use recert_api::cursor::CursorCodec;
 use recert_api::{AppState, auth::Authenticator, finish};
+use recert_app::App;
+use recert_app::config::{ProcessEnv, StoreConfig, load_rules};
 use recert_domain::{Clock, RuleBook, SystemClock};
 use recert_store::Store;
 use recert_store::sqlite::SqliteStore;
@@ -44,13 +46,11 @@ pub fn state_with(
 ) -> Result<AppState, String> {
     let auth = Authenticator::hs256(secret, DEFAULT_ISSUER, DEFAULT_AUDIENCE)
         .map_err(|e| e.to_string())?;
-    Ok(AppState {
-        store,
-        auth: Arc::new(auth),
-        rules: Arc::new(rules),
-        clock,
-        cursors: CursorCodec::new(&derive_cursor_key(secret)),
-    })
+    Ok(AppState::new(
+        App::new(store, rules, clock),
+        auth,
+        CursorCodec::new(&derive_cursor_key(secret)),
+    ))
 }
 
 /// `JWT_HS256_SECRET`, or the secret in `<dir>/dev-jwt-secret`, generated on first use.
@@ -89,14 +89,14 @@ pub fn data_dir() -> PathBuf {
 /// is set (e.g. DynamoDB Local, see docs/dynamodb.md) — the dev secret, the rules, the system clock.
 pub async fn local_state(db: &Path, rules_path: Option<&Path>) -> Result<AppState, String> {
     let secret = dev_secret(&data_dir()).map_err(|e| format!("dev secret: {e}"))?;
-    let store: Arc<dyn Store> =
-        if std::env::var_os(recert_store::dynamodb::TABLE_NAME_ENV).is_some() {
-            recert_api::config::store_from_env()
-                .await
-                .map_err(|e| e.to_string())?
-        } else {
+    let store: Arc<dyn Store> = match StoreConfig::from_env(&ProcessEnv) {
+        Ok(dynamo @ StoreConfig::DynamoDb { .. }) => recert_app::open_store(&dynamo)
+            .await
+            .map_err(|e| e.to_string())?,
+        _ => {
             Arc::new(SqliteStore::open(db).map_err(|e| format!("store at {}: {e}", db.display()))?)
-        };
+        }
+    };
     let rules = load_rules(rules_path).map_err(|e| e.to_string())?;
     state_with(store, &secret, rules, Arc::new(SystemClock))
 }

@@ -1,17 +1,22 @@
 //! The `transcripts` function: the CE entries of a certification — list (paginated), create, get,
-//! replace, delete. Entries of a submitted cycle are locked (409 `cycle_submitted`).
+//! replace, delete. Entries of a submitted cycle are locked (409 `cycle_submitted`). Entries are
+//! kept by cycle: the listing shows the current cycle's, or an older cycle's with
+//! `cycle_starts_on`.
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use chrono::NaiveDate;
 use recert_api::error::{ReadErrors, WriteErrors};
 use recert_api::page::{Page, PageParams};
-use recert_api::{ApiError, AppState, Decision, Idempotency, Json, Path, Principal, Query, Role};
+use recert_api::{
+    ApiError, AppState, Concurrency, Idempotency, Json, Path, Principal, Query, Reply, Role,
+};
 use recert_domain::entry::EntryLimits;
 use recert_domain::{CeEntry, CeEntryInput, CertificationId, EntryId, EntrySource, RuleSet};
+use serde::Deserialize;
 
 /// Who may change a transcript: its certificant, or an admin on their behalf.
 const WRITERS: [Role; 2] = [Role::Certificant, Role::Admin];
@@ -31,11 +36,24 @@ pub fn router() -> Router<AppState> {
 /// Where a listing page stops: the last entry's sort key.
 type Position = (NaiveDate, EntryId);
 
-fn limits(rules: &RuleSet, state: &AppState) -> EntryLimits {
+fn limits(rules: &RuleSet, today: NaiveDate) -> EntryLimits {
     EntryLimits {
         max_hours: rules.entry_max,
-        completed_no_later_than: Some(state.clock.today()),
+        completed_no_later_than: Some(today),
     }
+}
+
+/// The listing's query: a page, and optionally an older cycle.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EntryListParams {
+    /// Items per page, 1 to 100 (default 25).
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// List the entries kept with the cycle that started on this day (default: the current cycle).
+    pub cycle_starts_on: Option<NaiveDate>,
 }
 
 /// The client's `Idempotency-Key`, if any: 1–255 visible ASCII characters.
@@ -59,7 +77,7 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     get,
     path = "/certifications/{certification_id}/entries",
     tag = "transcripts",
-    params(("certification_id" = CertificationId, Path, description = "The certification"), PageParams),
+    params(("certification_id" = CertificationId, Path, description = "The certification"), EntryListParams),
     responses(
         (status = 200, description = "A page of entries, by completion date then id", body = Page<CeEntry>),
         ReadErrors,
@@ -70,18 +88,37 @@ pub async fn list_entries(
     State(state): State<AppState>,
     principal: Principal,
     Path(certification_id): Path<CertificationId>,
-    Query(params): Query<PageParams>,
+    Query(params): Query<EntryListParams>,
 ) -> Result<axum::Json<Page<CeEntry>>, ApiError> {
-    let limit = params.limit()?;
-    let scope = format!("entries:{certification_id}");
+    let limit = PageParams {
+        limit: params.limit,
+        cursor: None,
+    }
+    .limit()?;
+    let scope = match params.cycle_starts_on {
+        None => format!("entries:{certification_id}"),
+        Some(cycle) => format!("entries:{certification_id}:{cycle}"),
+    };
     let after: Option<Position> = params
         .cursor
         .as_deref()
         .map(|c| state.cursors.decode(&scope, c))
         .transpose()?;
-    let aggregate = state.load_visible(&principal, certification_id).await?;
-    let mut rest = aggregate
-        .entries
+    let aggregate = state
+        .app
+        .load_visible(&principal.actor, certification_id)
+        .await?;
+    let entries = match params.cycle_starts_on {
+        Some(cycle) if cycle != aggregate.certification.cycle_starts_on => {
+            state
+                .app
+                .store
+                .entries_of_cycle(certification_id, cycle)
+                .await?
+        }
+        _ => aggregate.entries,
+    };
+    let mut rest = entries
         .into_iter()
         .filter(|e| after.is_none_or(|a| (e.activity.completed_on, e.id) > a))
         .peekable();
@@ -129,31 +166,27 @@ pub async fn create_entry(
             &input,
         )
     });
-    let now = state.clock.now();
-    let entry_id = EntryId::new_v7(now.timestamp_millis().unsigned_abs());
+    let entry_id = EntryId::new_v7(state.app.clock.now().timestamp_millis().unsigned_abs());
+    // Adding an entry commutes with every other change: a lost race is retried, never a 409.
     state
         .execute(
             &principal,
             certification_id,
             idempotency,
-            |aggregate, rules| {
-                let activity = input.clone().validate(limits(rules, &state))?;
-                let (entry, changes) = aggregate.add_entry(
+            Concurrency::Commutes,
+            |ctx| {
+                let activity = input
+                    .clone()
+                    .validate(limits(ctx.rules, ctx.now.date_naive()))?;
+                let (entry, changes) = ctx.aggregate.add_entry(
                     entry_id,
                     activity,
                     EntrySource::SelfReported,
-                    principal.actor(),
-                    now,
+                    ctx.actor,
+                    ctx.now,
                 )?;
-                Ok(Decision {
-                    status: StatusCode::CREATED,
-                    location: Some(format!(
-                        "/certifications/{certification_id}/entries/{}",
-                        entry.id
-                    )),
-                    body: entry,
-                    changes,
-                })
+                let location = format!("/certifications/{certification_id}/entries/{}", entry.id);
+                Ok((changes, Reply::created(location, entry)))
             },
         )
         .await
@@ -175,7 +208,10 @@ pub async fn get_entry(
     principal: Principal,
     Path((certification_id, entry_id)): Path<(CertificationId, EntryId)>,
 ) -> Result<axum::Json<CeEntry>, ApiError> {
-    let aggregate = state.load_visible(&principal, certification_id).await?;
+    let aggregate = state
+        .app
+        .load_visible(&principal.actor, certification_id)
+        .await?;
     Ok(axum::Json(aggregate.entry(entry_id)?.clone()))
 }
 
@@ -198,20 +234,24 @@ pub async fn replace_entry(
     Json(input): Json<CeEntryInput>,
 ) -> Result<Response, ApiError> {
     principal.require(&WRITERS)?;
-    let now = state.clock.now();
+    // Replacing an entry that another request changed meanwhile is a real conflict (409).
     state
-        .execute(&principal, certification_id, None, |aggregate, rules| {
-            aggregate.entry(entry_id)?;
-            let activity = input.clone().validate(limits(rules, &state))?;
-            let (entry, changes) =
-                aggregate.update_entry(entry_id, activity, principal.actor(), now)?;
-            Ok(Decision {
-                status: StatusCode::OK,
-                location: None,
-                body: entry,
-                changes,
-            })
-        })
+        .execute(
+            &principal,
+            certification_id,
+            None,
+            Concurrency::Entry(entry_id),
+            |ctx| {
+                ctx.aggregate.entry(entry_id)?;
+                let activity = input
+                    .clone()
+                    .validate(limits(ctx.rules, ctx.now.date_naive()))?;
+                let (entry, changes) = ctx
+                    .aggregate
+                    .update_entry(entry_id, activity, ctx.actor, ctx.now)?;
+                Ok((changes, Reply::ok(entry)))
+            },
+        )
         .await
 }
 
@@ -232,16 +272,16 @@ pub async fn delete_entry(
     Path((certification_id, entry_id)): Path<(CertificationId, EntryId)>,
 ) -> Result<Response, ApiError> {
     principal.require(&WRITERS)?;
-    let now = state.clock.now();
     state
-        .execute(&principal, certification_id, None, |aggregate, _| {
-            let changes = aggregate.remove_entry(entry_id, principal.actor(), now)?;
-            Ok(Decision {
-                status: StatusCode::NO_CONTENT,
-                location: None,
-                body: (),
-                changes,
-            })
-        })
+        .execute(
+            &principal,
+            certification_id,
+            None,
+            Concurrency::Entry(entry_id),
+            |ctx| {
+                let changes = ctx.aggregate.remove_entry(entry_id, ctx.actor, ctx.now)?;
+                Ok((changes, Reply::no_content()))
+            },
+        )
         .await
 }

@@ -14,67 +14,11 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
 };
-use recert_domain::{Actor, CertificantId};
+pub use recert_domain::Role;
+use recert_domain::{Actor, CertificantId, ProviderId};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
-
-/// Who may do what. A certificant's token `sub` is their certificant id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Certificant,
-    Provider,
-    Reviewer,
-    Auditor,
-    Committee,
-    Admin,
-}
-
-impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Certificant,
-        Role::Provider,
-        Role::Reviewer,
-        Role::Auditor,
-        Role::Committee,
-        Role::Admin,
-    ];
-    /// Staff may read every certification.
-    pub const STAFF: [Role; 4] = [Role::Reviewer, Role::Auditor, Role::Committee, Role::Admin];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Certificant => "certificant",
-            Role::Provider => "provider",
-            Role::Reviewer => "reviewer",
-            Role::Auditor => "auditor",
-            Role::Committee => "committee",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn is_staff(self) -> bool {
-        Role::STAFF.contains(&self)
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?}; one of certificant, provider, reviewer, auditor, committee, admin"))
-    }
-}
 
 /// The claims Recert reads.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -87,40 +31,50 @@ pub struct Claims {
     pub iat: i64,
 }
 
-/// The authenticated caller.
+/// The authenticated caller: the token turned into the application's [`Actor`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub subject: String,
-    pub role: Role,
+    pub actor: Actor,
 }
 
 impl Principal {
+    /// The actor a token names. A certificant's `sub` must be their certificant id.
+    pub fn from_claims(subject: String, role: Role) -> Result<Self, ApiError> {
+        let actor = match role {
+            Role::Certificant => Actor::Certificant(subject.parse().map_err(|_| {
+                ApiError::Unauthorized("the bearer token's subject is not a certificant id")
+            })?),
+            Role::Provider => Actor::Provider {
+                provider: ProviderId(subject.clone()),
+                subject,
+            },
+            Role::Reviewer | Role::Auditor | Role::Committee | Role::Admin => {
+                Actor::Staff { subject, role }
+            }
+        };
+        Ok(Principal { actor })
+    }
+
     /// 403 unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
+        if self.actor.has_role(roles) {
             Ok(())
         } else {
             Err(ApiError::Forbidden)
         }
     }
 
-    /// The certificant this caller is, when a certificant.
-    pub fn certificant_id(&self) -> Option<CertificantId> {
-        (self.role == Role::Certificant)
-            .then(|| self.subject.parse().ok())
-            .flatten()
+    /// The token's subject (scopes the caller's idempotency keys).
+    pub fn subject(&self) -> String {
+        match &self.actor {
+            Actor::Staff { subject, .. } | Actor::Provider { subject, .. } => subject.clone(),
+            other => other.acted_by().subject,
+        }
     }
 
     /// Whether the caller may see the data of `owner`: staff always, a certificant only their own.
     pub fn may_read(&self, owner: CertificantId) -> bool {
-        self.role.is_staff() || self.certificant_id() == Some(owner)
-    }
-
-    pub fn actor(&self) -> Actor {
-        Actor {
-            subject: self.subject.clone(),
-            role: self.role.as_str().to_string(),
-        }
+        self.actor.may_read(owner)
     }
 }
 
@@ -244,10 +198,7 @@ impl Authenticator {
                 }
                 _ => ApiError::Unauthorized("the bearer token is invalid"),
             })?;
-        Ok(Principal {
-            subject: data.claims.sub,
-            role: data.claims.role,
-        })
+        Principal::from_claims(data.claims.sub, data.claims.role)
     }
 
     /// Mint a token (development secret only).

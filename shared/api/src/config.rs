@@ -1,51 +1,25 @@
-//! Building the application state from the environment (once per process / Lambda environment).
+//! The HTTP functions' configuration: [`recert_app::config::CoreConfig`] (store, rules) plus
+//! token verification and the cursor key, read once per process.
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
-//! | `TABLE_NAME` | the DynamoDB table: set, it selects the DynamoDB store (with the standard AWS variables: `AWS_REGION`, credentials, `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local) | — (embedded store) |
-//! | `RECERT_DB_PATH` | embedded SQLite file (when `TABLE_NAME` is unset) | `.recert/recert.db` |
+//! | (every [`CoreConfig`] variable) | `TABLE_NAME`, `RECERT_DB_PATH`, `RECERT_RULES_PATH` | |
 //! | `JWT_ISSUER`, `JWT_AUDIENCE` | expected `iss` / `aud` | `recert-local` / `recert` |
 //! | `JWT_JWKS` | the issuer's public keys (JWKS JSON, RS256/ES256) — production | — |
 //! | `JWT_HS256_SECRET` | shared secret (≥ 32 bytes) — development only | — |
 //! | `CURSOR_SECRET` | key for pagination cursors (≥ 32 bytes); required with `JWT_JWKS` | derived from the HS256 secret |
-//! | `RECERT_RULES_PATH` | a rules file replacing the compiled-in default | — |
 
-use crate::auth::{AuthConfigError, Authenticator};
+use crate::auth::Authenticator;
 use crate::cursor::CursorCodec;
 use crate::state::AppState;
-use recert_domain::{RuleBook, SystemClock};
-use recert_store::Store;
-use recert_store::dynamodb::{DynamoStore, TABLE_NAME_ENV};
+use recert_app::App;
+use recert_app::config::{ConfigError, CoreConfig, Env, Secret};
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 pub const DEFAULT_ISSUER: &str = "recert-local";
 pub const DEFAULT_AUDIENCE: &str = "recert";
-pub const DEFAULT_DB_PATH: &str = ".recert/recert.db";
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("set JWT_JWKS (production) or JWT_HS256_SECRET (development)")]
-    NoKeys,
-    #[error("CURSOR_SECRET (at least 32 bytes) is required with JWT_JWKS")]
-    NoCursorSecret,
-    #[error("auth configuration: {0}")]
-    Auth(#[from] AuthConfigError),
-    #[error("rules file {path}: {source}")]
-    Rules {
-        path: PathBuf,
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    #[error("TABLE_NAME must name the DynamoDB table (this build has no embedded store)")]
-    NoTable,
-    #[error("store: {0}")]
-    Store(#[from] recert_store::StoreError),
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
+/// The shortest secret accepted for HS256 tokens and cursors.
+pub const MIN_SECRET_BYTES: usize = 32;
 
 /// The cursor key derived from another secret (domain-separated, so the two never coincide).
 pub fn derive_cursor_key(secret: &[u8]) -> Vec<u8> {
@@ -55,73 +29,116 @@ pub fn derive_cursor_key(secret: &[u8]) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
-pub fn load_rules(path: Option<&Path>) -> Result<RuleBook, ConfigError> {
-    match path {
-        None => Ok(RuleBook::default_rules()),
-        Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| ConfigError::Rules {
-                path: p.to_path_buf(),
-                source: Box::new(e),
+/// How tokens are verified.
+#[derive(Debug, Clone)]
+pub enum TokenKeys {
+    /// Production: the issuer's published public keys.
+    Jwks(String),
+    /// Development: a shared secret that can also mint tokens.
+    Hs256(Secret),
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub core: CoreConfig,
+    pub issuer: String,
+    pub audience: String,
+    pub keys: TokenKeys,
+    pub cursor_secret: Secret,
+}
+
+impl HttpConfig {
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        let core = CoreConfig::from_env(env)?;
+        let issuer = env
+            .var("JWT_ISSUER")
+            .unwrap_or_else(|| DEFAULT_ISSUER.into());
+        let audience = env
+            .var("JWT_AUDIENCE")
+            .unwrap_or_else(|| DEFAULT_AUDIENCE.into());
+        let cursor = env.secret("CURSOR_SECRET", MIN_SECRET_BYTES)?;
+        let (keys, cursor_secret) = if let Some(jwks) = env.var("JWT_JWKS") {
+            let cursor = cursor.ok_or(ConfigError::Missing {
+                var: "CURSOR_SECRET",
+                why: "pagination cursors need a key of at least 32 bytes when tokens come from JWT_JWKS",
             })?;
-            RuleBook::from_toml(&text).map_err(|e| ConfigError::Rules {
-                path: p.to_path_buf(),
-                source: Box::new(e),
-            })
+            (TokenKeys::Jwks(jwks), cursor)
+        } else {
+            let secret = env
+                .secret("JWT_HS256_SECRET", MIN_SECRET_BYTES)?
+                .ok_or(ConfigError::Missing {
+                    var: "JWT_JWKS",
+                    why: "set it to the issuer's JWKS (production), or set JWT_HS256_SECRET (development)",
+                })?;
+            let cursor = cursor.unwrap_or_else(|| secret.clone());
+            (TokenKeys::Hs256(secret), cursor)
+        };
+        Ok(HttpConfig {
+            core,
+            issuer,
+            audience,
+            keys,
+            cursor_secret,
+        })
+    }
+
+    /// The token verifier these settings describe.
+    pub fn authenticator(&self) -> Result<Authenticator, ConfigError> {
+        let invalid = |var: &'static str| {
+            move |e: crate::auth::AuthConfigError| ConfigError::Invalid {
+                var,
+                reason: e.to_string(),
+            }
+        };
+        match &self.keys {
+            TokenKeys::Jwks(jwks) => Authenticator::from_jwks(jwks, &self.issuer, &self.audience)
+                .map_err(invalid("JWT_JWKS")),
+            TokenKeys::Hs256(secret) => {
+                Authenticator::hs256(secret.expose().as_bytes(), &self.issuer, &self.audience)
+                    .map_err(invalid("JWT_HS256_SECRET"))
+            }
         }
     }
+
+    /// The HTTP state over an application built from [`Self::core`].
+    pub fn state(&self, app: App) -> Result<AppState, ConfigError> {
+        Ok(AppState::new(
+            app,
+            self.authenticator()?,
+            CursorCodec::new(&derive_cursor_key(self.cursor_secret.expose().as_bytes())),
+        ))
+    }
 }
 
-/// The authenticator and cursor codec from `JWT_*` / `CURSOR_SECRET`.
-pub fn auth_from_env() -> Result<(Authenticator, CursorCodec), ConfigError> {
-    let issuer = env("JWT_ISSUER").unwrap_or_else(|| DEFAULT_ISSUER.into());
-    let audience = env("JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_AUDIENCE.into());
-    if let Some(jwks) = env("JWT_JWKS") {
-        let auth = Authenticator::from_jwks(&jwks, &issuer, &audience)?;
-        let cursor = env("CURSOR_SECRET")
-            .filter(|s| s.len() >= 32)
-            .ok_or(ConfigError::NoCursorSecret)?;
-        return Ok((
-            auth,
-            CursorCodec::new(&derive_cursor_key(cursor.as_bytes())),
-        ));
-    }
-    let secret = env("JWT_HS256_SECRET").ok_or(ConfigError::NoKeys)?;
-    let auth = Authenticator::hs256(secret.as_bytes(), &issuer, &audience)?;
-    let cursor_key = env("CURSOR_SECRET").unwrap_or(secret);
-    Ok((
-        auth,
-        CursorCodec::new(&derive_cursor_key(cursor_key.as_bytes())),
-    ))
-}
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::collections::HashMap;
 
-/// The store the environment names: DynamoDB when `TABLE_NAME` is set (no network call here),
-/// else the embedded SQLite file at `RECERT_DB_PATH` (only in builds with the `sqlite` feature; the
-/// Lambdas are built without it and require `TABLE_NAME`).
-pub async fn store_from_env() -> Result<Arc<dyn Store>, ConfigError> {
-    if env(TABLE_NAME_ENV).is_some() {
-        return Ok(Arc::new(DynamoStore::from_env().await?));
+    #[test]
+    fn production_keys_require_a_cursor_secret_and_say_so() {
+        let env = HashMap::from([("JWT_JWKS", r#"{"keys":[]}"#), ("TABLE_NAME", "t")]);
+        let e = HttpConfig::from_env(&env).unwrap_err().to_string();
+        assert!(e.contains("CURSOR_SECRET"), "{e}");
     }
-    #[cfg(feature = "sqlite")]
-    {
-        let db = env("RECERT_DB_PATH").unwrap_or_else(|| DEFAULT_DB_PATH.into());
-        Ok(Arc::new(recert_store::sqlite::SqliteStore::open(
-            Path::new(&db),
-        )?))
-    }
-    #[cfg(not(feature = "sqlite"))]
-    Err(ConfigError::NoTable)
-}
 
-/// The whole state from the environment (see the table above for the store's selection).
-pub async fn state_from_env() -> Result<AppState, ConfigError> {
-    let (auth, cursors) = auth_from_env()?;
-    let rules = load_rules(env("RECERT_RULES_PATH").as_deref().map(Path::new))?;
-    let store = store_from_env().await?;
-    Ok(AppState {
-        store,
-        auth: Arc::new(auth),
-        rules: Arc::new(rules),
-        clock: Arc::new(SystemClock),
-        cursors,
-    })
+    #[test]
+    fn no_keys_at_all_names_the_variables() {
+        let env: HashMap<&str, &str> = HashMap::from([("TABLE_NAME", "t")]);
+        let e = HttpConfig::from_env(&env).unwrap_err().to_string();
+        assert!(
+            e.contains("JWT_JWKS") && e.contains("JWT_HS256_SECRET"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_config_never_prints_its_secrets() {
+        let secret = "dev-secret-0123456789abcdef-0123456789";
+        let env = HashMap::from([("JWT_HS256_SECRET", secret), ("TABLE_NAME", "t")]);
+        let config = HttpConfig::from_env(&env).unwrap();
+        assert!(!format!("{config:?}").contains(secret));
+        assert!(config.authenticator().is_ok());
+    }
 }

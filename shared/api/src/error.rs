@@ -5,6 +5,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use recert_app::AppError;
 use recert_domain::{DomainError, FieldErrors};
 use recert_store::StoreError;
 use serde::Serialize;
@@ -206,6 +207,21 @@ impl From<DomainError> for ApiError {
 impl From<FieldErrors> for ApiError {
     fn from(e: FieldErrors) -> Self {
         ApiError::Unprocessable(e)
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::NotFound(what) => ApiError::NotFound(what),
+            AppError::Forbidden => ApiError::Forbidden,
+            AppError::Domain(d) => d.into(),
+            AppError::Changed { what } => ApiError::Conflict {
+                code: "concurrent_update",
+                detail: format!("{what} was changed by another request; reload and retry"),
+            },
+            AppError::Store(s) => s.into(),
+        }
     }
 }
 

@@ -1,9 +1,11 @@
-//! The Lambda entry point every function's `main.rs` calls.
+//! The Lambda entry point every HTTP function's `main.rs` calls.
 
 use crate::app::finish;
-use crate::config::state_from_env;
+use crate::config::HttpConfig;
 use crate::state::AppState;
 use axum::Router;
+use recert_app::App;
+use recert_app::config::ProcessEnv;
 
 /// Logs go to stderr (CloudWatch in Lambda; stdout stays for command output locally), level from
 /// `RUST_LOG` (default `info`), JSON in Lambda.
@@ -21,9 +23,12 @@ pub fn init_tracing(json: bool) {
     }
 }
 
-/// Build the state once (clients, keys, rules), then serve API Gateway HTTP API events.
+/// Read the configuration, build the application and the state once, then serve API Gateway
+/// HTTP API events.
 pub async fn run(routes: fn() -> Router<AppState>) -> Result<(), lambda_http::Error> {
     init_tracing(true);
-    let state = state_from_env().await?;
+    let config = HttpConfig::from_env(&ProcessEnv)?;
+    let app = App::from_config(&config.core).await?;
+    let state = config.state(app)?;
     lambda_http::run(finish(routes(), state)).await
 }

@@ -1,5 +1,6 @@
 //! HTTP glue shared by every Recert function: authentication, problem+json errors, strict
-//! extractors, pagination cursors, application state and the command loop, the Lambda entry point.
+//! extractors, pagination cursors, the HTTP state and the HTTP wrapping of the application's command runner
+//! (idempotent replay, status, `Location`), the Lambda entry point.
 //!
 //! Handlers live in the function crates; this crate holds no business rule (those are in
 //! `recert-domain`) and no storage detail (those are in `recert-store`).
@@ -18,4 +19,5 @@ pub use app::finish;
 pub use auth::{Principal, Role};
 pub use error::{ApiError, Problem};
 pub use extract::{Json, Path, Query};
-pub use state::{AppState, Decision, Idempotency};
+pub use recert_app::{AppError, Concurrency};
+pub use state::{AppState, Idempotency, Reply};

@@ -1,6 +1,7 @@
-//! Application state shared by every handler, and the one command loop every write goes through:
-//! load the aggregate (one read) → authorize → replay an idempotent retry or decide → commit (one
-//! atomic write) → respond. A lost optimistic race is retried on fresh state a few times.
+//! The state every handler shares, and the HTTP wrapping of the application's command runner:
+//! `Idempotency-Key` replay (the stored first response commits atomically with the command),
+//! status, `Location` and the JSON body. Loading, authorizing, deciding, committing and
+//! retrying are `recert_app`'s ([`recert_app::runner`]).
 
 use crate::auth::{Authenticator, Principal};
 use crate::cursor::CursorCodec;
@@ -8,35 +9,58 @@ use crate::error::ApiError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
-use recert_domain::{
-    CertificationAggregate, CertificationId, Changes, Clock, IdempotencyRecord, RuleBook, RuleSet,
-};
-use recert_store::{Store, StoreError};
+use recert_app::runner::Context;
+use recert_app::{App, AppError, Concurrency, Decision};
+use recert_domain::{CertificationId, Changes, IdempotencyRecord};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-/// How many times a command is re-run on fresh state after losing an optimistic race.
-const COMMAND_ATTEMPTS: usize = 3;
 /// How long a stored idempotent response is replayed.
 pub const IDEMPOTENCY_TTL_HOURS: i64 = 24;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
+    /// The application: store, rules, clock, retry policy (the composition root's product).
+    pub app: App,
     pub auth: Arc<Authenticator>,
-    pub rules: Arc<RuleBook>,
-    pub clock: Arc<dyn Clock>,
     pub cursors: CursorCodec,
 }
 
-/// What a command decided.
+/// What a command answers over HTTP.
 #[derive(Debug)]
-pub struct Decision<T> {
+pub struct Reply<T> {
     pub status: StatusCode,
     /// Serialized as the JSON response body (skipped for 204).
     pub body: T,
     pub location: Option<String>,
-    pub changes: Changes,
+}
+
+impl<T> Reply<T> {
+    pub fn created(location: String, body: T) -> Self {
+        Reply {
+            status: StatusCode::CREATED,
+            body,
+            location: Some(location),
+        }
+    }
+
+    pub fn ok(body: T) -> Self {
+        Reply {
+            status: StatusCode::OK,
+            body,
+            location: None,
+        }
+    }
+}
+
+impl Reply<()> {
+    pub fn no_content() -> Self {
+        Reply {
+            status: StatusCode::NO_CONTENT,
+            body: (),
+            location: None,
+        }
+    }
 }
 
 /// An `Idempotency-Key` bound to the request it came with.
@@ -64,7 +88,7 @@ impl Idempotency {
         h.update(serde_json::to_vec(body).unwrap_or_default());
         let fingerprint = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
         Idempotency {
-            key: format!("{}:{client_key}", principal.subject),
+            key: format!("{}:{client_key}", principal.subject()),
             fingerprint,
         }
     }
@@ -96,86 +120,112 @@ fn json_response(
     res
 }
 
-impl AppState {
-    /// The certification if the caller may see it; 404 otherwise (we never confirm that another
-    /// certificant's certification exists).
-    pub async fn load_visible(
-        &self,
-        principal: &Principal,
-        id: CertificationId,
-    ) -> Result<CertificationAggregate, ApiError> {
-        let aggregate = self
-            .store
-            .load(id)
-            .await?
-            .ok_or(ApiError::NotFound("certification"))?;
-        if !principal.may_read(aggregate.certification.certificant_id) {
-            return Err(ApiError::NotFound("certification"));
+/// The replay of a stored response: as first sent, or — when its body was over the record's
+/// size cap — a `303 See Other` to the resource it created.
+fn replay(record: &IdempotencyRecord) -> Response {
+    match &record.body {
+        Some(body) => {
+            let status = StatusCode::from_u16(record.status).unwrap_or(StatusCode::OK);
+            json_response(status, body.clone(), record.location.as_deref(), true)
         }
-        Ok(aggregate)
+        None => json_response(
+            StatusCode::SEE_OTHER,
+            String::new(),
+            record.location.as_deref(),
+            true,
+        ),
+    }
+}
+
+/// What one run of the command produced, before it becomes a response.
+enum Outcome {
+    Fresh {
+        status: StatusCode,
+        body: String,
+        location: Option<String>,
+    },
+    Replay(IdempotencyRecord),
+    KeyReused,
+}
+
+impl AppState {
+    pub fn new(app: App, auth: Authenticator, cursors: CursorCodec) -> Self {
+        AppState {
+            app,
+            auth: Arc::new(auth),
+            cursors,
+        }
     }
 
-    /// The rule version that judges this aggregate's current cycle.
-    pub fn rules_for(&self, aggregate: &CertificationAggregate) -> &RuleSet {
-        self.rules
-            .for_cycle_starting(aggregate.certification.cycle_starts_on)
-    }
-
-    /// Run a write command on one certification (see the module docs).
+    /// Run a write command on one certification for an HTTP caller: the application's runner
+    /// with `Idempotency-Key` replay around it. `decide` returns the domain's changes and the
+    /// reply; with a key, the reply is stored in the same commit and replayed for 24 h.
     pub async fn execute<T, F>(
         &self,
         principal: &Principal,
         id: CertificationId,
         idempotency: Option<Idempotency>,
-        decide: F,
+        concurrency: Concurrency,
+        mut decide: F,
     ) -> Result<Response, ApiError>
     where
         T: serde::Serialize,
-        F: Fn(&CertificationAggregate, &RuleSet) -> Result<Decision<T>, ApiError>,
+        F: FnMut(&Context<'_>) -> Result<(Changes, Reply<T>), AppError>,
     {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let aggregate = self.load_visible(principal, id).await?;
-            let now = self.clock.now();
-            if let Some(idem) = &idempotency
-                && let Some(record) = aggregate.idempotency_record(&idem.key, now)
-            {
-                if record.request_hash != idem.fingerprint {
-                    return Err(ApiError::IdempotencyMismatch(
-                        "this Idempotency-Key was already used with a different request",
+        let outcome = self
+            .app
+            .command(&principal.actor, id)
+            .concurrency(concurrency)
+            .run(|ctx| {
+                if let Some(idem) = &idempotency
+                    && let Some(record) = ctx.aggregate.idempotency_record(&idem.key, ctx.now)
+                {
+                    return Ok(Decision::Unchanged(
+                        if record.request_hash == idem.fingerprint {
+                            Outcome::Replay(record.clone())
+                        } else {
+                            Outcome::KeyReused
+                        },
                     ));
                 }
-                let status = StatusCode::from_u16(record.status).unwrap_or(StatusCode::OK);
-                return Ok(json_response(status, record.body.clone(), None, true));
-            }
-            let decision = decide(&aggregate, self.rules_for(&aggregate))?;
-            let body = if decision.status == StatusCode::NO_CONTENT {
-                String::new()
-            } else {
-                serde_json::to_string(&decision.body).map_err(ApiError::internal)?
-            };
-            let record = idempotency.as_ref().map(|idem| IdempotencyRecord {
-                key: idem.key.clone(),
-                request_hash: idem.fingerprint.clone(),
-                status: decision.status.as_u16(),
-                body: body.clone(),
-                created_at: now,
-                expires_at: now + Duration::hours(IDEMPOTENCY_TTL_HOURS),
-            });
-            let changes = decision.changes.with_idempotency(record);
-            match self.store.commit(&changes).await {
-                Ok(()) => {
-                    return Ok(json_response(
-                        decision.status,
+                let (changes, reply) = decide(ctx)?;
+                let body = if reply.status == StatusCode::NO_CONTENT {
+                    String::new()
+                } else {
+                    serde_json::to_string(&reply.body)
+                        .map_err(|e| AppError::Store(recert_store::StoreError::backend(e)))?
+                };
+                let record = idempotency.as_ref().map(|idem| {
+                    IdempotencyRecord::of_response(
+                        idem.key.clone(),
+                        idem.fingerprint.clone(),
+                        reply.status.as_u16(),
+                        reply.location.clone(),
+                        body.clone(),
+                        ctx.now,
+                        ctx.now + Duration::hours(IDEMPOTENCY_TTL_HOURS),
+                    )
+                });
+                Ok(Decision::commit(
+                    changes.with_idempotency(record),
+                    Outcome::Fresh {
+                        status: reply.status,
                         body,
-                        decision.location.as_deref(),
-                        false,
-                    ));
-                }
-                Err(StoreError::VersionConflict) if attempt < COMMAND_ATTEMPTS => continue,
-                Err(e) => return Err(e.into()),
-            }
+                        location: reply.location,
+                    },
+                ))
+            })
+            .await?;
+        match outcome {
+            Outcome::Fresh {
+                status,
+                body,
+                location,
+            } => Ok(json_response(status, body, location.as_deref(), false)),
+            Outcome::Replay(record) => Ok(replay(&record)),
+            Outcome::KeyReused => Err(ApiError::IdempotencyMismatch(
+                "this Idempotency-Key was already used with a different request",
+            )),
         }
     }
 }

@@ -39,7 +39,13 @@ fn rs256_and_es256_tokens_from_the_published_keys_are_accepted() {
     let p = auth()
         .verify(&sign(Algorithm::RS256, "test-rsa", &rsa, &c))
         .unwrap();
-    assert_eq!((p.subject.as_str(), p.role), ("u-1", Role::Reviewer));
+    assert_eq!(
+        p.actor,
+        recert_domain::Actor::Staff {
+            subject: "u-1".into(),
+            role: Role::Reviewer
+        }
+    );
     assert!(
         auth()
             .verify(&sign(Algorithm::ES256, "test-ec", &ec, &c))

@@ -8,6 +8,7 @@ use http_body_util::BodyExt;
 use recert_api::auth::Authenticator;
 use recert_api::cursor::CursorCodec;
 use recert_api::{AppState, finish};
+use recert_app::App;
 use recert_domain::{RuleBook, SystemClock};
 use recert_store::sqlite::SqliteStore;
 use std::sync::Arc;
@@ -19,13 +20,15 @@ async fn boom() -> &'static str {
 
 #[tokio::test]
 async fn a_panicking_handler_answers_500_problem_json_and_the_router_lives_on() {
-    let state = AppState {
-        store: Arc::new(SqliteStore::in_memory().unwrap()),
-        auth: Arc::new(Authenticator::hs256(&[7; 32], "i", "a").unwrap()),
-        rules: Arc::new(RuleBook::default_rules()),
-        clock: Arc::new(SystemClock),
-        cursors: CursorCodec::new(b"k"),
-    };
+    let state = AppState::new(
+        App::new(
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            RuleBook::default_rules(),
+            Arc::new(SystemClock),
+        ),
+        Authenticator::hs256(&[7; 32], "i", "a").unwrap(),
+        CursorCodec::new(b"k"),
+    );
     let app: Router = finish(Router::new().route("/boom", get(boom)), state);
     let res = app
         .clone()

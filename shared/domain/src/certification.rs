@@ -1,10 +1,15 @@
 //! Certificants, certifications and the certification aggregate.
 //!
-//! The aggregate is one certification with everything that belongs to it (CE entries, renewals,
-//! history, idempotency records; later audits and waiver requests). A command loads it once,
-//! decides with the pure methods here, and commits the returned [`Changes`] in one atomic write
-//! guarded by the version it loaded.
+//! The aggregate is one certification with its current cycle's working set (CE entries of the
+//! cycle, renewals, live idempotency records; later audits and waiver requests). Its history is
+//! append-only and read a page at a time, never with the aggregate, so a command's cost does not
+//! grow with the certification's age. A command loads the aggregate once, decides with the pure
+//! methods here, and commits the returned [`Changes`] in one atomic write guarded by the version
+//! it loaded. [`Changes`] can only be made by [`ChangeBuilder`] (or [`Changes::issue`] for a new
+//! certification), which always bumps the version and records one history event: no command can
+//! forget either.
 
+use crate::actor::{ActedBy, Actor};
 use crate::calendar::Cycle;
 use crate::credential::Credential;
 use crate::entry::{Activity, CeEntry, EntrySource};
@@ -81,6 +86,14 @@ impl Certification {
             extended_to: self.extended_to,
         }
     }
+
+    /// While active, the certification falls due on its closing date (the lapse job's worklist).
+    pub fn due_slot(&self) -> Option<DueSlot> {
+        (self.status == CertificationStatus::Active).then(|| DueSlot {
+            kind: DueKind::CycleCloses,
+            on: self.cycle().counting_ends_on(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -96,17 +109,12 @@ pub enum RenewalStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Renewal {
     pub id: uuid::Uuid,
+    /// The first day of the cycle this renewal is for (it is kept with that cycle's entries).
+    pub cycle_starts_on: NaiveDate,
     /// The expiration date of the cycle this renewal is for.
     pub cycle_expires_on: NaiveDate,
     pub status: RenewalStatus,
     pub submitted_at: DateTime<Utc>,
-}
-
-/// Who did something: the token's subject and role. Never a name or an email.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Actor {
-    pub subject: String,
-    pub role: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -125,6 +133,14 @@ pub enum HistoryKind {
     EntryRemoved {
         entry_id: EntryId,
     },
+    RenewalSubmitted {
+        #[schema(value_type = String, format = Uuid)]
+        renewal_id: uuid::Uuid,
+    },
+    /// Not renewed by the closing date: revoked.
+    CertificationLapsed {
+        closed_on: NaiveDate,
+    },
 }
 
 /// One line of the append-only history of a certification.
@@ -133,12 +149,17 @@ pub struct HistoryEvent {
     /// 1, 2, 3... in commit order (the version that recorded it).
     pub seq: u64,
     pub at: DateTime<Utc>,
-    pub actor: Actor,
+    pub actor: ActedBy,
     #[serde(flatten)]
     pub kind: HistoryKind,
 }
 
-/// The stored first response to a creating request with an `Idempotency-Key`.
+/// The most bytes of a response an idempotency record keeps for replay. A larger response is
+/// replayed as a redirect to its `location` instead (records stay small however big a body is).
+pub const IDEMPOTENCY_BODY_CAP: usize = 8 * 1024;
+
+/// The stored first response to a creating request with an `Idempotency-Key`: what a replay
+/// needs and no more.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
     /// The client's key, scoped by the caller (e.g. `<subject>:<key>`).
@@ -146,94 +167,190 @@ pub struct IdempotencyRecord {
     /// Digest of the request that first used the key (method, path, body).
     pub request_hash: String,
     pub status: u16,
-    pub body: String,
+    /// Where the created resource is, if the response named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// The response body, when at most [`IDEMPOTENCY_BODY_CAP`] bytes.
+    #[serde(default)]
+    pub body: Option<String>,
     pub created_at: DateTime<Utc>,
     /// After this instant the record is ignored and may be deleted (DynamoDB TTL).
     pub expires_at: DateTime<Utc>,
 }
 
-/// The certification with everything that belongs to it, as loaded in one read.
+impl IdempotencyRecord {
+    /// A record of a response; its body is kept only within [`IDEMPOTENCY_BODY_CAP`].
+    pub fn of_response(
+        key: String,
+        request_hash: String,
+        status: u16,
+        location: Option<String>,
+        body: String,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Self {
+        IdempotencyRecord {
+            key,
+            request_hash,
+            status,
+            location,
+            body: (body.len() <= IDEMPOTENCY_BODY_CAP).then_some(body),
+            created_at,
+            expires_at,
+        }
+    }
+}
+
+/// A staff or job queue an item can wait in (GSI2 on DynamoDB), oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Queue {
+    /// Paid renewal submissions waiting for a reviewer.
+    RenewalReview,
+}
+
+impl Queue {
+    pub const ALL: [Queue; 1] = [Queue::RenewalReview];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Queue::RenewalReview => "renewal_review",
+        }
+    }
+}
+
+/// An item's place in a queue: which queue, and since when it waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueSlot {
+    pub queue: Queue,
+    pub since: DateTime<Utc>,
+}
+
+/// What can fall due on a day (GSI3 on DynamoDB): the scheduled jobs' worklists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DueKind {
+    /// The current cycle closes (the end of the renewal window): lapse unless renewed.
+    CycleCloses,
+}
+
+impl DueKind {
+    pub const ALL: [DueKind; 1] = [DueKind::CycleCloses];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DueKind::CycleCloses => "cycle_closes",
+        }
+    }
+}
+
+/// An item's due date: what falls due, and on which day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueSlot {
+    pub kind: DueKind,
+    pub on: NaiveDate,
+}
+
+/// The certification with its current cycle's working set, as loaded in one read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificationAggregate {
     pub certification: Certification,
+    /// The entries of the current cycle (by completion date, then id).
     pub entries: Vec<CeEntry>,
+    /// The renewals of the current cycle.
     pub renewals: Vec<Renewal>,
-    pub history: Vec<HistoryEvent>,
+    /// Idempotency records (expired ones may be included; see [`Self::idempotency_record`]).
     pub idempotency: Vec<IdempotencyRecord>,
 }
 
-/// An item of the aggregate other than the root.
+/// An item of the aggregate other than the root (the history is written beside them, by
+/// [`Changes`], and read on its own).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
     Entry(CeEntry),
     Renewal(Renewal),
-    History(HistoryEvent),
     Idempotency(IdempotencyRecord),
 }
 
-/// The key of an item inside its aggregate.
+/// The key of an item inside its aggregate. Entries and renewals are kept by cycle, so a load
+/// reads the current cycle's and older cycles stay readable by cycle.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ItemKey {
-    Entry(EntryId),
-    Renewal(uuid::Uuid),
-    History(u64),
+    Entry { cycle: NaiveDate, id: EntryId },
+    Renewal { cycle: NaiveDate, id: uuid::Uuid },
     Idempotency(String),
 }
 
 impl Item {
     pub fn key(&self) -> ItemKey {
         match self {
-            Item::Entry(e) => ItemKey::Entry(e.id),
-            Item::Renewal(r) => ItemKey::Renewal(r.id),
-            Item::History(h) => ItemKey::History(h.seq),
+            Item::Entry(e) => ItemKey::Entry {
+                cycle: e.cycle_starts_on,
+                id: e.id,
+            },
+            Item::Renewal(r) => ItemKey::Renewal {
+                cycle: r.cycle_starts_on,
+                id: r.id,
+            },
             Item::Idempotency(i) => ItemKey::Idempotency(i.key.clone()),
         }
+    }
+
+    /// The queue this item waits in, if any: a renewal in review waits for a reviewer.
+    pub fn queue_slot(&self) -> Option<QueueSlot> {
+        match self {
+            Item::Renewal(r) if r.status == RenewalStatus::InReview => Some(QueueSlot {
+                queue: Queue::RenewalReview,
+                since: r.submitted_at,
+            }),
+            _ => None,
+        }
+    }
+
+    /// What falls due on this item, if anything.
+    pub fn due_slot(&self) -> Option<DueSlot> {
+        None
+    }
+
+    /// The kind of item, for messages that must not quote keys (an idempotency key may carry a
+    /// caller's subject).
+    pub fn kind(&self) -> &'static str {
+        self.key().kind()
     }
 }
 
 impl ItemKey {
-    /// The sort key shared by both stores (`ENTRY#<id>`, `HIST#<seq, 20 digits>`...).
-    pub fn sort_key(&self) -> String {
+    pub fn kind(&self) -> &'static str {
         match self {
-            ItemKey::Entry(id) => format!("ENTRY#{id}"),
-            ItemKey::Renewal(id) => format!("RENEWAL#{id}"),
-            ItemKey::History(seq) => format!("HIST#{seq:020}"),
-            ItemKey::Idempotency(k) => format!("IDEM#{k}"),
+            ItemKey::Entry { .. } => "an entry",
+            ItemKey::Renewal { .. } => "a renewal",
+            ItemKey::Idempotency(_) => "an idempotency record",
         }
     }
 }
 
 /// What one command changes, committed atomically: the new root (its `version` is
-/// `expected_version + 1`), items to put (insert or replace) and items to delete.
+/// `expected_version + 1`), the history event it records (seq = the new version), items to put
+/// (insert or replace) and items to delete. Made only by [`ChangeBuilder`] or [`Changes::issue`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Changes {
-    /// The version the command loaded; 0 means the certification must not exist yet.
-    pub expected_version: u64,
-    pub certification: Certification,
-    pub puts: Vec<Item>,
-    pub deletes: Vec<ItemKey>,
+    expected_version: u64,
+    certification: Certification,
+    event: HistoryEvent,
+    puts: Vec<Item>,
+    deletes: Vec<ItemKey>,
 }
 
 impl Changes {
-    /// Attach the stored response of a creating request, so it commits with the change itself.
-    pub fn with_idempotency(mut self, record: Option<IdempotencyRecord>) -> Self {
-        if let Some(r) = record {
-            self.puts.push(Item::Idempotency(r));
-        }
-        self
-    }
-}
-
-impl CertificationAggregate {
     /// Issue a new certification (version 1) and record it in the history.
-    pub fn issue(mut certification: Certification, actor: Actor, now: DateTime<Utc>) -> Changes {
+    pub fn issue(mut certification: Certification, actor: &Actor, now: DateTime<Utc>) -> Changes {
         certification.version = 1;
         certification.created_at = now;
         certification.updated_at = now;
         let event = HistoryEvent {
             seq: 1,
             at: now,
-            actor,
+            actor: actor.acted_by(),
             kind: HistoryKind::CertificationIssued {
                 credential: certification.credential,
                 expires_on: certification.expires_on,
@@ -242,7 +359,121 @@ impl CertificationAggregate {
         Changes {
             expected_version: 0,
             certification,
-            puts: vec![Item::History(event)],
+            event,
+            puts: vec![],
+            deletes: vec![],
+        }
+    }
+
+    /// The version the command loaded; 0 means the certification must not exist yet.
+    pub fn expected_version(&self) -> u64 {
+        self.expected_version
+    }
+
+    /// The root as it will be (its version is `expected_version + 1`).
+    pub fn certification(&self) -> &Certification {
+        &self.certification
+    }
+
+    /// The history event this command records.
+    pub fn event(&self) -> &HistoryEvent {
+        &self.event
+    }
+
+    pub fn puts(&self) -> &[Item] {
+        &self.puts
+    }
+
+    pub fn deletes(&self) -> &[ItemKey] {
+        &self.deletes
+    }
+
+    /// Attach the stored response of a creating request, so it commits with the change itself.
+    pub fn with_idempotency(mut self, record: Option<IdempotencyRecord>) -> Self {
+        if let Some(r) = record {
+            self.puts.push(Item::Idempotency(r));
+        }
+        self
+    }
+
+    /// Any combination of parts, checked by nothing: for the store conformance suite to prove
+    /// that adapters refuse what the builder can never make.
+    #[cfg(feature = "testing")]
+    #[doc(hidden)]
+    pub fn from_parts_unchecked(
+        expected_version: u64,
+        certification: Certification,
+        event: HistoryEvent,
+        puts: Vec<Item>,
+        deletes: Vec<ItemKey>,
+    ) -> Self {
+        Changes {
+            expected_version,
+            certification,
+            event,
+            puts,
+            deletes,
+        }
+    }
+}
+
+/// The one way to change an existing certification: it starts from the loaded aggregate, bumps
+/// the version, stamps `updated_at` and records the event (who, when, what) on [`Self::build`].
+#[derive(Debug)]
+#[must_use = "a change does nothing until it is built and committed"]
+pub struct ChangeBuilder {
+    expected_version: u64,
+    certification: Certification,
+    event: HistoryEvent,
+    puts: Vec<Item>,
+    deletes: Vec<ItemKey>,
+}
+
+impl ChangeBuilder {
+    /// Change the root (status, dates...); its version and `updated_at` are the builder's.
+    pub fn root(mut self, f: impl FnOnce(&mut Certification)) -> Self {
+        f(&mut self.certification);
+        self
+    }
+
+    pub fn put(mut self, item: Item) -> Self {
+        self.puts.push(item);
+        self
+    }
+
+    pub fn delete(mut self, key: ItemKey) -> Self {
+        self.deletes.push(key);
+        self
+    }
+
+    pub fn build(self) -> Changes {
+        let mut certification = self.certification;
+        certification.version = self.expected_version + 1;
+        certification.updated_at = self.event.at;
+        Changes {
+            expected_version: self.expected_version,
+            certification,
+            event: self.event,
+            puts: self.puts,
+            deletes: self.deletes,
+        }
+    }
+}
+
+impl CertificationAggregate {
+    /// Start a change of this certification by `actor` at `now`, recorded as `what`.
+    pub fn change(&self, actor: &Actor, now: DateTime<Utc>, what: HistoryKind) -> ChangeBuilder {
+        let version = self.certification.version;
+        ChangeBuilder {
+            expected_version: version,
+            certification: self.certification.clone(),
+            event: HistoryEvent {
+                seq: version + 1,
+                at: now,
+                actor: actor.acted_by(),
+                kind: what,
+            },
+            puts: vec![],
             deletes: vec![],
         }
     }
@@ -300,30 +531,13 @@ impl CertificationAggregate {
         Ok(())
     }
 
-    fn next(
-        &self,
-        actor: Actor,
-        now: DateTime<Utc>,
-        kind: HistoryKind,
-    ) -> (Certification, HistoryEvent) {
-        let mut certification = self.certification.clone();
-        certification.version += 1;
-        certification.updated_at = now;
-        let event = HistoryEvent {
-            seq: certification.version,
-            at: now,
-            actor,
-            kind,
-        };
-        (certification, event)
-    }
-
+    /// Log an entry on the current cycle's transcript.
     pub fn add_entry(
         &self,
         id: EntryId,
         activity: Activity,
         source: EntrySource,
-        actor: Actor,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(CeEntry, Changes), DomainError> {
         self.ensure_transcript_open()?;
@@ -335,19 +549,16 @@ impl CertificationAggregate {
         }
         let entry = CeEntry {
             id,
+            cycle_starts_on: self.certification.cycle_starts_on,
             activity,
             source,
             created_at: now,
             updated_at: now,
         };
-        let (certification, event) =
-            self.next(actor, now, HistoryKind::EntryAdded { entry_id: id });
-        let changes = Changes {
-            expected_version: self.certification.version,
-            certification,
-            puts: vec![Item::Entry(entry.clone()), Item::History(event)],
-            deletes: vec![],
-        };
+        let changes = self
+            .change(actor, now, HistoryKind::EntryAdded { entry_id: id })
+            .put(Item::Entry(entry.clone()))
+            .build();
         Ok((entry, changes))
     }
 
@@ -355,7 +566,7 @@ impl CertificationAggregate {
         &self,
         id: EntryId,
         activity: Activity,
-        actor: Actor,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(CeEntry, Changes), DomainError> {
         let existing = self.entry(id)?;
@@ -366,44 +577,36 @@ impl CertificationAggregate {
             updated_at: now,
             ..existing.clone()
         };
-        let (certification, event) =
-            self.next(actor, now, HistoryKind::EntryUpdated { entry_id: id });
-        let changes = Changes {
-            expected_version: self.certification.version,
-            certification,
-            puts: vec![Item::Entry(entry.clone()), Item::History(event)],
-            deletes: vec![],
-        };
+        let changes = self
+            .change(actor, now, HistoryKind::EntryUpdated { entry_id: id })
+            .put(Item::Entry(entry.clone()))
+            .build();
         Ok((entry, changes))
     }
 
     pub fn remove_entry(
         &self,
         id: EntryId,
-        actor: Actor,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Changes, DomainError> {
         let existing = self.entry(id)?;
         self.ensure_transcript_open()?;
         Self::ensure_self_reported(existing)?;
-        let (certification, event) =
-            self.next(actor, now, HistoryKind::EntryRemoved { entry_id: id });
-        Ok(Changes {
-            expected_version: self.certification.version,
-            certification,
-            puts: vec![Item::History(event)],
-            deletes: vec![ItemKey::Entry(id)],
-        })
+        Ok(self
+            .change(actor, now, HistoryKind::EntryRemoved { entry_id: id })
+            .delete(Item::Entry(existing.clone()).key())
+            .build())
     }
 
-    /// The aggregate as it is after `changes` commit (what a store would load next).
+    /// The aggregate as it is after `changes` commit (what a store would load next, items of
+    /// other cycles aside).
     pub fn apply(mut self, changes: &Changes) -> Self {
         self.certification = changes.certification.clone();
         for key in &changes.deletes {
             match key {
-                ItemKey::Entry(id) => self.entries.retain(|e| e.id != *id),
-                ItemKey::Renewal(id) => self.renewals.retain(|r| r.id != *id),
-                ItemKey::History(seq) => self.history.retain(|h| h.seq != *seq),
+                ItemKey::Entry { id, .. } => self.entries.retain(|e| e.id != *id),
+                ItemKey::Renewal { id, .. } => self.renewals.retain(|r| r.id != *id),
                 ItemKey::Idempotency(k) => self.idempotency.retain(|r| r.key != *k),
             }
         }
@@ -417,7 +620,6 @@ impl CertificationAggregate {
                     Some(slot) => *slot = r.clone(),
                     None => self.renewals.push(r.clone()),
                 },
-                Item::History(h) => self.history.push(h.clone()),
                 Item::Idempotency(i) => {
                     self.idempotency.retain(|r| r.key != i.key);
                     self.idempotency.push(i.clone());
@@ -425,5 +627,183 @@ impl CertificationAggregate {
             }
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::credential::ProviderCategory;
+    use crate::hours::Hours;
+    use uuid::Uuid;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn at(day: u32) -> DateTime<Utc> {
+        date(2026, 1, day).and_hms_opt(12, 0, 0).unwrap().and_utc()
+    }
+
+    fn aggregate() -> CertificationAggregate {
+        let certification = Certification {
+            id: CertificationId(Uuid::from_u128(1)),
+            certificant_id: CertificantId(Uuid::from_u128(2)),
+            credential: Credential::Cphims,
+            certificate_number: "CN-1".into(),
+            cycle_starts_on: date(2025, 1, 1),
+            expires_on: date(2027, 12, 31),
+            extended_to: None,
+            status: CertificationStatus::Active,
+            created_at: at(1),
+            updated_at: at(1),
+            version: 0,
+        };
+        let issued = Changes::issue(
+            certification,
+            &Actor::System(crate::JobName("t".into())),
+            at(1),
+        );
+        CertificationAggregate {
+            certification: issued.certification().clone(),
+            entries: vec![],
+            renewals: vec![],
+            idempotency: vec![],
+        }
+    }
+
+    fn activity() -> Activity {
+        Activity {
+            title: "t".into(),
+            provider_name: "p".into(),
+            provider_category: ProviderCategory::Society,
+            canadian_content: false,
+            completed_on: date(2025, 6, 1),
+            hours: Hours(100),
+            ethics_hours: Hours(0),
+            evidence: vec![],
+        }
+    }
+
+    #[test]
+    fn every_change_bumps_the_version_and_records_who_when_what() {
+        let agg = aggregate();
+        let me = Actor::Certificant(agg.certification.certificant_id);
+        let (_, changes) = agg
+            .add_entry(
+                EntryId(Uuid::from_u128(3)),
+                activity(),
+                EntrySource::SelfReported,
+                &me,
+                at(2),
+            )
+            .unwrap();
+        assert_eq!(changes.expected_version(), 1);
+        assert_eq!(changes.certification().version, 2);
+        assert_eq!(changes.certification().updated_at, at(2));
+        let event = changes.event();
+        assert_eq!(event.seq, 2);
+        assert_eq!(event.at, at(2));
+        assert_eq!(event.actor, me.acted_by());
+        assert!(matches!(event.kind, HistoryKind::EntryAdded { .. }));
+    }
+
+    #[test]
+    fn a_builder_change_with_no_items_still_bumps_and_records() {
+        let agg = aggregate();
+        let job = Actor::System(crate::JobName("lapse".into()));
+        let changes = agg
+            .change(
+                &job,
+                at(3),
+                HistoryKind::RenewalSubmitted {
+                    renewal_id: Uuid::nil(),
+                },
+            )
+            .root(|c| c.status = CertificationStatus::Lapsed)
+            .build();
+        assert_eq!(changes.certification().version, 2);
+        assert_eq!(changes.certification().status, CertificationStatus::Lapsed);
+        assert_eq!(changes.event().actor.role, "system");
+    }
+
+    #[test]
+    fn an_entry_is_kept_with_the_cycle_it_was_logged_in() {
+        let agg = aggregate();
+        let me = Actor::Certificant(agg.certification.certificant_id);
+        let (entry, changes) = agg
+            .add_entry(
+                EntryId(Uuid::from_u128(3)),
+                activity(),
+                EntrySource::SelfReported,
+                &me,
+                at(2),
+            )
+            .unwrap();
+        assert_eq!(entry.cycle_starts_on, date(2025, 1, 1));
+        assert_eq!(
+            changes.puts()[0].key(),
+            ItemKey::Entry {
+                cycle: date(2025, 1, 1),
+                id: entry.id
+            }
+        );
+    }
+
+    #[test]
+    fn only_an_active_certification_falls_due_and_only_a_renewal_in_review_is_queued() {
+        let mut agg = aggregate();
+        assert_eq!(
+            agg.certification.due_slot(),
+            Some(DueSlot {
+                kind: DueKind::CycleCloses,
+                on: date(2027, 12, 31)
+            })
+        );
+        agg.certification.status = CertificationStatus::Lapsed;
+        assert_eq!(agg.certification.due_slot(), None);
+        let mut renewal = Renewal {
+            id: Uuid::nil(),
+            cycle_starts_on: date(2025, 1, 1),
+            cycle_expires_on: date(2027, 12, 31),
+            status: RenewalStatus::AwaitingPayment,
+            submitted_at: at(4),
+        };
+        assert_eq!(Item::Renewal(renewal.clone()).queue_slot(), None);
+        renewal.status = RenewalStatus::InReview;
+        assert_eq!(
+            Item::Renewal(renewal).queue_slot(),
+            Some(QueueSlot {
+                queue: Queue::RenewalReview,
+                since: at(4)
+            })
+        );
+    }
+
+    #[test]
+    fn an_oversized_response_is_not_kept_for_replay() {
+        let big = "x".repeat(IDEMPOTENCY_BODY_CAP + 1);
+        let r = IdempotencyRecord::of_response(
+            "k".into(),
+            "h".into(),
+            201,
+            Some("/x".into()),
+            big,
+            at(1),
+            at(2),
+        );
+        assert_eq!(r.body, None);
+        assert_eq!(r.location.as_deref(), Some("/x"));
+        let r = IdempotencyRecord::of_response(
+            "k".into(),
+            "h".into(),
+            201,
+            None,
+            "{}".into(),
+            at(1),
+            at(2),
+        );
+        assert_eq!(r.body.as_deref(), Some("{}"));
     }
 }

@@ -69,6 +69,8 @@ impl Activity {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CeEntry {
     pub id: EntryId,
+    /// The first day of the cycle whose transcript holds this entry (the cycle it was logged in).
+    pub cycle_starts_on: NaiveDate,
     #[serde(flatten)]
     pub activity: Activity,
     pub source: EntrySource,

@@ -5,6 +5,7 @@
 //! (`rules/default.toml`), never code. `utoipa` is used only for `ToSchema` derives so the API
 //! contract and the model cannot drift.
 
+pub mod actor;
 pub mod calendar;
 pub mod certification;
 pub mod clock;
@@ -17,11 +18,12 @@ pub mod ids;
 pub mod readiness;
 pub mod rules;
 
+pub use actor::{ActedBy, Actor, JobName, ProviderId, Role, WebhookSender};
 pub use calendar::{Cycle, RenewalWindow, add_months};
 pub use certification::{
-    Actor, Certificant, Certification, CertificationAggregate, CertificationStatus, Changes,
-    HistoryEvent, HistoryKind, IdempotencyRecord, Item, ItemKey, Membership, Renewal,
-    RenewalStatus,
+    Certificant, Certification, CertificationAggregate, CertificationStatus, ChangeBuilder,
+    Changes, DueKind, DueSlot, HistoryEvent, HistoryKind, IDEMPOTENCY_BODY_CAP, IdempotencyRecord,
+    Item, ItemKey, Membership, Queue, QueueSlot, Renewal, RenewalStatus,
 };
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use credential::{Credential, ProviderCategory};

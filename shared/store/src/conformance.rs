@@ -1,9 +1,10 @@
 //! The adapter conformance suite: the behaviour of the [`Store`] port, which every adapter must pass.
 //!
 //! Each case is a public async function taking `&dyn Store` and asserting one behaviour (it
-//! panics on failure: this is test support code). Every case makes its own fresh ids, emails and
-//! certificate numbers, so the cases can share one store (e.g. one DynamoDB table) and run in
-//! any order or at the same time.
+//! panics on failure: this is test support code). Every case makes its own fresh ids, emails,
+//! certificate numbers, due dates and queue instants, so the cases can share one store (e.g. one
+//! DynamoDB table) and run in any order or at the same time; the index cases look only at the
+//! certifications they created.
 //!
 //! Run them as named tests with [`conformance_tests!`](crate::conformance_tests) (one
 //! `#[tokio::test]` per case; the calling crate needs `tokio` with `macros` and
@@ -16,20 +17,27 @@
 //! }
 //! ```
 //!
-//! The test data is built with the domain's own constructors (`CertificationAggregate::issue`,
-//! `add_entry`, `remove_entry`) at fixed instants, never the system clock.
+//! [`a_load_never_pairs_old_items_with_a_new_version`] needs a second, paged handle on the same
+//! store, so it is not in that list: each adapter's tests call it with their own factory.
+//!
+//! The test data is built with the domain's own constructors ([`Changes::issue`], the
+//! [`recert_domain::ChangeBuilder`], `add_entry`, `remove_entry`) at fixed instants, never the
+//! system clock; commits the builder can never make come from `Changes::from_parts_unchecked`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::{Store, StoreError};
+use crate::{IndexCursor, IndexPage, Indexed, IndexedItem, PageHook, Store, StoreError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use recert_domain::entry::Activity;
 use recert_domain::{
     Actor, CeEntry, Certificant, CertificantId, Certification, CertificationAggregate,
-    CertificationId, CertificationStatus, Changes, Credential, EntryId, EntrySource, EvidenceRef,
-    HistoryEvent, HistoryKind, Hours, IdempotencyRecord, Item, ItemKey, Membership,
-    ProviderCategory, Renewal, RenewalStatus,
+    CertificationId, CertificationStatus, ChangeBuilder, Changes, Credential, DueKind, EntryId,
+    EntrySource, EvidenceRef, HistoryEvent, HistoryKind, Hours, IdempotencyRecord, Item, ItemKey,
+    Membership, ProviderCategory, Queue, Renewal, RenewalStatus, Role,
 };
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use uuid::Uuid;
 
 /// Expands to the list of cases, handed to `__recert_store_conformance_expand!` in `mode`.
@@ -60,6 +68,11 @@ macro_rules! __recert_store_conformance_cases {
             new_version_must_be_expected_plus_one,
             an_item_written_twice_in_one_commit_is_rejected,
             an_oversized_commit_is_rejected,
+            history_is_paged_by_seq,
+            a_load_reads_only_the_current_cycle,
+            queue_lists_renewals_in_review_oldest_first_and_paged,
+            due_lists_what_falls_due_on_a_day_by_kind,
+            certification_by_number_finds_the_certification,
         }
     };
 }
@@ -117,11 +130,18 @@ pub fn instant(days: i64) -> DateTime<Utc> {
     base + Duration::days(days)
 }
 
+/// A day no other case (nor another run on the same store) uses: in the 24th century, drawn
+/// from the random bits of a v7 UUID. Index cases put their due dates and queue instants there.
+pub fn unique_day() -> NaiveDate {
+    let random = Uuid::now_v7().as_u128() & 0xffff_ffff;
+    date(2300, 1, 1) + Duration::days((random % (365 * 90)) as i64)
+}
+
 /// Who the suite acts as.
 pub fn actor() -> Actor {
-    Actor {
+    Actor::Staff {
         subject: "conformance-suite".into(),
-        role: "staff".into(),
+        role: Role::Admin,
     }
 }
 
@@ -177,13 +197,47 @@ pub fn entry_id(n: u128) -> EntryId {
     EntryId(Uuid::from_u128(n))
 }
 
+/// An entry of `aggregate`'s current cycle, as the domain would log it at `now`.
+pub fn entry(
+    aggregate: &CertificationAggregate,
+    id: EntryId,
+    completed_on: NaiveDate,
+    now: DateTime<Utc>,
+) -> CeEntry {
+    CeEntry {
+        id,
+        cycle_starts_on: aggregate.certification.cycle_starts_on,
+        activity: activity(completed_on),
+        source: EntrySource::SelfReported,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A renewal `n` of `aggregate`'s current cycle.
+pub fn renewal(
+    aggregate: &CertificationAggregate,
+    n: u128,
+    status: RenewalStatus,
+    submitted_at: DateTime<Utc>,
+) -> Renewal {
+    Renewal {
+        id: Uuid::from_u128(n),
+        cycle_starts_on: aggregate.certification.cycle_starts_on,
+        cycle_expires_on: aggregate.certification.expires_on,
+        status,
+        submitted_at,
+    }
+}
+
 /// An idempotency record under a unique key, live until 2099.
 pub fn idempotency_record(created_at: DateTime<Utc>, body: &str) -> IdempotencyRecord {
     IdempotencyRecord {
         key: format!("conformance-suite:{}", Uuid::now_v7()),
         request_hash: "sha256:0f1e2d3c".into(),
         status: 201,
-        body: body.into(),
+        location: Some("/v1/certifications/x/entries/y".into()),
+        body: Some(body.into()),
         created_at,
         expires_at: date(2099, 12, 31)
             .and_hms_opt(0, 0, 0)
@@ -193,27 +247,26 @@ pub fn idempotency_record(created_at: DateTime<Utc>, body: &str) -> IdempotencyR
 }
 
 /// The aggregate in the order the port promises: entries by (completion date, id), renewals by
-/// (submission, id), history by seq, idempotency records by key.
+/// (submission, id), idempotency records by key.
 pub fn normalized(mut aggregate: CertificationAggregate) -> CertificationAggregate {
     aggregate
         .entries
         .sort_by_key(|e| (e.activity.completed_on, e.id));
     aggregate.renewals.sort_by_key(|r| (r.submitted_at, r.id));
-    aggregate.history.sort_by_key(|h| h.seq);
     aggregate.idempotency.sort_by(|a, b| a.key.cmp(&b.key));
     aggregate
 }
 
-/// What a store should load after `changes` (a creation or an update of `before`).
+/// What a store should load after `changes` (a creation or an update of `before`, in the same
+/// cycle).
 pub fn expected_after(
     before: Option<CertificationAggregate>,
     changes: &Changes,
 ) -> CertificationAggregate {
     let before = before.unwrap_or_else(|| CertificationAggregate {
-        certification: changes.certification.clone(),
+        certification: changes.certification().clone(),
         entries: Vec::new(),
         renewals: Vec::new(),
-        history: Vec::new(),
         idempotency: Vec::new(),
     });
     normalized(before.apply(changes))
@@ -230,13 +283,43 @@ pub async fn load(store: &dyn Store, id: CertificationId) -> CertificationAggreg
     aggregate
 }
 
+/// The whole history, read 100 events at a time.
+pub async fn history(store: &dyn Store, id: CertificationId) -> Vec<HistoryEvent> {
+    let mut all: Vec<HistoryEvent> = Vec::new();
+    loop {
+        let after = all.last().map(|e| e.seq);
+        let page = store.history(id, after, 100).await.expect("history");
+        assert!(page.len() <= 100, "a history page over its limit");
+        let full = page.len() == 100;
+        all.extend(page);
+        if !full {
+            return all;
+        }
+    }
+}
+
+/// The seqs of the whole history.
+pub async fn history_seqs(store: &dyn Store, id: CertificationId) -> Vec<u64> {
+    history(store, id).await.iter().map(|e| e.seq).collect()
+}
+
+/// Commit `changes` and return what the store should now hold.
+pub async fn commit(
+    store: &dyn Store,
+    before: Option<&CertificationAggregate>,
+    changes: &Changes,
+) -> CertificationAggregate {
+    store.commit(changes).await.expect("commit");
+    expected_after(before.cloned(), changes)
+}
+
 /// Issue `certification` at `now` and return what the store should now hold.
 pub async fn create(
     store: &dyn Store,
     certification: Certification,
     now: DateTime<Utc>,
 ) -> CertificationAggregate {
-    let changes = CertificationAggregate::issue(certification, actor(), now);
+    let changes = Changes::issue(certification, &actor(), now);
     store
         .commit(&changes)
         .await
@@ -261,7 +344,7 @@ pub fn add_entry_changes(
             id,
             activity(completed_on),
             EntrySource::SelfReported,
-            actor(),
+            &actor(),
             now,
         )
         .expect("the domain accepts the entry")
@@ -280,21 +363,75 @@ pub async fn add_entry(
     expected_after(Some(aggregate.clone()), &changes)
 }
 
-/// The next version of the root, changed at `now`, with no items (for hand-made commits).
-pub fn bump(aggregate: &CertificationAggregate, now: DateTime<Utc>) -> Changes {
-    let mut certification = aggregate.certification.clone();
-    certification.version += 1;
-    certification.updated_at = now;
-    Changes {
-        expected_version: aggregate.certification.version,
+/// A change of `aggregate` at `now` with no items yet (add them with `.put`, `.delete`,
+/// `.root`), recorded as an entry update.
+pub fn bump(aggregate: &CertificationAggregate, now: DateTime<Utc>) -> ChangeBuilder {
+    aggregate.change(
+        &actor(),
+        now,
+        HistoryKind::EntryUpdated {
+            entry_id: entry_id(0),
+        },
+    )
+}
+
+/// `changes` with another root, event, puts or deletes, unchecked (what the builder never makes).
+pub fn tampered(
+    changes: &Changes,
+    f: impl FnOnce(&mut Certification, &mut HistoryEvent, &mut Vec<Item>, &mut Vec<ItemKey>),
+) -> Changes {
+    let mut certification = changes.certification().clone();
+    let mut event = changes.event().clone();
+    let mut puts = changes.puts().to_vec();
+    let mut deletes = changes.deletes().to_vec();
+    f(&mut certification, &mut event, &mut puts, &mut deletes);
+    Changes::from_parts_unchecked(
+        changes.expected_version(),
         certification,
-        puts: vec![],
-        deletes: vec![],
+        event,
+        puts,
+        deletes,
+    )
+}
+
+/// Every page of a listing (`list(cursor)` is one page), checking each stays within `limit`;
+/// the entries of the certifications in `ours` only, in listing order.
+pub async fn collect_pages<F, Fut>(
+    limit: usize,
+    ours: &HashSet<CertificationId>,
+    mut list: F,
+) -> Vec<Indexed>
+where
+    F: FnMut(Option<IndexCursor>) -> Fut,
+    Fut: std::future::Future<Output = Result<IndexPage, StoreError>>,
+{
+    let mut cursor = None;
+    let mut listed = Vec::new();
+    for _ in 0..10_000 {
+        let page = list(cursor.clone()).await.expect("an index page");
+        assert!(
+            page.items.len() <= limit,
+            "a page of {} items over its limit {limit}",
+            page.items.len()
+        );
+        listed.extend(
+            page.items
+                .into_iter()
+                .filter(|i| ours.contains(&i.certification_id)),
+        );
+        match page.next {
+            Some(next) => {
+                assert_ne!(Some(&next), cursor.as_ref(), "the cursor did not move");
+                cursor = Some(next);
+            }
+            None => return listed,
+        }
     }
+    panic!("the listing never ended");
 }
 
 #[track_caller]
-fn assert_version_conflict(result: Result<(), StoreError>) {
+pub fn assert_version_conflict(result: Result<(), StoreError>) {
     assert!(
         matches!(result, Err(StoreError::VersionConflict)),
         "expected VersionConflict, got {result:?}"
@@ -379,43 +516,70 @@ pub async fn duplicate_email_is_refused_ignoring_case(store: &dyn Store) {
 // Creating certifications
 // ---------------------------------------------------------------------------------------------
 
-/// Load returns exactly what the creation committed: the root at version 1 and its history.
+/// Load returns exactly what the creation committed: the root at version 1; the history holds
+/// the creation's event, and only it.
 pub async fn certification_create_round_trip(store: &dyn Store) {
     let certification = Certification {
         extended_to: Some(date(2028, 3, 31)),
         credential: Credential::CphimsCa,
         ..new_certification(new_certificant().id)
     };
-    let expected = create(store, certification.clone(), instant(3)).await;
+    let changes = Changes::issue(certification.clone(), &actor(), instant(3));
+    let expected = commit(store, None, &changes).await;
     let loaded = load(store, certification.id).await;
     assert_eq!(loaded, expected);
     assert_eq!(loaded.certification.version, 1);
     assert_eq!(loaded.certification.created_at, instant(3));
-    assert_eq!(loaded.history.len(), 1);
-    assert_eq!(loaded.history[0].seq, 1);
+    assert_eq!(
+        store.certification(certification.id).await.unwrap(),
+        Some(expected.certification.clone()),
+        "the root alone is the loaded root"
+    );
+    let events = history(store, certification.id).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].seq, 1);
+    assert_eq!(events, [changes.event().clone()]);
     assert!(
         loaded.entries.is_empty() && loaded.renewals.is_empty() && loaded.idempotency.is_empty()
     );
 }
 
-/// Loading an id that was never created is `None`.
+/// Loading an id that was never created is `None`; it has no history and no entries.
 pub async fn unknown_certification_loads_as_none(store: &dyn Store) {
     let unknown = CertificationId(Uuid::now_v7());
     assert_eq!(store.load(unknown).await.expect("load"), None);
+    assert_eq!(store.certification(unknown).await.expect("root"), None);
+    assert_eq!(store.history(unknown, None, 10).await.expect("history"), []);
+    assert_eq!(
+        store
+            .entries_of_cycle(unknown, date(2025, 1, 1))
+            .await
+            .expect("entries"),
+        []
+    );
 }
 
 /// A second certification with a taken certificate number is `Duplicate { what:
-/// "certificate_number" }` and is not created.
+/// "certificate_number" }` and is not created; the number still names the first.
 pub async fn duplicate_certificate_number_is_refused(store: &dyn Store) {
     let first = create_fresh(store).await;
+    let number = first.certification.certificate_number.clone();
     let second = Certification {
-        certificate_number: first.certification.certificate_number.clone(),
+        certificate_number: number.clone(),
         ..new_certification(new_certificant().id)
     };
-    let changes = CertificationAggregate::issue(second.clone(), actor(), instant(1));
+    let changes = Changes::issue(second.clone(), &actor(), instant(1));
     assert_duplicate(store.commit(&changes).await, "certificate_number");
     assert_eq!(store.load(second.id).await.expect("load"), None);
+    assert_eq!(history(store, second.id).await, []);
     assert_eq!(load(store, first.certification.id).await, first);
+    assert_eq!(
+        store
+            .certification_by_number(&number)
+            .await
+            .expect("lookup"),
+        Some(first.certification.id)
+    );
 }
 
 /// Creating (expected version 0) an id that exists is a `VersionConflict`, with the same or
@@ -424,27 +588,34 @@ pub async fn creating_an_existing_certification_is_a_version_conflict(store: &dy
     let first = create_fresh(store).await;
     let id = first.certification.id;
 
-    let retry = CertificationAggregate::issue(first.certification.clone(), actor(), instant(2));
+    let retry = Changes::issue(first.certification.clone(), &actor(), instant(2));
     assert_version_conflict(store.commit(&retry).await);
 
     let renumbered = Certification {
         certificate_number: format!("CN-{}", Uuid::now_v7().simple()),
         ..first.certification.clone()
     };
-    let mut changes = CertificationAggregate::issue(renumbered, actor(), instant(2));
-    let (entry, _) = add_entry_changes(&first, entry_id(1), date(2026, 1, 2), instant(2));
-    changes.puts.push(Item::Entry(entry));
-    assert_version_conflict(store.commit(&changes).await);
+    let issue = Changes::issue(renumbered, &actor(), instant(2));
+    let with_entry = tampered(&issue, |_, _, puts, _| {
+        puts.push(Item::Entry(entry(
+            &first,
+            entry_id(1),
+            date(2026, 1, 2),
+            instant(2),
+        )));
+    });
+    assert_version_conflict(store.commit(&with_entry).await);
 
     assert_eq!(load(store, id).await, first);
+    assert_eq!(history_seqs(store, id).await, [1]);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Updating
 // ---------------------------------------------------------------------------------------------
 
-/// A commit from a stale load is a `VersionConflict` and writes nothing: the old state stays and
-/// the item it put is absent.
+/// A commit from a stale load is a `VersionConflict` and writes nothing: the old state stays, the
+/// item it put is absent and its event is not in the history.
 pub async fn stale_update_is_a_version_conflict_and_writes_nothing(store: &dyn Store) {
     let v1 = create_fresh(store).await;
     let v2 = add_entry(store, &v1, entry_id(1), date(2026, 1, 5), instant(1)).await;
@@ -459,7 +630,14 @@ pub async fn stale_update_is_a_version_conflict_and_writes_nothing(store: &dyn S
         loaded.entries.iter().all(|e| e.id != entry_id(2)),
         "the stale commit's entry was written"
     );
-    assert_eq!(loaded.history.len(), 2);
+    let events = history(store, v1.certification.id).await;
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        events[1].kind,
+        HistoryKind::EntryAdded {
+            entry_id: entry_id(1)
+        }
+    );
 }
 
 /// Puts and deletes of one commit land together: an entry added in one commit and removed in the
@@ -470,15 +648,19 @@ pub async fn puts_and_deletes_commit_together(store: &dyn Store) {
     assert_eq!(load(store, v1.certification.id).await, v2);
 
     let removal = v2
-        .remove_entry(entry_id(7), actor(), instant(2))
+        .remove_entry(entry_id(7), &actor(), instant(2))
         .expect("the domain removes the entry");
-    assert_eq!((removal.puts.len(), removal.deletes.len()), (1, 1));
+    assert_eq!((removal.puts().len(), removal.deletes().len()), (0, 1));
     store.commit(&removal).await.expect("commit the removal");
 
     let loaded = load(store, v1.certification.id).await;
     assert_eq!(loaded, expected_after(Some(v2), &removal));
     assert!(loaded.entries.is_empty());
-    let kinds: Vec<_> = loaded.history.iter().map(|h| h.kind.clone()).collect();
+    let kinds: Vec<_> = history(store, v1.certification.id)
+        .await
+        .into_iter()
+        .map(|h| h.kind)
+        .collect();
     assert_eq!(
         kinds[1..],
         [
@@ -493,7 +675,7 @@ pub async fn puts_and_deletes_commit_together(store: &dyn Store) {
 }
 
 /// A creation that fails (taken certificate number) leaves none of its items behind: creating the
-/// same id properly afterwards shows only that creation's items.
+/// same id properly afterwards shows only that creation's items and event.
 pub async fn failed_creation_leaves_no_items(store: &dyn Store) {
     let taken = create_fresh(store).await;
     let certification = new_certification(new_certificant().id);
@@ -501,15 +683,20 @@ pub async fn failed_creation_leaves_no_items(store: &dyn Store) {
         certificate_number: taken.certification.certificate_number.clone(),
         ..certification.clone()
     };
-    let mut changes = CertificationAggregate::issue(clashing, actor(), instant(1));
-    let aggregate = expected_after(None, &changes);
-    let (entry, _) = add_entry_changes(&aggregate, entry_id(1), date(2026, 1, 2), instant(1));
-    changes.puts.push(Item::Entry(entry));
-    changes
-        .puts
-        .push(Item::Idempotency(idempotency_record(instant(1), "{}")));
+    let issue = Changes::issue(clashing, &actor(), instant(1));
+    let aggregate = expected_after(None, &issue);
+    let changes = tampered(&issue, |_, _, puts, _| {
+        puts.push(Item::Entry(entry(
+            &aggregate,
+            entry_id(1),
+            date(2026, 1, 2),
+            instant(1),
+        )));
+        puts.push(Item::Idempotency(idempotency_record(instant(1), "{}")));
+    });
     assert_duplicate(store.commit(&changes).await, "certificate_number");
     assert_eq!(store.load(certification.id).await.expect("load"), None);
+    assert_eq!(history(store, certification.id).await, []);
 
     let created = create(store, certification.clone(), instant(2)).await;
     let loaded = load(store, certification.id).await;
@@ -518,7 +705,16 @@ pub async fn failed_creation_leaves_no_items(store: &dyn Store) {
         loaded.entries.is_empty() && loaded.idempotency.is_empty(),
         "items of the failed commit survived"
     );
-    assert_eq!(loaded.history.len(), 1);
+    assert_eq!(
+        store
+            .entries_of_cycle(certification.id, certification.cycle_starts_on)
+            .await
+            .expect("entries"),
+        []
+    );
+    let events = history(store, certification.id).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].at, instant(2));
 }
 
 /// Two writers load the same version and commit at once: exactly one wins, the other gets a
@@ -552,7 +748,7 @@ pub async fn concurrent_writers_exactly_one_wins(store: &dyn Store) {
     assert_eq!(last.certification.version, ROUNDS + 1);
     assert_eq!(last.entries.len(), ROUNDS as usize);
     assert_eq!(
-        last.history.iter().map(|h| h.seq).collect::<Vec<_>>(),
+        history_seqs(store, id).await,
         (1..=ROUNDS + 1).collect::<Vec<_>>()
     );
 }
@@ -562,8 +758,8 @@ pub async fn concurrent_writers_exactly_one_wins(store: &dyn Store) {
 pub async fn concurrent_creations_exactly_one_wins(store: &dyn Store) {
     for round in 0..20 {
         let certification = new_certification(new_certificant().id);
-        let a = CertificationAggregate::issue(certification.clone(), actor(), instant(1));
-        let b = CertificationAggregate::issue(certification.clone(), actor(), instant(2));
+        let a = Changes::issue(certification.clone(), &actor(), instant(1));
+        let b = Changes::issue(certification.clone(), &actor(), instant(2));
         let (ra, rb) = tokio::join!(store.commit(&a), store.commit(&b));
         let winner = match (ra, rb) {
             (Ok(()), Err(StoreError::VersionConflict)) => a,
@@ -576,6 +772,10 @@ pub async fn concurrent_creations_exactly_one_wins(store: &dyn Store) {
             load(store, certification.id).await,
             expected_after(None, &winner)
         );
+        assert_eq!(
+            history(store, certification.id).await,
+            [winner.event().clone()]
+        );
     }
 }
 
@@ -583,7 +783,8 @@ pub async fn concurrent_creations_exactly_one_wins(store: &dyn Store) {
 // Reading
 // ---------------------------------------------------------------------------------------------
 
-/// Entries come back by completion date, then id, whatever order they were added in.
+/// Entries come back by completion date, then id, whatever order they were added in (from a load
+/// and from `entries_of_cycle` alike).
 pub async fn entries_sorted_by_completion_date_then_id(store: &dyn Store) {
     let mut aggregate = create_fresh(store).await;
     let added = [
@@ -609,38 +810,34 @@ pub async fn entries_sorted_by_completion_date_then_id(store: &dyn Store) {
         ]
     );
     assert_eq!(loaded, aggregate);
+    assert_eq!(
+        store
+            .entries_of_cycle(
+                aggregate.certification.id,
+                aggregate.certification.cycle_starts_on
+            )
+            .await
+            .expect("entries"),
+        loaded.entries
+    );
 }
 
-/// Renewals come back by submission time (then id) and history by seq, as numbers (10 after 9).
+/// Renewals come back by submission time (then id), and the history by seq as numbers (10 after
+/// 9, 100 after 99), a page at a time.
 pub async fn renewals_by_submission_and_history_by_seq(store: &dyn Store) {
     let v1 = create_fresh(store).await;
-    let renewal = |n: u128, submitted: i64| Renewal {
-        id: Uuid::from_u128(n),
-        cycle_expires_on: date(2027, 12, 31),
-        status: RenewalStatus::Returned,
-        submitted_at: instant(submitted),
+    let id = v1.certification.id;
+    let returned = |n: u128, submitted: i64| {
+        Item::Renewal(renewal(&v1, n, RenewalStatus::Returned, instant(submitted)))
     };
-    let event = |seq: u64| HistoryEvent {
-        seq,
-        at: instant(seq as i64),
-        actor: actor(),
-        kind: HistoryKind::EntryAdded {
-            entry_id: entry_id(u128::from(seq)),
-        },
-    };
-    let mut changes = bump(&v1, instant(20));
-    changes.puts = vec![
-        Item::Renewal(renewal(1, 9)),
-        Item::History(event(10)),
-        Item::Renewal(renewal(3, 2)),
-        Item::History(event(2)),
-        Item::Renewal(renewal(2, 5)),
-        Item::History(event(100)),
-        Item::Renewal(renewal(4, 5)),
-        Item::History(event(9)),
-    ];
-    store.commit(&changes).await.expect("commit");
-    let loaded = load(store, v1.certification.id).await;
+    let changes = bump(&v1, instant(20))
+        .put(returned(1, 9))
+        .put(returned(3, 2))
+        .put(returned(2, 5))
+        .put(returned(4, 5))
+        .build();
+    let v2 = commit(store, Some(&v1), &changes).await;
+    let loaded = load(store, id).await;
     let renewals: Vec<_> = loaded.renewals.iter().map(|r| r.id).collect();
     assert_eq!(
         renewals,
@@ -651,11 +848,26 @@ pub async fn renewals_by_submission_and_history_by_seq(store: &dyn Store) {
             Uuid::from_u128(1)
         ]
     );
+    assert_eq!(loaded, v2);
+
+    // Up to seq 101, so the keys cross from one to two and from two to three digits.
+    let mut aggregate = v2;
+    for i in 0..99 {
+        let changes = bump(&aggregate, instant(21) + Duration::minutes(i)).build();
+        aggregate = commit(store, Some(&aggregate), &changes).await;
+    }
+    assert_eq!(aggregate.certification.version, 101);
+    assert_eq!(history_seqs(store, id).await, (1..=101).collect::<Vec<_>>());
+    let seqs = |events: Vec<HistoryEvent>| events.iter().map(|e| e.seq).collect::<Vec<_>>();
     assert_eq!(
-        loaded.history.iter().map(|h| h.seq).collect::<Vec<_>>(),
-        [1, 2, 9, 10, 100]
+        seqs(store.history(id, Some(8), 3).await.expect("history")),
+        [9, 10, 11]
     );
-    assert_eq!(loaded, expected_after(Some(v1), &changes));
+    assert_eq!(
+        seqs(store.history(id, Some(98), 5).await.expect("history")),
+        [99, 100, 101]
+    );
+    assert_eq!(load(store, id).await, aggregate);
 }
 
 /// `certifications_of` returns that certificant's certifications only, oldest first (then by id),
@@ -729,17 +941,20 @@ pub async fn idempotency_record_round_trip(store: &dyn Store) {
         Some(&record)
     );
 
-    let other = idempotency_record(instant(2), "{}");
+    let other = IdempotencyRecord {
+        location: None,
+        body: None,
+        ..idempotency_record(instant(2), "{}")
+    };
     let replaced = IdempotencyRecord {
         status: 200,
-        body: "{\"replayed\":true}".into(),
+        body: Some("{\"replayed\":true}".into()),
         ..record.clone()
     };
-    let mut changes = bump(&v2, instant(2));
-    changes.puts = vec![
-        Item::Idempotency(replaced.clone()),
-        Item::Idempotency(other.clone()),
-    ];
+    let changes = bump(&v2, instant(2))
+        .put(Item::Idempotency(replaced.clone()))
+        .put(Item::Idempotency(other.clone()))
+        .build();
     store.commit(&changes).await.expect("commit");
     let v3 = load(store, v2.certification.id).await;
     let mut expected = vec![replaced, other];
@@ -753,7 +968,7 @@ pub async fn deleted_entry_is_gone(store: &dyn Store) {
     let v2 = add_entry(store, &v1, entry_id(1), date(2026, 1, 2), instant(1)).await;
     let v3 = add_entry(store, &v2, entry_id(2), date(2026, 1, 3), instant(2)).await;
     let removal = v3
-        .remove_entry(entry_id(1), actor(), instant(3))
+        .remove_entry(entry_id(1), &actor(), instant(3))
         .expect("the domain removes the entry");
     store.commit(&removal).await.expect("commit");
     let loaded = load(store, v1.certification.id).await;
@@ -763,36 +978,477 @@ pub async fn deleted_entry_is_gone(store: &dyn Store) {
     );
     assert!(loaded.entry(entry_id(1)).is_err());
     assert_eq!(loaded, expected_after(Some(v3), &removal));
+    assert_eq!(
+        store
+            .entries_of_cycle(v1.certification.id, v1.certification.cycle_starts_on)
+            .await
+            .expect("entries"),
+        loaded.entries
+    );
+}
+
+/// The history comes a page at a time: `limit` events after `after`, by seq, each exactly once;
+/// a load never includes it.
+pub async fn history_is_paged_by_seq(store: &dyn Store) {
+    let issue = Changes::issue(
+        new_certification(new_certificant().id),
+        &actor(),
+        instant(0),
+    );
+    let id = issue.certification().id;
+    let mut aggregate = commit(store, None, &issue).await;
+    let mut events = vec![issue.event().clone()];
+    for i in 0..6u32 {
+        let changes = aggregate
+            .change(
+                &actor(),
+                instant(1 + i64::from(i)),
+                HistoryKind::EntryUpdated {
+                    entry_id: entry_id(u128::from(i)),
+                },
+            )
+            .build();
+        aggregate = commit(store, Some(&aggregate), &changes).await;
+        events.push(changes.event().clone());
+    }
+
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.history(id, after, 3).await.expect("history");
+        assert!(page.len() <= 3, "{} events over the limit", page.len());
+        let Some(last) = page.last() else { break };
+        after = Some(last.seq);
+        pages.push(page.iter().map(|e| e.seq).collect::<Vec<_>>());
+        if pages.len() > 10 {
+            panic!("the history never ended: {pages:?}");
+        }
+    }
+    assert_eq!(pages, [vec![1, 2, 3], vec![4, 5, 6], vec![7]]);
+    assert_eq!(history(store, id).await, events);
+    assert_eq!(
+        store.history(id, Some(2), 100).await.expect("history"),
+        events[2..]
+    );
+    assert_eq!(store.history(id, Some(7), 3).await.expect("history"), []);
+    assert_eq!(store.history(id, None, 0).await.expect("history"), []);
+    assert_eq!(
+        store.history(id, Some(u64::MAX), 3).await.expect("history"),
+        []
+    );
+    // The load is the root and its (empty) working set: nothing of the seven events.
+    let loaded = load(store, id).await;
+    assert_eq!(loaded, aggregate);
+    assert!(
+        loaded.entries.is_empty() && loaded.renewals.is_empty() && loaded.idempotency.is_empty()
+    );
+}
+
+/// A load reads the current cycle's items (and the idempotency records) only: once the root's
+/// cycle rolls over, the old cycle's entries and renewals are no longer loaded, and
+/// `entries_of_cycle` still returns that cycle's entries.
+pub async fn a_load_reads_only_the_current_cycle(store: &dyn Store) {
+    let v1 = create_fresh(store).await;
+    let id = v1.certification.id;
+    let old_cycle = v1.certification.cycle_starts_on;
+    let v2 = add_entry(store, &v1, entry_id(2), date(2026, 3, 1), instant(1)).await;
+    let v3 = add_entry(store, &v2, entry_id(1), date(2026, 3, 1), instant(2)).await;
+    let record = idempotency_record(instant(3), "{}");
+    let changes = bump(&v3, instant(3))
+        .put(Item::Renewal(renewal(
+            &v3,
+            1,
+            RenewalStatus::Approved,
+            instant(3),
+        )))
+        .put(Item::Idempotency(record.clone()))
+        .build();
+    let v4 = commit(store, Some(&v3), &changes).await;
+    assert_eq!(load(store, id).await, v4);
+    assert_eq!((v4.entries.len(), v4.renewals.len()), (2, 1));
+
+    let new_cycle = date(2028, 1, 1);
+    let roll = bump(&v4, instant(4))
+        .root(|c| {
+            c.cycle_starts_on = new_cycle;
+            c.expires_on = date(2030, 12, 31);
+        })
+        .build();
+    store.commit(&roll).await.expect("roll the cycle over");
+    let v5 = load(store, id).await;
+    assert_eq!(&v5.certification, roll.certification());
+    assert_eq!(v5.entries, []);
+    assert_eq!(v5.renewals, []);
+    assert_eq!(v5.idempotency, [record]);
+
+    let v6 = add_entry(store, &v5, entry_id(3), date(2028, 2, 1), instant(5)).await;
+    let loaded = load(store, id).await;
+    assert_eq!(loaded, v6);
+    assert_eq!(
+        loaded.entries.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [entry_id(3)]
+    );
+    assert_eq!(loaded.entries[0].cycle_starts_on, new_cycle);
+
+    assert_eq!(
+        store
+            .entries_of_cycle(id, old_cycle)
+            .await
+            .expect("entries"),
+        v3.entries
+    );
+    assert_eq!(
+        store
+            .entries_of_cycle(id, new_cycle)
+            .await
+            .expect("entries"),
+        v6.entries
+    );
+    assert_eq!(
+        store
+            .entries_of_cycle(id, date(2022, 1, 1))
+            .await
+            .expect("entries"),
+        []
+    );
+    assert_eq!(history_seqs(store, id).await, (1..=6).collect::<Vec<_>>());
+}
+
+/// Renewals in review wait in the review queue, oldest first across certifications, a page at a
+/// time (each exactly once); putting one with another status, or deleting it, takes it out of
+/// the queue in that commit. Other renewals are never queued.
+pub async fn queue_lists_renewals_in_review_oldest_first_and_paged(store: &dyn Store) {
+    let base = unique_day().and_hms_opt(9, 0, 0).expect("a time").and_utc();
+    let at = |minutes: i64| base + Duration::minutes(minutes) + Duration::nanoseconds(7);
+    let a = create_fresh(store).await;
+    let b = create_fresh(store).await;
+    let c = create_fresh(store).await;
+    let ours: HashSet<_> = [&a, &b, &c].iter().map(|x| x.certification.id).collect();
+    let in_review = RenewalStatus::InReview;
+    let r1 = renewal(&a, 1, in_review, at(30));
+    let r2 = renewal(&a, 2, in_review, at(10));
+    let r3 = renewal(&b, 3, in_review, at(20));
+    let r4 = renewal(&c, 4, in_review, at(40));
+    let unpaid = renewal(&c, 5, RenewalStatus::AwaitingPayment, at(0));
+    let a = commit(
+        store,
+        Some(&a),
+        &bump(&a, at(50))
+            .put(Item::Renewal(r1.clone()))
+            .put(Item::Renewal(r2.clone()))
+            .build(),
+    )
+    .await;
+    let b = commit(
+        store,
+        Some(&b),
+        &bump(&b, at(50)).put(Item::Renewal(r3.clone())).build(),
+    )
+    .await;
+    let c = commit(
+        store,
+        Some(&c),
+        &bump(&c, at(50))
+            .put(Item::Renewal(r4.clone()))
+            .put(Item::Renewal(unpaid))
+            .build(),
+    )
+    .await;
+
+    let queued = |limit: usize| {
+        let ours = ours.clone();
+        async move {
+            collect_pages(limit, &ours, |cursor| async move {
+                store
+                    .queued(Queue::RenewalReview, cursor.as_ref(), limit)
+                    .await
+            })
+            .await
+        }
+    };
+    let entry = |of: &CertificationAggregate, r: &Renewal| Indexed {
+        certification_id: of.certification.id,
+        item: IndexedItem::Item(Item::Renewal(r.clone())),
+    };
+    let all = [
+        entry(&a, &r2),
+        entry(&b, &r3),
+        entry(&a, &r1),
+        entry(&c, &r4),
+    ];
+    assert_eq!(queued(2).await, all);
+    assert_eq!(queued(1).await, all);
+    assert_eq!(queued(100).await, all);
+
+    let approved = Renewal {
+        status: RenewalStatus::Approved,
+        ..r3.clone()
+    };
+    let b = commit(
+        store,
+        Some(&b),
+        &bump(&b, at(60))
+            .put(Item::Renewal(approved.clone()))
+            .build(),
+    )
+    .await;
+    assert_eq!(b.renewals, [approved]);
+    assert_eq!(
+        queued(2).await,
+        [entry(&a, &r2), entry(&a, &r1), entry(&c, &r4)]
+    );
+
+    let gone = bump(&c, at(70))
+        .delete(Item::Renewal(r4.clone()).key())
+        .build();
+    store.commit(&gone).await.expect("delete the renewal");
+    assert_eq!(queued(2).await, [entry(&a, &r2), entry(&a, &r1)]);
+}
+
+/// An active certification falls due on its closing date (the later of its expiry and its
+/// extension) under `cycle_closes`, listed a page at a time by id; lapsing it or extending it
+/// moves it off that day in the same commit.
+pub async fn due_lists_what_falls_due_on_a_day_by_kind(store: &dyn Store) {
+    let day = unique_day();
+    let issue = |expires_on: NaiveDate, extended_to: Option<NaiveDate>| Certification {
+        cycle_starts_on: day - Duration::days(3 * 365),
+        expires_on,
+        extended_to,
+        ..new_certification(new_certificant().id)
+    };
+    let mut roots = Vec::new();
+    for _ in 0..3 {
+        roots.push(create(store, issue(day, None), instant(0)).await);
+    }
+    // Expiring the day before, but extended to the day: it falls due on the day too.
+    roots.push(create(store, issue(day - Duration::days(1), Some(day)), instant(0)).await);
+    // Expiring on the day, but extended past it: due later.
+    let later = create(
+        store,
+        issue(day, Some(day + Duration::days(30))),
+        instant(0),
+    )
+    .await;
+    let ours: HashSet<_> = roots
+        .iter()
+        .chain([&later])
+        .map(|x| x.certification.id)
+        .collect();
+    roots.sort_by_key(|r| r.certification.id);
+
+    let due = |on: NaiveDate, limit: usize| {
+        let ours = ours.clone();
+        async move {
+            collect_pages(limit, &ours, |cursor| async move {
+                store
+                    .due(on, DueKind::CycleCloses, cursor.as_ref(), limit)
+                    .await
+            })
+            .await
+        }
+    };
+    let listed = |roots: &[&CertificationAggregate]| {
+        roots
+            .iter()
+            .map(|r| Indexed {
+                certification_id: r.certification.id,
+                item: IndexedItem::Certification(r.certification.clone()),
+            })
+            .collect::<Vec<_>>()
+    };
+    let all: Vec<_> = roots.iter().collect();
+    assert_eq!(due(day, 2).await, listed(&all));
+    assert_eq!(due(day, 1).await, listed(&all));
+    assert_eq!(due(day, 100).await, listed(&all));
+    assert_eq!(due(day + Duration::days(30), 2).await, listed(&[&later]));
+    assert_eq!(due(day - Duration::days(1), 2).await, []);
+
+    let lapse = bump(&roots[1], instant(1))
+        .root(|c| c.status = CertificationStatus::Lapsed)
+        .build();
+    store.commit(&lapse).await.expect("lapse");
+    let extend = bump(&roots[2], instant(1))
+        .root(|c| c.extended_to = Some(day + Duration::days(10)))
+        .build();
+    let extended = commit(store, Some(&roots[2]), &extend).await;
+    assert_eq!(due(day, 2).await, listed(&[&roots[0], &roots[3]]));
+    assert_eq!(due(day + Duration::days(10), 2).await, listed(&[&extended]));
+    assert_eq!(extended.certification.version, 2);
+}
+
+/// A certification is found by its certificate number, before and after it changes; an unknown
+/// number finds nothing.
+pub async fn certification_by_number_finds_the_certification(store: &dyn Store) {
+    let a = create_fresh(store).await;
+    let b = create_fresh(store).await;
+    let number = |x: &CertificationAggregate| x.certification.certificate_number.clone();
+    assert_eq!(
+        store
+            .certification_by_number(&number(&a))
+            .await
+            .expect("lookup"),
+        Some(a.certification.id)
+    );
+    assert_eq!(
+        store
+            .certification_by_number(&number(&b))
+            .await
+            .expect("lookup"),
+        Some(b.certification.id)
+    );
+    add_entry(store, &a, entry_id(1), date(2026, 1, 2), instant(1)).await;
+    assert_eq!(
+        store
+            .certification_by_number(&number(&a))
+            .await
+            .expect("lookup"),
+        Some(a.certification.id)
+    );
+    let unknown = format!("CN-{}", Uuid::now_v7().simple());
+    assert_eq!(
+        store
+            .certification_by_number(&unknown)
+            .await
+            .expect("lookup"),
+        None
+    );
+}
+
+/// The multi-page race: a paged load (the root, then the working set one item per page) while a
+/// writer commits between its pages. Whatever the adapter does, the load is either exactly the
+/// latest state, or older than it in a way the next commit detects: its version is behind and a
+/// change built from it fails with `VersionConflict`. It is never old items under a new version.
+///
+/// `plain` is the store; `paged(hook)` makes a paged handle on the same data (`with_paging(1,
+/// hook)`), whose hook commits through `plain` the first time it is called.
+pub async fn a_load_never_pairs_old_items_with_a_new_version<S: Store + 'static>(
+    plain: Arc<S>,
+    paged: impl FnOnce(PageHook) -> S,
+) {
+    let store: &dyn Store = &*plain;
+    let mut aggregate = create_fresh(store).await;
+    let id = aggregate.certification.id;
+    for n in 1..=5u32 {
+        aggregate = add_entry(
+            store,
+            &aggregate,
+            entry_id(u128::from(n)),
+            date(2026, 1, n),
+            instant(i64::from(n)),
+        )
+        .await;
+    }
+    let changes = bump(&aggregate, instant(6))
+        .put(Item::Idempotency(idempotency_record(instant(6), "{}")))
+        .build();
+    let before = commit(store, Some(&aggregate), &changes).await;
+    assert_eq!(load(store, id).await, before);
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let hook: PageHook = {
+        let (plain, calls) = (Arc::clone(&plain), Arc::clone(&calls));
+        Arc::new(move || {
+            let (plain, calls) = (Arc::clone(&plain), Arc::clone(&calls));
+            Box::pin(async move {
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    let now = load(&*plain, id).await;
+                    let removal = now
+                        .remove_entry(entry_id(3), &actor(), instant(7))
+                        .expect("the domain removes the entry")
+                        .with_idempotency(Some(idempotency_record(instant(7), "{}")));
+                    plain
+                        .commit(&removal)
+                        .await
+                        .expect("the writer between two pages commits");
+                }
+            })
+        })
+    };
+    let paged = paged(hook);
+    let mut loaded = paged
+        .load(id)
+        .await
+        .expect("the paged load")
+        .expect("the certification exists");
+    loaded.idempotency.sort_by(|a, b| a.key.cmp(&b.key));
+
+    // The race happened: the writer committed after the root was read and pages followed.
+    let fired = calls.load(Ordering::SeqCst);
+    assert!(
+        fired >= 2,
+        "the hook must run after the root and between pages; it ran {fired} times"
+    );
+    let latest = load(store, id).await;
+    assert_eq!(
+        latest.certification.version,
+        before.certification.version + 1
+    );
+    assert!(latest.entries.iter().all(|e| e.id != entry_id(3)));
+    assert_eq!(latest.idempotency.len(), 2);
+
+    if loaded != latest {
+        assert!(
+            loaded.certification.version < latest.certification.version,
+            "a load that is not the latest state must carry an older version: {} vs {}",
+            loaded.certification.version,
+            latest.certification.version
+        );
+        let (_, from_mixed) =
+            add_entry_changes(&loaded, entry_id(99), date(2026, 2, 1), instant(8));
+        assert_version_conflict(store.commit(&from_mixed).await);
+        assert_eq!(load(store, id).await, latest, "the refused commit wrote");
+    }
+    let (_, from_latest) = add_entry_changes(&latest, entry_id(99), date(2026, 2, 1), instant(8));
+    store
+        .commit(&from_latest)
+        .await
+        .expect("a change from a fresh load commits");
 }
 
 // ---------------------------------------------------------------------------------------------
 // Malformed commits
 // ---------------------------------------------------------------------------------------------
 
-/// A root whose version is not `expected_version + 1` is `Rejected`, on creation and on update,
-/// and writes nothing.
+/// A root whose version is not `expected_version + 1` (or an event whose seq is not the new
+/// version) is `Rejected`, on creation and on update, and writes nothing.
 pub async fn new_version_must_be_expected_plus_one(store: &dyn Store) {
     for wrong in [0, 2] {
-        let mut changes = CertificationAggregate::issue(
+        let issue = Changes::issue(
             new_certification(new_certificant().id),
-            actor(),
+            &actor(),
             instant(0),
         );
-        changes.certification.version = wrong;
+        let changes = tampered(&issue, |c, event, _, _| {
+            c.version = wrong;
+            event.seq = wrong;
+        });
         assert_rejected(store.commit(&changes).await);
         assert_eq!(
-            store.load(changes.certification.id).await.expect("load"),
+            store.load(changes.certification().id).await.expect("load"),
+            None
+        );
+        // The right version with the wrong seq.
+        let changes = tampered(&issue, |_, event, _, _| event.seq = wrong);
+        assert_rejected(store.commit(&changes).await);
+        assert_eq!(
+            store.load(changes.certification().id).await.expect("load"),
             None
         );
     }
 
     let v1 = create_fresh(store).await;
+    let (_, changes) = add_entry_changes(&v1, entry_id(1), date(2026, 1, 2), instant(1));
     for wrong in [1, 3] {
-        let (_, mut changes) = add_entry_changes(&v1, entry_id(1), date(2026, 1, 2), instant(1));
-        changes.certification.version = wrong;
-        assert_rejected(store.commit(&changes).await);
+        let wrong_version = tampered(&changes, |c, event, _, _| {
+            c.version = wrong;
+            event.seq = wrong;
+        });
+        assert_rejected(store.commit(&wrong_version).await);
+        let wrong_seq = tampered(&changes, |_, event, _, _| event.seq = wrong);
+        assert_rejected(store.commit(&wrong_seq).await);
     }
     assert_eq!(load(store, v1.certification.id).await, v1);
+    assert_eq!(history_seqs(store, v1.certification.id).await, [1]);
 }
 
 /// One commit may not write the same item twice (DynamoDB refuses it): `Rejected`, nothing written.
@@ -800,32 +1456,51 @@ pub async fn an_item_written_twice_in_one_commit_is_rejected(store: &dyn Store) 
     let v1 = create_fresh(store).await;
     let (entry, changes) = add_entry_changes(&v1, entry_id(1), date(2026, 1, 2), instant(1));
 
-    let mut twice = changes.clone();
-    twice.puts.push(Item::Entry(entry));
+    let twice = tampered(&changes, |_, _, puts, _| {
+        puts.push(Item::Entry(entry.clone()));
+    });
     assert_rejected(store.commit(&twice).await);
 
-    let mut put_and_delete = changes;
-    put_and_delete.deletes.push(ItemKey::Entry(entry_id(1)));
+    let put_and_delete = tampered(&changes, |_, _, _, deletes| {
+        deletes.push(ItemKey::Entry {
+            cycle: v1.certification.cycle_starts_on,
+            id: entry_id(1),
+        });
+    });
     assert_rejected(store.commit(&put_and_delete).await);
 
+    // The builder does not stop it either: the store does.
+    let built = bump(&v1, instant(1))
+        .put(Item::Idempotency(idempotency_record(instant(1), "{}")))
+        .put(Item::Entry(entry.clone()))
+        .delete(Item::Entry(entry).key())
+        .build();
+    assert_rejected(store.commit(&built).await);
+
     assert_eq!(load(store, v1.certification.id).await, v1);
+    assert_eq!(history_seqs(store, v1.certification.id).await, [1]);
 }
 
-/// A commit with more writes than one atomic write can hold (150 > DynamoDB's 100) is `Rejected`
-/// and writes nothing.
+/// A commit with more writes than one atomic write can hold (the root, its event and 99 items
+/// make 101 > DynamoDB's 100) is `Rejected` and writes nothing; 98 items fit.
 pub async fn an_oversized_commit_is_rejected(store: &dyn Store) {
     let v1 = create_fresh(store).await;
-    let (_, mut changes) = add_entry_changes(&v1, entry_id(1), date(2026, 1, 2), instant(1));
-    for seq in 1000..1150 {
-        changes.puts.push(Item::History(HistoryEvent {
-            seq,
-            at: instant(1),
-            actor: actor(),
-            kind: HistoryKind::EntryUpdated {
-                entry_id: entry_id(1),
-            },
-        }));
+    let with_entries = |n: u128| {
+        (1..=n).fold(bump(&v1, instant(1)), |b, i| {
+            b.put(Item::Entry(entry(
+                &v1,
+                entry_id(i),
+                date(2026, 1, 2),
+                instant(1),
+            )))
+        })
+    };
+    for n in [99, 150] {
+        assert_rejected(store.commit(&with_entries(n).build()).await);
+        assert_eq!(load(store, v1.certification.id).await, v1);
     }
-    assert_rejected(store.commit(&changes).await);
-    assert_eq!(load(store, v1.certification.id).await, v1);
+    let fits = with_entries(98).build();
+    let v2 = commit(store, Some(&v1), &fits).await;
+    assert_eq!(load(store, v1.certification.id).await, v2);
+    assert_eq!(v2.entries.len(), 98);
 }

@@ -1,25 +1,45 @@
-//! The store port and its adapters.
+//! The store port, split by capability, and its adapters.
 //!
-//! One certification is one aggregate: loaded with ONE read, changed with ONE atomic commit guarded
-//! by the version it was loaded at (a stale writer gets [`StoreError::VersionConflict`], never a
-//! lost update). Adapters: [`sqlite::SqliteStore`] (embedded, the local default) and
-//! [`dynamodb::DynamoStore`] (production, one DynamoDB table; see `docs/dynamodb.md`).
-//! [`conformance`] holds the one test suite every adapter must pass.
+//! One certification is one aggregate: loaded with one read of its root and one of its current
+//! cycle's working set (root first, so a write racing the load can only make the next commit
+//! conflict, never pair old items with a new version), changed with ONE atomic commit guarded by
+//! the version it was loaded at (a stale writer gets [`StoreError::VersionConflict`], never a
+//! lost update). The capabilities:
+//!
+//! - [`AggregateStore`]: load, commit, the history a page at a time, an older cycle's entries;
+//! - [`CertificantStore`]: certificants and the certifications they hold;
+//! - [`CertificateLookup`]: a certification by its certificate number;
+//! - [`QueueIndex`]: what waits in a staff or job queue, oldest first, paged (GSI2);
+//! - [`DueIndex`]: what falls due on a day, by kind, paged (GSI3).
+//!
+//! [`Store`] is all of them; code that needs less takes the narrower trait. Adapters:
+//! `sqlite::SqliteStore` (embedded, the local default; feature `sqlite`) and [`dynamodb::DynamoStore`]
+//! (production, one DynamoDB table; see `docs/dynamodb.md`). Both share [`codec`] (keys and
+//! bodies). The `conformance` module (feature `conformance`) holds the one test suite every
+//! adapter must pass.
 //!
 //! Must not depend on HTTP or on any function crate.
 
+pub mod codec;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod dynamodb;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use recert_domain::{
-    Certificant, CertificantId, Certification, CertificationAggregate, CertificationId, Changes,
+    CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
+    Changes, DueKind, HistoryEvent, Item, Queue,
 };
-use recert_domain::{Item, ItemKey};
 use std::collections::HashSet;
 use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use codec::{BodyError, decode_body, encode_body};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -43,9 +63,45 @@ impl StoreError {
     }
 }
 
-/// The repository port. Every method is one round trip to the backend.
+/// The certification aggregate: load, commit, and what a load leaves out (history, old cycles).
 #[async_trait]
-pub trait Store: Send + Sync + Debug {
+pub trait AggregateStore: Send + Sync + Debug {
+    /// The root, then the current cycle's working set (entries by completion date then id,
+    /// renewals by submission, idempotency records; expired records may be included, callers
+    /// filter). Never the history, never older cycles' items.
+    async fn load(&self, id: CertificationId)
+    -> Result<Option<CertificationAggregate>, StoreError>;
+
+    /// The root alone (one read): the certification without its items.
+    async fn certification(&self, id: CertificationId)
+    -> Result<Option<Certification>, StoreError>;
+
+    /// Commit atomically: root version must equal `changes.expected_version()` (0 = must not
+    /// exist), else `VersionConflict`; a taken certificate number on creation is `Duplicate`.
+    /// The history event, puts and deletes, and the index keys of every written item, go in the
+    /// same atomic write.
+    async fn commit(&self, changes: &Changes) -> Result<(), StoreError>;
+
+    /// At most `limit` history events with `seq > after` (all when `after` is `None`), by seq.
+    async fn history(
+        &self,
+        id: CertificationId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEvent>, StoreError>;
+
+    /// The entries kept with the cycle that started on `cycle_starts_on` (by completion date,
+    /// then id). Empty for an unknown certification or cycle.
+    async fn entries_of_cycle(
+        &self,
+        id: CertificationId,
+        cycle_starts_on: NaiveDate,
+    ) -> Result<Vec<CeEntry>, StoreError>;
+}
+
+/// Certificants and the certifications they hold.
+#[async_trait]
+pub trait CertificantStore: Send + Sync + Debug {
     /// Create a certificant. `Duplicate { what: "certificant" | "email" }` when the id or email is taken.
     async fn create_certificant(&self, certificant: &Certificant) -> Result<(), StoreError>;
 
@@ -56,16 +112,82 @@ pub trait Store: Send + Sync + Debug {
         &self,
         certificant: CertificantId,
     ) -> Result<Vec<Certification>, StoreError>;
-
-    /// The whole aggregate in one read: root, entries (by completion date, then id), renewals,
-    /// history (by seq) and idempotency records (expired ones may be included; callers filter).
-    async fn load(&self, id: CertificationId)
-    -> Result<Option<CertificationAggregate>, StoreError>;
-
-    /// Commit atomically: root version must equal `changes.expected_version` (0 = must not exist),
-    /// else `VersionConflict`; a taken certificate number on creation is `Duplicate`.
-    async fn commit(&self, changes: &Changes) -> Result<(), StoreError>;
 }
+
+/// A certification by its certificate number (unique; never changes after issue).
+#[async_trait]
+pub trait CertificateLookup: Send + Sync + Debug {
+    async fn certification_by_number(
+        &self,
+        certificate_number: &str,
+    ) -> Result<Option<CertificationId>, StoreError>;
+}
+
+/// Where an index listing stopped: the index sort key of its last item. Opaque to callers; an
+/// API hands it out only inside a tamper-evident cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct IndexCursor(pub String);
+
+/// What an index entry points at: the root or an item of a certification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexedItem {
+    Certification(Certification),
+    Item(Item),
+}
+
+/// One index entry, with the item as it was when last written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Indexed {
+    pub certification_id: CertificationId,
+    pub item: IndexedItem,
+}
+
+/// One page of an index listing; `next` is set when more may follow.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IndexPage {
+    pub items: Vec<Indexed>,
+    pub next: Option<IndexCursor>,
+}
+
+/// Items waiting in a queue, oldest first (sparse: an item is listed while it is queued).
+/// Eventually consistent on DynamoDB: a command re-checks the item it acts on.
+#[async_trait]
+pub trait QueueIndex: Send + Sync + Debug {
+    async fn queued(
+        &self,
+        queue: Queue,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<IndexPage, StoreError>;
+}
+
+/// What falls due on one day, of one kind (sparse, like [`QueueIndex`]).
+#[async_trait]
+pub trait DueIndex: Send + Sync + Debug {
+    async fn due(
+        &self,
+        on: NaiveDate,
+        kind: DueKind,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<IndexPage, StoreError>;
+}
+
+/// Every capability: what an adapter implements and a composition root holds.
+pub trait Store:
+    AggregateStore + CertificantStore + CertificateLookup + QueueIndex + DueIndex
+{
+}
+
+impl<T> Store for T where
+    T: AggregateStore + CertificantStore + CertificateLookup + QueueIndex + DueIndex
+{
+}
+
+/// Called by an adapter in paged-load mode between two pages of a load (tests use it to write
+/// between pages and prove a load never mixes versions).
+pub type PageHook = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// The most writes one atomic commit may carry: DynamoDB's `TransactWriteItems` limit, which every
 /// adapter keeps so they all refuse the same commits.
@@ -74,14 +196,18 @@ pub const MAX_WRITES_PER_COMMIT: usize = 100;
 /// The checks every adapter makes before writing. `extra_writes` are the adapter's own writes
 /// beside the commit's (DynamoDB's uniqueness guard items).
 pub fn check_commit(changes: &Changes, extra_writes: usize) -> Result<(), StoreError> {
-    let c = &changes.certification;
-    if changes.expected_version.checked_add(1) != Some(c.version) {
+    let c = changes.certification();
+    if changes.expected_version().checked_add(1) != Some(c.version)
+        || changes.event().seq != c.version
+    {
         return Err(StoreError::Rejected(format!(
-            "the new version must be {} + 1, not {}",
-            changes.expected_version, c.version
+            "the new version (and the event's seq) must be {} + 1, not {}",
+            changes.expected_version(),
+            c.version
         )));
     }
-    let writes = 1 + changes.puts.len() + changes.deletes.len();
+    // The root, its history event, the items.
+    let writes = 2 + changes.puts().len() + changes.deletes().len();
     if writes + extra_writes > MAX_WRITES_PER_COMMIT {
         return Err(StoreError::Rejected(format!(
             "{writes} writes in one commit; at most {}",
@@ -90,66 +216,18 @@ pub fn check_commit(changes: &Changes, extra_writes: usize) -> Result<(), StoreE
     }
     let mut seen = HashSet::with_capacity(writes);
     let keys = changes
-        .puts
+        .puts()
         .iter()
         .map(Item::key)
-        .chain(changes.deletes.iter().cloned());
+        .chain(changes.deletes().iter().cloned());
     for key in keys {
-        if !seen.insert(key.sort_key()) {
+        if !seen.insert(codec::item_sort_key(&key)) {
             // The kind only: an idempotency key may carry the caller's subject.
-            let kind = match key {
-                ItemKey::Entry(_) => "an entry",
-                ItemKey::Renewal(_) => "a renewal",
-                ItemKey::History(_) => "a history event",
-                ItemKey::Idempotency(_) => "an idempotency record",
-            };
             return Err(StoreError::Rejected(format!(
-                "{kind} is written twice in one commit"
+                "{} is written twice in one commit",
+                key.kind()
             )));
         }
     }
     Ok(())
-}
-
-/// Why an item's JSON body could not be written or read (the same in every adapter).
-#[derive(Debug, thiserror::Error)]
-pub enum BodyError {
-    #[error("cannot encode a {what} as JSON")]
-    Encode {
-        what: &'static str,
-        #[source]
-        source: serde_json::Error,
-    },
-    /// serde's message may quote the stored value (personal data), so only its position is kept.
-    #[error("a stored {what} is not valid ({category:?} error at line {line}, column {column})")]
-    Corrupt {
-        what: &'static str,
-        category: serde_json::error::Category,
-        line: usize,
-        column: usize,
-    },
-}
-
-/// An item's body as stored: its JSON.
-pub fn encode_body<T: serde::Serialize>(
-    what: &'static str,
-    value: &T,
-) -> Result<String, StoreError> {
-    serde_json::to_string(value)
-        .map_err(|source| StoreError::backend(BodyError::Encode { what, source }))
-}
-
-/// An item's body read back; a corrupt one is a backend error that does not quote the data.
-pub fn decode_body<T: serde::de::DeserializeOwned>(
-    what: &'static str,
-    body: &str,
-) -> Result<T, StoreError> {
-    serde_json::from_str(body).map_err(|e| {
-        StoreError::backend(BodyError::Corrupt {
-            what,
-            category: e.classify(),
-            line: e.line(),
-            column: e.column(),
-        })
-    })
 }

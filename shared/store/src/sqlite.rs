@@ -1,17 +1,29 @@
 //! The embedded adapter: the store port on SQLite (rusqlite, bundled), the local default.
 //!
-//! It mirrors the DynamoDB single table so both adapters have the same semantics:
+//! It mirrors the DynamoDB single table, with the same keys from [`crate::codec`], so both
+//! adapters have the same semantics:
 //!
 //! - `certifications`: the aggregate roots (DynamoDB `pk = CERT#<id>`, `sk = META`), keyed by
-//!   `id`, with a unique `certificate_number` and an index on `certificant_id` (the GSI of
-//!   [`Store::certifications_of`]). `version` guards every commit.
+//!   `id`, with a unique `certificate_number` (the guard item and the lookup of
+//!   [`CertificateLookup`]) and an index on `certificant_id` (GSI1 of
+//!   [`CertificantStore::certifications_of`]). `version` guards every commit.
 //! - `items`: every other item of an aggregate, keyed by `(certification_id, sk)` where `sk` is
-//!   [`ItemKey::sort_key`] (`ENTRY#…`, `RENEWAL#…`, `HIST#…`, `IDEM#…`). `expires_at` (unix
-//!   seconds) is set on idempotency records only, like the DynamoDB TTL attribute.
+//!   the codec's sort key (`CYCLE#<start>#ENTRY#…`, `CYCLE#<start>#RENEWAL#…`, `IDEM#…`, and the
+//!   history under `LOG#<seq>`). `expires_at` (unix seconds) is set on idempotency records only,
+//!   like the DynamoDB TTL attribute.
+//! - `index_keys`: the sparse indexes (DynamoDB GSI2 and GSI3): one row per index entry of a root
+//!   or an item, `(certification_id, sk, idx)` → `(ipk, isk)`, rewritten for every item a commit
+//!   writes, in the commit's transaction.
 //! - `certificants`: keyed by `id`, with a unique, case-insensitive `email`.
 //!
 //! Bodies are the serde JSON of the domain types; the columns beside them are only keys and
 //! indexes. The schema is migrated on open with `PRAGMA user_version` ([`MIGRATIONS`]).
+//!
+//! A load reads the root, then the working set ([`codec::working_set_range`] of the root's
+//! cycle), in one read transaction (one snapshot). In paged mode ([`SqliteStore::with_paging`],
+//! for tests) it reads the root, then the working set a page at a time, each page its own
+//! statement, awaiting a hook between them: another writer may commit in between, which the
+//! root-first order turns into a conflict at the next commit, exactly as on DynamoDB.
 //!
 //! rusqlite is synchronous: one connection sits behind a `std::sync::Mutex` and every call runs
 //! on tokio's blocking pool (`spawn_blocking`), so the lock is never held across an `.await`.
@@ -26,11 +38,16 @@
 //! Nothing here logs personal data: no emails, names or bodies; only schema versions
 //! and item kinds.
 
-use crate::{Store, StoreError, decode_body, encode_body};
+use crate::codec::{self, Index, IndexKey, ROOT_SK};
+use crate::{
+    AggregateStore, CertificantStore, CertificateLookup, DueIndex, IndexCursor, IndexPage,
+    PageHook, QueueIndex, StoreError,
+};
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use recert_domain::{
     CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
-    Changes, HistoryEvent, IdempotencyRecord, Item, ItemKey, Renewal,
+    Changes, DueKind, HistoryEvent, Item, Queue,
 };
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use std::fmt;
@@ -69,12 +86,55 @@ pub const MIGRATIONS: &[&str] = &[
         body  TEXT NOT NULL
     );
     "#,
-];
+    // 2: entries and renewals kept by cycle (`CYCLE#<start>#ENTRY#<id>`; every existing one
+    // belongs to its certification's current cycle: no cycle had rolled over before this step),
+    // the history under `LOG#<seq>`, and the sparse index keys (queue = GSI2, due date = GSI3),
+    // backfilled: an active root falls due on its closing date, a renewal in review waits in the
+    // review queue since its submission (RFC 3339 with nine fraction digits, as the codec writes).
+    r#"
+    CREATE TABLE index_keys (
+        certification_id TEXT NOT NULL REFERENCES certifications (id) ON DELETE CASCADE,
+        sk               TEXT NOT NULL,
+        idx              TEXT NOT NULL,
+        ipk              TEXT NOT NULL,
+        isk              TEXT NOT NULL,
+        PRIMARY KEY (certification_id, sk, idx)
+    );
+    CREATE INDEX index_keys_by_key ON index_keys (idx, ipk, isk);
 
-const ENTRY_PREFIX: &str = "ENTRY#";
-const RENEWAL_PREFIX: &str = "RENEWAL#";
-const HISTORY_PREFIX: &str = "HIST#";
-const IDEMPOTENCY_PREFIX: &str = "IDEM#";
+    UPDATE items
+    SET sk = 'CYCLE#' || (
+            SELECT json_extract(c.body, '$.cycle_starts_on') FROM certifications c
+            WHERE c.id = items.certification_id
+        ) || '#' || sk,
+        body = json_set(body, '$.cycle_starts_on', (
+            SELECT json_extract(c.body, '$.cycle_starts_on') FROM certifications c
+            WHERE c.id = items.certification_id
+        ))
+    WHERE substr(sk, 1, 6) = 'ENTRY#' OR substr(sk, 1, 8) = 'RENEWAL#';
+
+    UPDATE items SET sk = 'LOG#' || substr(sk, 6) WHERE substr(sk, 1, 5) = 'HIST#';
+
+    INSERT INTO index_keys (certification_id, sk, idx, ipk, isk)
+    SELECT id, 'META', 'gsi3',
+           'DUE#' || max(json_extract(body, '$.expires_on'),
+                         coalesce(json_extract(body, '$.extended_to'), '')),
+           'cycle_closes#' || id || '#META'
+    FROM certifications
+    WHERE json_extract(body, '$.status') = 'active';
+
+    INSERT INTO index_keys (certification_id, sk, idx, ipk, isk)
+    SELECT certification_id, sk, 'gsi2', 'QUEUE#renewal_review',
+           substr(t, 1, 19) || '.'
+             || substr(CASE WHEN substr(t, 20, 1) = '.' THEN substr(t, 21, length(t) - 21)
+                            ELSE '' END || '000000000', 1, 9)
+             || 'Z#' || certification_id || '#' || sk
+    FROM (SELECT certification_id, sk, json_extract(body, '$.submitted_at') AS t, body
+          FROM items
+          WHERE substr(sk, 1, 6) = 'CYCLE#' AND instr(sk, '#RENEWAL#') > 0)
+    WHERE json_extract(body, '$.status') = 'in_review';
+    "#,
+];
 
 /// Failures of this adapter that are not SQLite's own (those pass through as `rusqlite::Error`).
 /// All of them surface as [`StoreError::Backend`].
@@ -88,6 +148,10 @@ enum SqliteStoreError {
     CreateDir(#[source] std::io::Error),
     #[error("a stored version ({0}) is out of range")]
     BadVersion(i64),
+    #[error("a stored certification id is not a UUID")]
+    BadId(#[source] uuid::Error),
+    #[error("an index entry has no item")]
+    DanglingIndexEntry,
 }
 
 fn backend(e: SqliteStoreError) -> StoreError {
@@ -104,10 +168,19 @@ struct Inner {
     conn: Mutex<Connection>,
 }
 
+/// Paged-load mode (tests): the working set is read `page_size` rows at a time, and
+/// `between_pages` is awaited after the root and after every page but the last.
+#[derive(Clone)]
+struct Paging {
+    page_size: usize,
+    between_pages: PageHook,
+}
+
 /// The store port on an embedded SQLite database. Cheap to clone (the clones share the connection).
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
+    paging: Option<Paging>,
 }
 
 impl fmt::Debug for SqliteStore {
@@ -119,6 +192,7 @@ impl fmt::Debug for SqliteStore {
             .map_or(":memory:".into(), Path::to_string_lossy);
         f.debug_struct("SqliteStore")
             .field("location", &location)
+            .field("page_size", &self.paging.as_ref().map(|p| p.page_size))
             .finish_non_exhaustive()
     }
 }
@@ -147,6 +221,19 @@ impl SqliteStore {
         Self::finish(conn, None)
     }
 
+    /// Paged-load mode, for tests of a load racing a writer: [`AggregateStore::load`] reads the
+    /// root, awaits `between_pages`, then reads the working set `page_size` rows at a time (at
+    /// least one), each page its own statement (no common snapshot), awaiting `between_pages`
+    /// after every page but the last. Everything else is unchanged. The store keeps sharing its
+    /// connection with the handle it was made from, so the hook can commit through that one.
+    pub fn with_paging(mut self, page_size: usize, between_pages: PageHook) -> Self {
+        self.paging = Some(Paging {
+            page_size: page_size.max(1),
+            between_pages,
+        });
+        self
+    }
+
     fn finish(mut conn: Connection, path: Option<PathBuf>) -> Result<Self, StoreError> {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
         migrate(&mut conn)?;
@@ -155,6 +242,7 @@ impl SqliteStore {
                 path,
                 conn: Mutex::new(conn),
             }),
+            paging: None,
         })
     }
 
@@ -174,6 +262,42 @@ impl SqliteStore {
         })
         .await
         .map_err(StoreError::backend)?
+    }
+
+    /// The paged load (see [`SqliteStore::with_paging`]).
+    async fn load_paged(
+        &self,
+        id: String,
+        paging: &Paging,
+    ) -> Result<Option<CertificationAggregate>, StoreError> {
+        let root = {
+            let id = id.clone();
+            self.with_conn(move |conn| read_root(conn, &id)).await?
+        };
+        let Some(certification) = root else {
+            return Ok(None);
+        };
+        (paging.between_pages)().await;
+        let (from, to) = codec::working_set_range(certification.cycle_starts_on);
+        let mut items = Vec::new();
+        let mut after = String::new();
+        loop {
+            let (id, from, to, last) = (id.clone(), from.clone(), to.clone(), after.clone());
+            let size = paging.page_size;
+            let page = self
+                .with_conn(move |conn| read_page(conn, &id, &from, &to, &last, size))
+                .await?;
+            let full = page.len() >= size;
+            for (sk, body) in page {
+                items.extend(codec::decode_item(&sk, &body)?);
+                after = sk;
+            }
+            if !full {
+                break;
+            }
+            (paging.between_pages)().await;
+        }
+        Ok(Some(codec::aggregate(certification, items)))
     }
 }
 
@@ -208,6 +332,11 @@ fn version_to_sql(version: u64) -> Result<i64, StoreError> {
 
 fn version_from_sql(version: i64) -> Result<u64, StoreError> {
     u64::try_from(version).map_err(|_| backend(SqliteStoreError::BadVersion(version)))
+}
+
+/// A row count for `LIMIT` (SQLite takes an i64; anything larger is "no limit" in practice).
+fn limit_to_sql(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
 /// The extended code and message of a constraint violation, if `e` is one.
@@ -255,28 +384,20 @@ fn certificant_write_error(e: rusqlite::Error) -> StoreError {
     }
 }
 
-/// One row of `items`, ready to write.
+/// One row of `items`, ready to write, with the index entries it carries.
 struct ItemRow {
     sk: String,
     body: String,
     expires_at: Option<i64>,
+    index: Vec<IndexKey>,
 }
 
-fn item_row(item: &Item) -> Result<ItemRow, StoreError> {
-    let sk = item.key().sort_key();
-    let (body, expires_at) = match item {
-        Item::Entry(e) => (encode_body("entry", e)?, None),
-        Item::Renewal(r) => (encode_body("renewal", r)?, None),
-        Item::History(h) => (encode_body("history event", h)?, None),
-        Item::Idempotency(i) => (
-            encode_body("idempotency record", i)?,
-            Some(i.expires_at.timestamp()),
-        ),
-    };
+fn item_row(id: CertificationId, item: &Item) -> Result<ItemRow, StoreError> {
     Ok(ItemRow {
-        sk,
-        body,
-        expires_at,
+        sk: codec::item_sort_key(&item.key()),
+        body: codec::encode_item(item)?,
+        expires_at: codec::item_ttl(item),
+        index: codec::item_index_keys(id, item),
     })
 }
 
@@ -288,6 +409,9 @@ struct PreparedCommit {
     expected_version: i64,
     new_version: i64,
     body: String,
+    root_index: Vec<IndexKey>,
+    /// The history event: its sort key and body.
+    history: (String, String),
     /// The command's own "now" (the root's `updated_at`, from the injected clock), in unix
     /// seconds: idempotency records that expired before it are dropped in the same transaction.
     now_unix: i64,
@@ -298,20 +422,26 @@ struct PreparedCommit {
 impl PreparedCommit {
     fn new(changes: &Changes) -> Result<Self, StoreError> {
         crate::check_commit(changes, 0)?;
-        let c = &changes.certification;
+        let c = changes.certification();
+        let event = changes.event();
         Ok(PreparedCommit {
             id: c.id.to_string(),
             certificant_id: c.certificant_id.to_string(),
             certificate_number: c.certificate_number.clone(),
-            expected_version: version_to_sql(changes.expected_version)?,
+            expected_version: version_to_sql(changes.expected_version())?,
             new_version: version_to_sql(c.version)?,
-            body: encode_body("certification", c)?,
+            body: codec::encode_root(c)?,
+            root_index: codec::root_index_keys(c),
+            history: (
+                codec::history_sort_key(event.seq),
+                codec::encode_history(event)?,
+            ),
             now_unix: c.updated_at.timestamp(),
-            deletes: changes.deletes.iter().map(ItemKey::sort_key).collect(),
+            deletes: changes.deletes().iter().map(codec::item_sort_key).collect(),
             puts: changes
-                .puts
+                .puts()
                 .iter()
-                .map(item_row)
+                .map(|item| item_row(c.id, item))
                 .collect::<Result<_, _>>()?,
         })
     }
@@ -370,6 +500,7 @@ impl PreparedCommit {
             }
         }
         // Whole seconds on both sides, strictly before: never drops a record that is still live.
+        // (Idempotency records are in no index.)
         tx.execute(
             "DELETE FROM items WHERE certification_id = ?1 AND expires_at IS NOT NULL AND expires_at < ?2",
             params![self.id, self.now_unix],
@@ -379,31 +510,53 @@ impl PreparedCommit {
             let mut delete = tx
                 .prepare_cached("DELETE FROM items WHERE certification_id = ?1 AND sk = ?2")
                 .map_err(db)?;
-            for sk in &self.deletes {
-                delete.execute(params![self.id, sk]).map_err(db)?;
-            }
+            let mut unindex = tx
+                .prepare_cached("DELETE FROM index_keys WHERE certification_id = ?1 AND sk = ?2")
+                .map_err(db)?;
+            let mut index = tx
+                .prepare_cached(
+                    "INSERT INTO index_keys (certification_id, sk, idx, ipk, isk)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(db)?;
             let mut put = tx
                 .prepare_cached(
                     "INSERT OR REPLACE INTO items (certification_id, sk, body, expires_at)
                      VALUES (?1, ?2, ?3, ?4)",
                 )
                 .map_err(db)?;
+            // The root's index entries are rewritten like an item's (sparse: none, none left).
+            unindex.execute(params![self.id, ROOT_SK]).map_err(db)?;
+            for k in &self.root_index {
+                index
+                    .execute(params![self.id, ROOT_SK, k.index.name(), k.pk, k.sk])
+                    .map_err(db)?;
+            }
+            for sk in &self.deletes {
+                delete.execute(params![self.id, sk]).map_err(db)?;
+                unindex.execute(params![self.id, sk]).map_err(db)?;
+            }
             for row in &self.puts {
                 put.execute(params![self.id, row.sk, row.body, row.expires_at])
                     .map_err(db)?;
+                unindex.execute(params![self.id, row.sk]).map_err(db)?;
+                for k in &row.index {
+                    index
+                        .execute(params![self.id, row.sk, k.index.name(), k.pk, k.sk])
+                        .map_err(db)?;
+                }
             }
+            let (sk, body) = &self.history;
+            put.execute(params![self.id, sk, body, None::<i64>])
+                .map_err(db)?;
         }
         tx.commit().map_err(db)
     }
 }
 
-fn load_aggregate(
-    conn: &mut Connection,
-    id: &str,
-) -> Result<Option<CertificationAggregate>, StoreError> {
-    // One read transaction: the root and its items come from the same snapshot.
-    let tx = conn.transaction().map_err(db)?;
-    let root: Option<(i64, String)> = tx
+/// The root of certification `id`, its version from the `version` column.
+fn read_root(conn: &Connection, id: &str) -> Result<Option<Certification>, StoreError> {
+    let root: Option<(i64, String)> = conn
         .query_row(
             "SELECT version, body FROM certifications WHERE id = ?1",
             [id],
@@ -411,66 +564,199 @@ fn load_aggregate(
         )
         .optional()
         .map_err(db)?;
-    let Some((version, body)) = root else {
+    root.map(|(version, body)| codec::decode_root(&body, version_from_sql(version)?))
+        .transpose()
+}
+
+/// The `(sk, body)` rows of `id` with `from <= sk <= to`, by sort key, at most `limit`.
+fn read_range(
+    conn: &Connection,
+    id: &str,
+    from: &str,
+    to: &str,
+    limit: usize,
+) -> Result<Vec<(String, String)>, StoreError> {
+    read_page(conn, id, from, to, "", limit)
+}
+
+/// Like [`read_range`], only the rows after sort key `after` (`""`: from the start).
+fn read_page(
+    conn: &Connection,
+    id: &str,
+    from: &str,
+    to: &str,
+    after: &str,
+    limit: usize,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT sk, body FROM items
+             WHERE certification_id = ?1 AND sk >= ?2 AND sk <= ?3 AND sk > ?4
+             ORDER BY sk LIMIT ?5",
+        )
+        .map_err(db)?;
+    let rows = stmt
+        .query_map(params![id, from, to, after, limit_to_sql(limit)], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .map_err(db)?;
+    rows.collect::<Result<_, _>>().map_err(db)
+}
+
+fn load_aggregate(
+    conn: &mut Connection,
+    id: &str,
+) -> Result<Option<CertificationAggregate>, StoreError> {
+    // One read transaction: the root and its working set come from the same snapshot.
+    let tx = conn.transaction().map_err(db)?;
+    let Some(certification) = read_root(&tx, id)? else {
         return Ok(None);
     };
-    let mut certification: Certification = decode_body("certification", &body)?;
-    certification.version = version_from_sql(version)?;
-    let mut aggregate = CertificationAggregate {
-        certification,
-        entries: Vec::new(),
-        renewals: Vec::new(),
-        history: Vec::new(),
-        idempotency: Vec::new(),
-    };
-    {
-        let mut stmt = tx
-            .prepare_cached("SELECT sk, body FROM items WHERE certification_id = ?1 ORDER BY sk")
-            .map_err(db)?;
-        let mut rows = stmt.query([id]).map_err(db)?;
-        while let Some(row) = rows.next().map_err(db)? {
-            let sk: String = row.get(0).map_err(db)?;
-            let body: String = row.get(1).map_err(db)?;
-            if sk.starts_with(ENTRY_PREFIX) {
-                aggregate
-                    .entries
-                    .push(decode_body::<CeEntry>("entry", &body)?);
-            } else if sk.starts_with(RENEWAL_PREFIX) {
-                aggregate
-                    .renewals
-                    .push(decode_body::<Renewal>("renewal", &body)?);
-            } else if sk.starts_with(HISTORY_PREFIX) {
-                aggregate
-                    .history
-                    .push(decode_body::<HistoryEvent>("history event", &body)?);
-            } else if sk.starts_with(IDEMPOTENCY_PREFIX) {
-                aggregate.idempotency.push(decode_body::<IdempotencyRecord>(
-                    "idempotency record",
-                    &body,
-                )?);
-            } else {
-                // An item kind from a newer build; it is not rewritten, so skipping loses nothing.
-                let kind = sk.split('#').next().unwrap_or_default();
-                tracing::warn!(kind, "skipping an aggregate item of an unknown kind");
-            }
-        }
+    let (from, to) = codec::working_set_range(certification.cycle_starts_on);
+    let mut items = Vec::new();
+    for (sk, body) in read_range(&tx, id, &from, &to, usize::MAX)? {
+        items.extend(codec::decode_item(&sk, &body)?);
     }
     tx.commit().map_err(db)?;
-    aggregate
-        .entries
-        .sort_by_key(|e| (e.activity.completed_on, e.id));
-    aggregate.renewals.sort_by_key(|r| (r.submitted_at, r.id));
-    aggregate.history.sort_by_key(|h| h.seq);
-    Ok(Some(aggregate))
+    Ok(Some(codec::aggregate(certification, items)))
+}
+
+/// One page of index `index`, partition `pk`, sort keys in `range` (inclusive; `None`: all) and
+/// after `after`, by index sort key.
+fn index_page(
+    conn: &Connection,
+    index: Index,
+    pk: &str,
+    range: Option<(String, String)>,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<IndexPage, StoreError> {
+    let limit = limit.max(1);
+    let (from, to) = range.map_or((None, None), |(f, t)| (Some(f), Some(t)));
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT k.isk, c.version, coalesce(i.body, c.body)
+             FROM index_keys k
+             LEFT JOIN certifications c ON k.sk = ?7 AND c.id = k.certification_id
+             LEFT JOIN items i ON k.sk <> ?7 AND i.certification_id = k.certification_id
+                                 AND i.sk = k.sk
+             WHERE k.idx = ?1 AND k.ipk = ?2
+               AND (?3 IS NULL OR k.isk >= ?3) AND (?4 IS NULL OR k.isk <= ?4)
+               AND (?5 IS NULL OR k.isk > ?5)
+             ORDER BY k.isk LIMIT ?6",
+        )
+        .map_err(db)?;
+    // One more than asked: whether another page follows is then known exactly.
+    let rows = stmt
+        .query_map(
+            params![
+                index.name(),
+                pk,
+                from,
+                to,
+                after,
+                limit_to_sql(limit).saturating_add(1),
+                ROOT_SK
+            ],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, Option<i64>>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                ))
+            },
+        )
+        .map_err(db)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(db)?;
+    let more = rows.len() > limit;
+    let mut page = IndexPage::default();
+    for (isk, version, body) in rows.into_iter().take(limit) {
+        let body = body.ok_or_else(|| backend(SqliteStoreError::DanglingIndexEntry))?;
+        let version = version.map(version_from_sql).transpose()?;
+        page.items
+            .extend(codec::decode_indexed(&isk, &body, version)?);
+        page.next = Some(IndexCursor(isk));
+    }
+    if !more {
+        page.next = None;
+    }
+    Ok(page)
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl AggregateStore for SqliteStore {
+    async fn certification(
+        &self,
+        id: CertificationId,
+    ) -> Result<Option<Certification>, StoreError> {
+        let id = id.to_string();
+        self.with_conn(move |conn| read_root(conn, &id)).await
+    }
+
+    async fn load(
+        &self,
+        id: CertificationId,
+    ) -> Result<Option<CertificationAggregate>, StoreError> {
+        let id = id.to_string();
+        match &self.paging {
+            Some(paging) => self.load_paged(id, paging).await,
+            None => self.with_conn(move |conn| load_aggregate(conn, &id)).await,
+        }
+    }
+
+    async fn commit(&self, changes: &Changes) -> Result<(), StoreError> {
+        let prepared = PreparedCommit::new(changes)?;
+        self.with_conn(move |conn| prepared.run(conn)).await
+    }
+
+    async fn history(
+        &self,
+        id: CertificationId,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEvent>, StoreError> {
+        let Some((from, to)) = codec::history_range(after).filter(|_| limit > 0) else {
+            return Ok(Vec::new());
+        };
+        let id = id.to_string();
+        self.with_conn(move |conn| {
+            read_range(conn, &id, &from, &to, limit)?
+                .iter()
+                .map(|(_, body)| codec::decode_history(body))
+                .collect()
+        })
+        .await
+    }
+
+    async fn entries_of_cycle(
+        &self,
+        id: CertificationId,
+        cycle_starts_on: NaiveDate,
+    ) -> Result<Vec<CeEntry>, StoreError> {
+        let (from, to) = codec::prefix_range(&codec::entries_prefix(cycle_starts_on));
+        let id = id.to_string();
+        self.with_conn(move |conn| {
+            let mut entries = Vec::new();
+            for (sk, body) in read_range(conn, &id, &from, &to, usize::MAX)? {
+                if let Some(Item::Entry(e)) = codec::decode_item(&sk, &body)? {
+                    entries.push(e);
+                }
+            }
+            codec::sort_entries(&mut entries);
+            Ok(entries)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl CertificantStore for SqliteStore {
     async fn create_certificant(&self, certificant: &Certificant) -> Result<(), StoreError> {
         let id = certificant.id.to_string();
         // Lower-cased here too: NOCASE alone folds ASCII only.
         let email = certificant.email.to_lowercase();
-        let body = encode_body("certificant", certificant)?;
+        let body = codec::encode_certificant(certificant)?;
         self.with_conn(move |conn| {
             conn.execute(
                 "INSERT INTO certificants (id, email, body) VALUES (?1, ?2, ?3)",
@@ -493,7 +779,7 @@ impl Store for SqliteStore {
                 )
                 .optional()
                 .map_err(db)?;
-            body.map(|b| decode_body("certificant", &b)).transpose()
+            body.map(|b| codec::decode_certificant(&b)).transpose()
         })
         .await
     }
@@ -514,9 +800,7 @@ impl Store for SqliteStore {
             while let Some(row) = rows.next().map_err(db)? {
                 let version: i64 = row.get(0).map_err(db)?;
                 let body: String = row.get(1).map_err(db)?;
-                let mut c: Certification = decode_body("certification", &body)?;
-                c.version = version_from_sql(version)?;
-                out.push(c);
+                out.push(codec::decode_root(&body, version_from_sql(version)?)?);
             }
             // created_at lives in the body (and its JSON form does not sort as text): order here.
             out.sort_by_key(|c| (c.created_at, c.id));
@@ -524,17 +808,67 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
-    async fn load(
+#[async_trait]
+impl CertificateLookup for SqliteStore {
+    async fn certification_by_number(
         &self,
-        id: CertificationId,
-    ) -> Result<Option<CertificationAggregate>, StoreError> {
-        let id = id.to_string();
-        self.with_conn(move |conn| load_aggregate(conn, &id)).await
+        certificate_number: &str,
+    ) -> Result<Option<CertificationId>, StoreError> {
+        let number = certificate_number.to_owned();
+        self.with_conn(move |conn| {
+            let id: Option<String> = conn
+                .query_row(
+                    "SELECT id FROM certifications WHERE certificate_number = ?1",
+                    [&number],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            id.map(|id| {
+                id.parse()
+                    .map(CertificationId)
+                    .map_err(|e| backend(SqliteStoreError::BadId(e)))
+            })
+            .transpose()
+        })
+        .await
     }
+}
 
-    async fn commit(&self, changes: &Changes) -> Result<(), StoreError> {
-        let prepared = PreparedCommit::new(changes)?;
-        self.with_conn(move |conn| prepared.run(conn)).await
+#[async_trait]
+impl QueueIndex for SqliteStore {
+    async fn queued(
+        &self,
+        queue: Queue,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<IndexPage, StoreError> {
+        let pk = codec::queue_pk(queue);
+        let after = after.map(|a| a.0.clone());
+        self.with_conn(move |conn| {
+            index_page(conn, Index::Queue, &pk, None, after.as_deref(), limit)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl DueIndex for SqliteStore {
+    async fn due(
+        &self,
+        on: NaiveDate,
+        kind: DueKind,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<IndexPage, StoreError> {
+        let pk = codec::due_pk(on);
+        let range = codec::due_kind_range(kind);
+        let after = after.map(|a| a.0.clone());
+        self.with_conn(move |conn| {
+            index_page(conn, Index::Due, &pk, Some(range), after.as_deref(), limit)
+        })
+        .await
     }
 }

@@ -1,7 +1,8 @@
 //! The DynamoDB adapter against AWS's DynamoDB Local: the whole conformance suite (each test on its
-//! own table, created from `infra/table.json`), plus what only DynamoDB has: the lost race between
-//! two tasks with retries, the mapping of `TransactionCanceledException` reasons, a Query that
-//! needs several pages, and the call counter.
+//! own table, created from `infra/table.json`) and the multi-page race of a paged load, plus what
+//! only DynamoDB has: the lost race between two tasks with retries, the mapping of
+//! `TransactionCanceledException` reasons, a Query that needs several pages, the call counter,
+//! and a load's capacity staying flat as the history grows.
 //!
 //! `scripts/test-all` starts DynamoDB Local and sets `RECERT_DYNAMODB_ENDPOINT`, so these always
 //! run there. Without that variable they use `http://127.0.0.1:8000` when something listens there,
@@ -19,18 +20,23 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use chrono::Duration;
 use recert_domain::entry::Activity;
-use recert_domain::{CeEntry, Certification, EntrySource, Item};
+use recert_domain::{
+    CeEntry, Certification, CertificationAggregate, DueKind, EntrySource, Item, Queue,
+};
 use recert_store::conformance::{
-    activity, actor, add_entry_changes, bump, create_fresh, date, entry_id, expected_after,
-    instant, load,
+    activity, actor, add_entry, add_entry_changes, bump, commit, create_fresh, date, entry,
+    entry_id, expected_after, history_seqs, idempotency_record, instant, load,
 };
 use recert_store::dynamodb::{
-    CallCounter, DynamoStore, DynamoStoreError, Guard, TableDefinition, counts, create_table,
-    local_client, transaction_error,
+    CallCounter, DynamoStore, DynamoStoreError, Guard, OperationCalls, TableDefinition, counts,
+    create_table, local_client, transaction_error,
 };
-use recert_store::{Store, StoreError};
+use recert_store::{
+    AggregateStore, CertificantStore, CertificateLookup, DueIndex, PageHook, QueueIndex, StoreError,
+};
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use uuid::Uuid;
 
 const ENDPOINT_ENV: &str = "RECERT_DYNAMODB_ENDPOINT";
@@ -79,9 +85,77 @@ mod conformance {
     });
 }
 
+/// The cases share nothing but the table: the whole suite twice at the same time on ONE table
+/// (the index cases then see each other's queue and due entries, and must look at their own only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_whole_suite_twice_at_once_on_one_table() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    tokio::join!(
+        recert_store::conformance::run_all(&store),
+        recert_store::conformance::run_all(&store)
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Races
 // ---------------------------------------------------------------------------------------------
+
+/// The multi-page race of the conformance suite: a paged handle on the same table (one item per
+/// `Query` page) whose hook commits through the plain one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_never_pairs_old_items_with_a_new_version() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let paged_from = store.clone();
+    recert_store::conformance::a_load_never_pairs_old_items_with_a_new_version(
+        Arc::new(store),
+        move |hook| paged_from.with_paging(1, hook),
+    )
+    .await;
+}
+
+/// Without a writer in between, a paged load is the plain load: the hook runs after the root and
+/// after each page DynamoDB did not end (seven items, two per page: pages of 2, 2, 2, 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paged_load_without_a_writer_is_the_plain_load() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let mut expected = create_fresh(&store).await;
+    for n in 1..=6u32 {
+        expected = add_entry(
+            &store,
+            &expected,
+            entry_id(u128::from(n)),
+            date(2026, 1, n),
+            instant(i64::from(n)),
+        )
+        .await;
+    }
+    let changes = bump(&expected, instant(9))
+        .put(Item::Idempotency(idempotency_record(instant(9), "{}")))
+        .build();
+    let expected = commit(&store, Some(&expected), &changes).await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let hook: PageHook = {
+        let calls = Arc::clone(&calls);
+        Arc::new(move || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async {})
+        })
+    };
+    let paged = store.clone().with_paging(2, hook);
+    store.calls().reset();
+    assert_eq!(load(&paged, expected.certification.id).await, expected);
+    assert_eq!(calls.load(Ordering::SeqCst), 1 + 3);
+    assert_eq!(
+        counts(&store.calls().take()),
+        [("GetItem", 1), ("Query", 4)]
+    );
+}
 
 /// Two tasks (on separate clients, truly in parallel) each add 15 entries to one certification,
 /// reloading and retrying on every `VersionConflict`: every entry and every history event lands,
@@ -127,7 +201,7 @@ async fn racing_tasks_with_retries_lose_nothing() {
     assert_eq!(last.entries.len(), 2 * PER_TASK as usize);
     assert_eq!(last.certification.version, 1 + 2 * PER_TASK as u64);
     assert_eq!(
-        last.history.iter().map(|h| h.seq).collect::<Vec<_>>(),
+        history_seqs(&store, id).await,
         (1..=1 + 2 * PER_TASK as u64).collect::<Vec<_>>()
     );
     eprintln!("racing tasks: {conflicts} version conflicts retried, nothing lost");
@@ -282,14 +356,15 @@ async fn changing_the_certificate_number_is_rejected() {
         return;
     };
     let v1 = create_fresh(&store).await;
-    let mut changes = bump(&v1, instant(1));
-    changes.certification.certificate_number = format!("CN-{}", Uuid::now_v7().simple());
+    let changes = bump(&v1, instant(1))
+        .root(|c| c.certificate_number = format!("CN-{}", Uuid::now_v7().simple()))
+        .build();
     let r = store.commit(&changes).await;
     assert!(matches!(r, Err(StoreError::Rejected(_))), "{r:?}");
     assert_eq!(load(&store, v1.certification.id).await, v1);
     // And a stale one is still a conflict, whatever its number.
     let v2 = {
-        let c = bump(&v1, instant(2));
+        let c = bump(&v1, instant(2)).build();
         store.commit(&c).await.expect("commit");
         expected_after(Some(v1.clone()), &c)
     };
@@ -313,8 +388,9 @@ fn long_activity(n: u32) -> Activity {
     }
 }
 
-/// 300 large entries: `load` follows `LastEvaluatedKey` over several pages (counted: more than one
-/// Query, no other operation) and returns all of them, in order.
+/// 300 large entries: `load` reads the root, then follows `LastEvaluatedKey` over several Query
+/// pages (counted: one GetItem, more than one Query, no other operation) and returns all of them,
+/// in order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_aggregate_loads_across_query_pages() {
     let Some(store) = fresh_store().await else {
@@ -324,32 +400,101 @@ async fn a_large_aggregate_loads_across_query_pages() {
     for batch in 0..4u32 {
         let mut changes = bump(&expected, instant(1 + i64::from(batch)));
         for n in batch * 75..(batch + 1) * 75 {
-            changes.puts.push(Item::Entry(CeEntry {
-                id: entry_id(u128::from(n) + 1),
+            changes = changes.put(Item::Entry(CeEntry {
                 activity: long_activity(n),
-                source: EntrySource::SelfReported,
-                created_at: instant(1),
-                updated_at: instant(1),
+                ..entry(
+                    &expected,
+                    entry_id(u128::from(n) + 1),
+                    date(2026, 1, 1),
+                    instant(1),
+                )
             }));
         }
-        store.commit(&changes).await.expect("commit a batch");
-        expected = expected_after(Some(expected), &changes);
+        expected = commit(&store, Some(&expected), &changes.build()).await;
     }
     store.calls().reset();
     let loaded = load(&store, expected.certification.id).await;
     let calls = store.calls().take();
     assert_eq!(loaded.entries.len(), 300);
     assert_eq!(loaded, expected);
-    assert_eq!(calls.len(), 1, "{calls:?}");
-    assert_eq!(calls[0].operation, "Query");
-    assert!(calls[0].calls >= 2, "expected several pages: {calls:?}");
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(
+        (calls[0].operation.as_str(), calls[0].calls),
+        ("GetItem", 1)
+    );
+    assert_eq!(calls[1].operation, "Query");
+    assert!(calls[1].calls >= 2, "expected several pages: {calls:?}");
     eprintln!(
-        "300 entries of ~4 KB: {} Query pages, {} capacity units",
-        calls[0].calls, calls[0].capacity_units
+        "300 entries of ~4 KB: 1 GetItem + {} Query pages, {} capacity units",
+        calls[1].calls,
+        capacity(&calls)
     );
 }
 
-/// Each port method is one DynamoDB operation, and its consumed capacity is recorded.
+fn capacity(calls: &[OperationCalls]) -> f64 {
+    calls.iter().map(|c| c.capacity_units).sum()
+}
+
+/// A load is the root and the current cycle's working set, never the history: its capacity stays
+/// flat (within 1 RCU) from 10 to 300 history events, while reading that history costs many.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loads_capacity_stays_flat_as_the_history_grows() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let mut aggregate = create_fresh(&store).await;
+    let id = aggregate.certification.id;
+    for n in 1..=3u32 {
+        aggregate = add_entry(
+            &store,
+            &aggregate,
+            entry_id(u128::from(n)),
+            date(2026, 1, n),
+            instant(i64::from(n)),
+        )
+        .await;
+    }
+    let grow_to = async |events: u64, mut aggregate: CertificationAggregate| {
+        while aggregate.certification.version < events {
+            let now = instant(4) + Duration::seconds(aggregate.certification.version as i64);
+            aggregate = commit(&store, Some(&aggregate), &bump(&aggregate, now).build()).await;
+        }
+        aggregate
+    };
+    let measure = async |store: &DynamoStore| {
+        store.calls().reset();
+        load(store, id).await;
+        let calls = store.calls().take();
+        assert_eq!(counts(&calls), [("GetItem", 1), ("Query", 1)]);
+        capacity(&calls)
+    };
+
+    aggregate = grow_to(10, aggregate).await;
+    assert_eq!(history_seqs(&store, id).await.len(), 10);
+    let at_10 = measure(&store).await;
+    aggregate = grow_to(300, aggregate).await;
+    assert_eq!(history_seqs(&store, id).await.len(), 300);
+    let at_300 = measure(&store).await;
+    assert_eq!(load(&store, id).await, aggregate);
+
+    store.calls().reset();
+    history_seqs(&store, id).await;
+    let history_read = capacity(&store.calls().take());
+    eprintln!(
+        "load RCU with 10 history events: {at_10}; with 300: {at_300}; reading the 300 events: {history_read}"
+    );
+    assert!(
+        (at_300 - at_10).abs() <= 1.0,
+        "a load's capacity grew with the history: {at_10} -> {at_300}"
+    );
+    assert!(
+        history_read > at_300 + 2.0,
+        "the history is too small to show anything: reading it cost {history_read}"
+    );
+}
+
+/// Each port method is one DynamoDB operation (a load two: the root, then its working set), and
+/// its consumed capacity is recorded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_port_method_is_one_call_with_its_capacity() {
     let Some(store) = fresh_store().await else {
@@ -379,9 +524,10 @@ async fn each_port_method_is_one_call_with_its_capacity() {
 
     let loaded = store.load(v1.certification.id).await.expect("load");
     let read = calls.take();
-    assert_eq!(counts(&read), [("Query", 1)]);
-    assert!(read[0].capacity_units > 0.0, "{read:?}");
-    assert_eq!(read[0].attempts, 1);
+    assert_eq!(counts(&read), [("GetItem", 1), ("Query", 1)]);
+    // (DynamoDB Local charges nothing for a Query matching no item: the working set is empty.)
+    assert!(capacity(&read) > 0.0, "{read:?}");
+    assert!(read.iter().all(|c| c.attempts == 1), "{read:?}");
 
     let (_, changes) = add_entry_changes(
         &loaded.expect("exists"),
@@ -392,12 +538,48 @@ async fn each_port_method_is_one_call_with_its_capacity() {
     store.commit(&changes).await.expect("commit");
     assert_eq!(counts(&calls.take()), [("TransactWriteItems", 1)]);
 
+    // With an entry in the working set, both reads of a load cost (and record) capacity.
+    store.load(v1.certification.id).await.expect("load");
+    let read = calls.take();
+    assert_eq!(counts(&read), [("GetItem", 1), ("Query", 1)]);
+    assert!(
+        read.iter()
+            .all(|c| c.capacity_units > 0.0 && c.attempts == 1),
+        "{read:?}"
+    );
+
     // A conflict is still one call (TransactionCanceledException is not retried).
     let r = store.commit(&changes).await;
     assert!(matches!(r, Err(StoreError::VersionConflict)), "{r:?}");
     let conflict = calls.take();
     assert_eq!(counts(&conflict), [("TransactWriteItems", 1)]);
     assert_eq!(conflict[0].attempts, 1);
+
+    // What a load leaves out, and the lookups: one call each.
+    let id = v1.certification.id;
+    store.history(id, None, 10).await.expect("history");
+    assert_eq!(counts(&calls.take()), [("Query", 1)]);
+    store
+        .entries_of_cycle(id, v1.certification.cycle_starts_on)
+        .await
+        .expect("entries");
+    assert_eq!(counts(&calls.take()), [("Query", 1)]);
+    let found = store
+        .certification_by_number(&v1.certification.certificate_number)
+        .await
+        .expect("lookup");
+    assert_eq!(found, Some(id));
+    assert_eq!(counts(&calls.take()), [("GetItem", 1)]);
+    store
+        .queued(Queue::RenewalReview, None, 10)
+        .await
+        .expect("queued");
+    assert_eq!(counts(&calls.take()), [("Query", 1)]);
+    store
+        .due(v1.certification.expires_on, DueKind::CycleCloses, None, 10)
+        .await
+        .expect("due");
+    assert_eq!(counts(&calls.take()), [("Query", 1)]);
 }
 
 /// The shared actor of the suite is what the store records (a smoke check that bodies round-trip
@@ -410,12 +592,12 @@ async fn bodies_round_trip_untouched() {
     let v1 = create_fresh(&store).await;
     let mut a = long_activity(1);
     a.title = "Zoë's «ethics» 研修 🚑".into();
-    let (_, changes) = Arc::new(v1.clone())
+    let (_, changes) = v1
         .add_entry(
             entry_id(9),
             a,
             EntrySource::SelfReported,
-            actor(),
+            &actor(),
             instant(1),
         )
         .expect("the domain accepts the entry");

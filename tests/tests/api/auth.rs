@@ -78,8 +78,9 @@ async fn a_token_signed_with_another_secret_or_garbage_is_401() {
 async fn a_wrong_role_is_403() {
     let app = TestApp::on("2026-05-01");
     let body = json!({"email": "x@example.org", "full_name": "X", "membership": "member"});
+    let someone = uuid::Uuid::now_v7().to_string();
     for role in [Role::Certificant, Role::Provider, Role::Reviewer] {
-        app.post("/certificants", &app.token(role, "someone"), body.clone())
+        app.post("/certificants", &app.token(role, &someone), body.clone())
             .await
             .problem(403);
     }
@@ -171,4 +172,24 @@ async fn staff_can_read_any_certification() {
     )
     .await
     .problem(404);
+}
+
+#[tokio::test]
+async fn a_certificant_token_whose_subject_is_not_a_certificant_id_is_401() {
+    let app = TestApp::on("2026-05-01");
+    let r = app
+        .get(
+            "/certificants/not-a-uuid",
+            &app.token(Role::Certificant, "someone"),
+        )
+        .await;
+    let problem = r.problem(401);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("certificant id"),
+        "{problem}"
+    );
+    assert!(r.headers.contains_key(http::header::WWW_AUTHENTICATE));
 }

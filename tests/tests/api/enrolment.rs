@@ -117,3 +117,49 @@ async fn issuing_needs_exactly_one_start_date_a_known_certificant_and_a_free_num
         .await
         .problem(409);
 }
+
+#[tokio::test]
+async fn the_history_is_paged_oldest_first_with_tamper_evident_cursors() {
+    let app = TestApp::on("2026-05-01");
+    let (_, cert, token) = app.enrol("CPHIMS", "2023-09-01", "2026-08-31").await;
+    for n in 0..6 {
+        app.log(
+            &cert,
+            &token,
+            entry(&format!("Course {n}"), "society", 1, 0, "2024-03-01"),
+        )
+        .await;
+    }
+    let mut seqs = Vec::new();
+    let mut path = format!("/certifications/{cert}/history?limit=3");
+    let mut pages = 0;
+    loop {
+        let page = app.get(&path, &token).await;
+        let body = page.ok(200).clone();
+        pages += 1;
+        seqs.extend(
+            body["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["seq"].as_u64().unwrap()),
+        );
+        let Some(next) = body["next_cursor"].as_str() else {
+            break;
+        };
+        path = format!("/certifications/{cert}/history?limit=3&cursor={next}");
+    }
+    assert_eq!(seqs, (1..=7).collect::<Vec<u64>>());
+    assert_eq!(pages, 3);
+    // A cursor from another listing is refused.
+    let entries = app
+        .get(&format!("/certifications/{cert}/entries?limit=1"), &token)
+        .await;
+    let foreign = entries.ok(200)["next_cursor"].as_str().unwrap().to_owned();
+    app.get(
+        &format!("/certifications/{cert}/history?cursor={foreign}"),
+        &token,
+    )
+    .await
+    .problem(400);
+}

@@ -4,6 +4,7 @@
 
 mod auth;
 mod call_budget;
+mod contention;
 mod eligibility;
 mod enrolment;
 mod errors;

@@ -1,5 +1,5 @@
 use crate::helpers::*;
-use recert_domain::{CertificationId, Item, Renewal, RenewalStatus};
+use recert_domain::{CertificationId, Item, Renewal, RenewalStatus, Role};
 use serde_json::Value;
 
 #[tokio::test]
@@ -202,20 +202,27 @@ async fn entries_of_a_submitted_cycle_are_locked_with_a_clear_reason() {
     // A renewal for the current cycle, committed through the store as the renewals function will.
     let id: CertificationId = cert.parse().unwrap();
     let aggregate = app.store.load(id).await.unwrap().unwrap();
-    let mut root = aggregate.certification.clone();
-    root.version += 1;
     let renewal = Renewal {
         id: uuid::Uuid::now_v7(),
-        cycle_expires_on: root.expires_on,
+        cycle_starts_on: aggregate.certification.cycle_starts_on,
+        cycle_expires_on: aggregate.certification.expires_on,
         status: RenewalStatus::InReview,
         submitted_at: chrono::Utc::now(),
     };
-    let changes = recert_domain::Changes {
-        expected_version: aggregate.certification.version,
-        certification: root,
-        puts: vec![Item::Renewal(renewal)],
-        deletes: vec![],
+    let staff = recert_domain::Actor::Staff {
+        subject: "admin-1".into(),
+        role: Role::Admin,
     };
+    let changes = aggregate
+        .change(
+            &staff,
+            chrono::Utc::now(),
+            recert_domain::HistoryKind::RenewalSubmitted {
+                renewal_id: renewal.id,
+            },
+        )
+        .put(Item::Renewal(renewal))
+        .build();
     app.store.commit(&changes).await.unwrap();
     let entry_path = format!(
         "/certifications/{cert}/entries/{}",

@@ -1,0 +1,127 @@
+//! Recert's application layer: what every actor's entry point calls, with no HTTP in sight.
+//!
+//! - [`config`]: typed configuration, read once per process, secrets in a [`config::Secret`]
+//!   that never prints, a startup error naming the missing or bad variable.
+//! - [`App`] (the composition root): the store, the rules, the clock and the retry policy, built
+//!   once from a [`config::CoreConfig`]. A scheduled job or a stream consumer needs nothing more;
+//!   HTTP functions add their authentication in `recert-api`.
+//! - [`runner`]: the command runner every writer uses — load → authorize the [`Actor`] →
+//!   decide → commit with the version check → on a lost race, retry on fresh state with
+//!   jittered exponential backoff inside a time budget.
+//! - [`AppError`]: why a command or query failed, in domain terms; each edge (HTTP, a job's log,
+//!   a stream's batch failure) renders it its own way.
+//!
+//! Must not depend on HTTP, on JWTs, or on any function crate.
+
+pub mod config;
+pub mod error;
+pub mod runner;
+
+pub use error::AppError;
+pub use recert_domain::{Actor, JobName, ProviderId, Role, WebhookSender};
+pub use runner::{Command, Concurrency, Decision, RetryPolicy};
+
+use config::{ConfigError, CoreConfig, StoreConfig};
+use recert_domain::{
+    Certification, CertificationAggregate, CertificationId, Clock, RuleBook, RuleSet, SystemClock,
+};
+use recert_store::Store;
+use std::sync::Arc;
+
+/// Everything a command needs, built once per process (Lambda init) and cheap to clone.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub rules: Arc<RuleBook>,
+    pub clock: Arc<dyn Clock>,
+    pub retry: RetryPolicy,
+}
+
+impl App {
+    /// The application over given parts (tests, the local server).
+    pub fn new(store: Arc<dyn Store>, rules: RuleBook, clock: Arc<dyn Clock>) -> Self {
+        App {
+            store,
+            rules: Arc::new(rules),
+            clock,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The composition root: the store and rules `config` names, the system clock. Makes no
+    /// network call (the DynamoDB client connects on first use).
+    pub async fn from_config(config: &CoreConfig) -> Result<Self, ConfigError> {
+        let rules = config::load_rules(config.rules_path.as_deref())?;
+        let store = open_store(&config.store).await?;
+        Ok(App::new(store, rules, Arc::new(SystemClock)))
+    }
+
+    /// The rule version that judges this aggregate's current cycle.
+    pub fn rules_for(&self, aggregate: &CertificationAggregate) -> &RuleSet {
+        self.rules
+            .for_cycle_starting(aggregate.certification.cycle_starts_on)
+    }
+
+    /// The certification if `actor` may see it; `NotFound` otherwise (we never confirm that
+    /// another certificant's certification exists).
+    pub async fn load_visible(
+        &self,
+        actor: &Actor,
+        id: CertificationId,
+    ) -> Result<CertificationAggregate, AppError> {
+        let aggregate = self
+            .store
+            .load(id)
+            .await?
+            .ok_or(AppError::NotFound("certification"))?;
+        if !actor.may_read(aggregate.certification.certificant_id) {
+            return Err(AppError::NotFound("certification"));
+        }
+        Ok(aggregate)
+    }
+
+    /// The certification alone (its root: one read) if `actor` may see it; `NotFound` otherwise.
+    pub async fn certification_visible(
+        &self,
+        actor: &Actor,
+        id: CertificationId,
+    ) -> Result<Certification, AppError> {
+        let certification = self
+            .store
+            .certification(id)
+            .await?
+            .ok_or(AppError::NotFound("certification"))?;
+        if !actor.may_read(certification.certificant_id) {
+            return Err(AppError::NotFound("certification"));
+        }
+        Ok(certification)
+    }
+
+    /// A command on one certification by `actor` (see [`runner`]).
+    pub fn command<'a>(&'a self, actor: &'a Actor, id: CertificationId) -> Command<'a> {
+        Command::new(self, actor, id)
+    }
+}
+
+/// The store a configuration names.
+pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, ConfigError> {
+    match config {
+        StoreConfig::DynamoDb { table } => {
+            use recert_store::dynamodb::{CallCounter, DynamoStore, client};
+            // Region, credentials and AWS_ENDPOINT_URL_DYNAMODB from the standard AWS variables.
+            let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .load()
+                .await;
+            let calls = CallCounter::new();
+            Ok(Arc::new(DynamoStore::with_counter(
+                client(&sdk, &calls),
+                table.clone(),
+                calls,
+            )))
+        }
+        #[cfg(feature = "sqlite")]
+        StoreConfig::Sqlite { path } => Ok(Arc::new(
+            recert_store::sqlite::SqliteStore::open(path).map_err(ConfigError::Store)?,
+        )),
+    }
+}

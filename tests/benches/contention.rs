@@ -5,42 +5,18 @@
 //! the figures are in docs/performance.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-use recert_api::Role;
-use recert_tests::bench_app::BenchApp;
 use recert_tests::contention::post_concurrently;
-use serde_json::json;
+use recert_tests::harness::Harness;
 
 const ROUNDS: usize = 5;
 const CLIENTS: usize = 16;
 const PER_CLIENT: usize = 10;
 
-async fn certification(app: &BenchApp, round: usize) -> (String, String) {
-    let admin = app.token(Role::Admin, "bench-admin");
-    let person = recert_tests::contention::post_json(
-        &app.router,
-        "/certificants",
-        &admin,
-        json!({"email": format!("bench{round}-{}@example.org", uuid::Uuid::now_v7().simple()), "full_name": "Bench", "membership": "member"}),
-    )
-    .await;
-    let cert = recert_tests::contention::post_json(
-        &app.router,
-        "/certifications",
-        &admin,
-        json!({"certificant_id": person["id"], "credential": "CPHIMS",
-               "certificate_number": format!("B-{}", uuid::Uuid::now_v7().simple()),
-               "initial_certification_date": "2023-09-01", "expires_on": "2026-08-31"}),
-    )
-    .await;
-    let token = app.token(Role::Certificant, person["id"].as_str().unwrap());
-    (cert["id"].as_str().unwrap().to_owned(), token)
-}
-
-async fn measure(app: BenchApp) {
+async fn measure(app: Harness) {
     let (mut attempted, mut created, mut conflicts, mut other) = (0, 0, 0, 0);
     let mut latencies = recert_tests::contention::ContentionReport::default();
-    for round in 0..ROUNDS {
-        let (cert, token) = certification(&app, round).await;
+    for _ in 0..ROUNDS {
+        let (_, cert, token) = app.enrol_cphims().await;
         let r = post_concurrently(&app.router, &cert, &token, CLIENTS, PER_CLIENT).await;
         attempted += r.attempted;
         created += r.created.len();
@@ -60,8 +36,8 @@ async fn measure(app: BenchApp) {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    measure(BenchApp::embedded()).await;
-    match BenchApp::dynamodb_local().await {
+    measure(Harness::embedded()).await;
+    match Harness::dynamodb_local().await {
         Some(app) => measure(app).await,
         None => println!("DynamoDB Local: skipped (set RECERT_DYNAMODB_ENDPOINT)"),
     }

@@ -6,18 +6,17 @@
 //! docs/performance.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-use recert_api::Role;
 use recert_domain::entry::Activity;
 use recert_domain::{Actor, CertificationId, EntryId};
-use recert_tests::bench_app::BenchApp;
 use recert_tests::contention::post_json;
+use recert_tests::harness::Harness;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
 const SAMPLES: usize = 100;
 
-async fn get(app: &BenchApp, path: &str, token: &str) -> Duration {
+async fn get(app: &Harness, path: &str, token: &str) -> Duration {
     let req = http::Request::get(path)
         .header("authorization", format!("Bearer {token}"))
         .body(axum::body::Body::empty())
@@ -30,13 +29,7 @@ async fn get(app: &BenchApp, path: &str, token: &str) -> Duration {
 }
 
 /// Add history events until the certification has `events` of them.
-async fn grow_to(
-    app: &BenchApp,
-    id: CertificationId,
-    actor: &Actor,
-    entry: EntryId,
-    events: usize,
-) {
+async fn grow_to(app: &Harness, id: CertificationId, actor: &Actor, entry: EntryId, events: usize) {
     loop {
         let aggregate = app.store.load(id).await.unwrap().unwrap();
         if aggregate.certification.version as usize >= events {
@@ -50,22 +43,9 @@ async fn grow_to(
     }
 }
 
-async fn measure(app: BenchApp) {
-    let admin = app.token(Role::Admin, "bench-admin");
-    let person = post_json(&app.router, "/certificants", &admin,
-        json!({"email": format!("g-{}@example.org", uuid::Uuid::now_v7().simple()), "full_name": "G", "membership": "member"})).await;
-    let cert = post_json(
-        &app.router,
-        "/certifications",
-        &admin,
-        json!({"certificant_id": person["id"], "credential": "CPHIMS",
-               "certificate_number": format!("G-{}", uuid::Uuid::now_v7().simple()),
-               "initial_certification_date": "2023-09-01", "expires_on": "2026-08-31"}),
-    )
-    .await;
-    let holder = person["id"].as_str().unwrap();
-    let token = app.token(Role::Certificant, holder);
-    let cert_id = cert["id"].as_str().unwrap();
+async fn measure(app: Harness) {
+    let (holder, cert_id, token) = app.enrol_cphims().await;
+    let (holder, cert_id) = (holder.as_str(), cert_id.as_str());
     let mut first = None;
     for n in 0..5 {
         let e = post_json(&app.router, &format!("/certifications/{cert_id}/entries"), &token,
@@ -102,8 +82,8 @@ async fn measure(app: BenchApp) {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    measure(BenchApp::embedded()).await;
-    match BenchApp::dynamodb_local().await {
+    measure(Harness::embedded()).await;
+    match Harness::dynamodb_local().await {
         Some(app) => measure(app).await,
         None => println!("DynamoDB Local: skipped (set RECERT_DYNAMODB_ENDPOINT)"),
     }

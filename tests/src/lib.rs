@@ -3,5 +3,5 @@
 //! The library holds what tests and benchmarks share: the contention scenario and the API over a
 //! chosen store.
 
-pub mod bench_app;
 pub mod contention;
+pub mod harness;

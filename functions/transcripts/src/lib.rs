@@ -145,6 +145,7 @@ pub async fn list_entries(
     request_body = CeEntryInput,
     responses(
         (status = 201, description = "Logged", body = CeEntry, headers(("Location" = String, description = "The new entry"))),
+        (status = 303, description = "A retry with the same Idempotency-Key whose first response was too large to keep (over 8 KiB): the entry it created is at Location", headers(("Location" = String, description = "The entry the first request created"))),
         WriteErrors,
     ),
     security(("bearer" = []))

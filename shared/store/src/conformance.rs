@@ -1314,6 +1314,55 @@ pub async fn certification_by_number_finds_the_certification(store: &dyn Store) 
     );
 }
 
+/// Without a writer in between, a paged load (page size 2) is the plain load, and the hook runs
+/// after the root and after every page but the last (seven items: pages of 2, 2, 2, 1); an unknown
+/// id loads as `None` without running the hook. Returns the paged store and the aggregate, for an
+/// adapter's own checks (its call counts...).
+pub async fn a_paged_load_without_a_writer_is_the_plain_load<S: Store>(
+    plain: &dyn Store,
+    paged: impl FnOnce(PageHook) -> S,
+) -> (S, CertificationAggregate) {
+    let mut expected = create_fresh(plain).await;
+    for n in 1..=6u32 {
+        expected = add_entry(
+            plain,
+            &expected,
+            entry_id(u128::from(n)),
+            date(2026, 1, n),
+            instant(i64::from(n)),
+        )
+        .await;
+    }
+    let changes = bump(&expected, instant(9))
+        .put(Item::Idempotency(idempotency_record(instant(9), "{}")))
+        .build();
+    let expected = commit(plain, Some(&expected), &changes).await;
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let hook: PageHook = {
+        let calls = Arc::clone(&calls);
+        Arc::new(move || {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Box::pin(async {})
+        })
+    };
+    let paged = paged(hook);
+    assert_eq!(load(&paged, expected.certification.id).await, expected);
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1 + 3);
+    assert_eq!(
+        paged
+            .load(CertificationId(Uuid::now_v7()))
+            .await
+            .expect("load"),
+        None
+    );
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        4,
+        "no hook without a root"
+    );
+    (paged, expected)
+}
+
 /// The multi-page race: a paged load (the root, then the working set one item per page) while a
 /// writer commits between its pages. Whatever the adapter does, the load is either exactly the
 /// latest state, or older than it in a way the next commit detects: its version is behind and a

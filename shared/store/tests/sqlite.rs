@@ -18,11 +18,10 @@ use recert_store::conformance::{
 use recert_store::sqlite::{MIGRATIONS, SqliteStore};
 use recert_store::{
     AggregateStore, CertificantStore, CertificateLookup, DueIndex, IndexCursor, IndexPage,
-    IndexedItem, PageHook, QueueIndex, StoreError,
+    IndexedItem, QueueIndex, StoreError,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A directory under the system temp dir, removed (with everything in it) on drop.
 #[derive(Debug)]
@@ -182,47 +181,17 @@ async fn file_a_load_never_pairs_old_items_with_a_new_version() {
     .await;
 }
 
-/// Without a writer in between, a paged load is the plain load, and the hook runs after the root
-/// and after every full page (page size 2, seven items: pages of 2, 2, 2, 1).
+/// The conformance case; a paged store says so when printed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paged_load_without_a_writer_is_the_plain_load() {
     let store = SqliteStore::in_memory().expect("open");
-    let mut expected = create_fresh(&store).await;
-    for n in 1..=6u32 {
-        expected = add_entry(
-            &store,
-            &expected,
-            entry_id(u128::from(n)),
-            date(2026, 1, n),
-            instant(i64::from(n)),
-        )
-        .await;
-    }
-    let changes = bump(&expected, instant(9))
-        .put(Item::Idempotency(idempotency_record(instant(9), "{}")))
-        .build();
-    store.commit(&changes).await.expect("commit");
-    let expected = expected_after(Some(expected), &changes);
-    let calls = Arc::new(AtomicUsize::new(0));
-    let hook: PageHook = {
-        let calls = Arc::clone(&calls);
-        Arc::new(move || {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Box::pin(async {})
-        })
-    };
-    let paged = store.clone().with_paging(2, hook);
-    assert_eq!(load(&paged, expected.certification.id).await, expected);
-    assert_eq!(calls.load(Ordering::SeqCst), 1 + 3);
+    let paged_from = store.clone();
+    let (paged, _) = recert_store::conformance::a_paged_load_without_a_writer_is_the_plain_load(
+        &store,
+        |hook| paged_from.with_paging(2, hook),
+    )
+    .await;
     assert!(format!("{paged:?}").contains("page_size: Some(2)"));
-    assert_eq!(
-        paged
-            .load(CertificationId(uuid::Uuid::now_v7()))
-            .await
-            .expect("load"),
-        None
-    );
-    assert_eq!(calls.load(Ordering::SeqCst), 4, "no hook without a root");
 }
 
 /// The cases do not depend on each other: all of them on one shared store, twice at the same time

@@ -12,19 +12,17 @@ use chrono::NaiveDate;
 use http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use recert_api::auth::Authenticator;
-use recert_api::config::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 use recert_api::{AppState, Role};
-use recert_domain::{FixedClock, RuleBook};
+use recert_domain::{Actor, CertificationAggregate, CertificationId, ChangeBuilder, HistoryKind};
 use recert_store::Store;
 use recert_store::dynamodb::{
     CallCounter, DynamoStore, TableDefinition, create_table, local_client,
 };
 use recert_store::sqlite::SqliteStore;
+pub use recert_tests::harness::{Harness, SECRET};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tower::ServiceExt;
-
-pub const SECRET: &[u8] = b"test-only-secret-0123456789abcdef-not-used-anywhere-else";
 
 pub fn d(s: &str) -> NaiveDate {
     s.parse().unwrap_or_else(|e| panic!("bad date {s}: {e}"))
@@ -131,18 +129,15 @@ impl TestApp {
     }
 
     pub fn with_store(today: &str, store: Arc<dyn Store>) -> Self {
-        let today = d(today);
-        let state = recert_local::state_with(
-            store.clone(),
-            SECRET,
-            RuleBook::default_rules(),
-            Arc::new(FixedClock::on(today)),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        let auth = Authenticator::hs256(SECRET, DEFAULT_ISSUER, DEFAULT_AUDIENCE)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let Harness {
+            router,
+            state,
+            store,
+            auth,
+            ..
+        } = Harness::over(store, None, d(today), "test");
         TestApp {
-            router: recert_local::app(state.clone()),
+            router,
             state,
             store,
             calls: None,
@@ -244,6 +239,33 @@ impl TestApp {
         let certification_id = cert.ok(201)["id"].as_str().unwrap_or_default().to_string();
         let token = self.token(Role::Certificant, &certificant_id);
         (certificant_id, certification_id, token)
+    }
+
+    /// Commit a change the API has no endpoint for yet (a renewal, a cycle roll-over), as staff,
+    /// through the domain's change builder and the store — as a later function will.
+    pub async fn change_as_staff(
+        &self,
+        certification: &str,
+        what: impl FnOnce(&CertificationAggregate) -> HistoryKind,
+        build: impl FnOnce(&CertificationAggregate, ChangeBuilder) -> ChangeBuilder,
+    ) {
+        let id: CertificationId = certification.parse().unwrap_or_else(|e| panic!("{e}"));
+        let aggregate = self
+            .store
+            .load(id)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("no certification {id}"));
+        let staff = Actor::Staff {
+            subject: "admin-1".into(),
+            role: Role::Admin,
+        };
+        let start = aggregate.change(&staff, chrono::Utc::now(), what(&aggregate));
+        let changes = build(&aggregate, start).build();
+        self.store
+            .commit(&changes)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 
     /// Log an entry as `token`; asserts 201 and returns the entry.

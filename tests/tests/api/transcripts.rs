@@ -1,5 +1,5 @@
 use crate::helpers::*;
-use recert_domain::{CertificationId, Item, Renewal, RenewalStatus, Role};
+use recert_domain::{HistoryKind, Item, Renewal, RenewalStatus};
 use serde_json::Value;
 
 #[tokio::test]
@@ -189,6 +189,85 @@ async fn an_idempotent_retry_replays_the_first_response_and_logs_once() {
 }
 
 #[tokio::test]
+async fn a_retry_of_a_response_too_large_to_keep_is_sent_to_the_entry_it_created() {
+    let app = TestApp::on("2026-05-01");
+    let (_, cert, token) = app.enrol("CPHIMS", "2023-09-01", "2026-08-31").await;
+    let mut body = entry("Big evidence", "society", 2, 0, "2024-01-01");
+    // 20 references of 900 characters: the response is ~18 KB, over the record's 8 KiB cap.
+    body["evidence"] = (0..20)
+        .map(|n| serde_json::json!({"reference": format!("uploads/{n}/{}", "x".repeat(900))}))
+        .collect();
+    let send = || {
+        let req = http::Request::post(format!("/certifications/{cert}/entries"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "big-1")
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        app.send(req)
+    };
+    let first = send().await;
+    let created = first.ok(201).clone();
+    assert!(created.to_string().len() > recert_domain::IDEMPOTENCY_BODY_CAP);
+    let again = send().await;
+    assert_eq!(again.status, 303, "{:?}", again.body);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    let location = again.headers["location"].to_str().unwrap();
+    assert_eq!(location, first.headers["location"].to_str().unwrap());
+    assert_eq!(app.get(location, &token).await.ok(200), &created);
+    let list = app
+        .get(&format!("/certifications/{cert}/entries"), &token)
+        .await;
+    assert_eq!(
+        list.ok(200)["items"].as_array().unwrap().len(),
+        1,
+        "logged once"
+    );
+}
+
+#[tokio::test]
+async fn an_older_cycles_entries_stay_readable_by_cycle() {
+    let app = TestApp::on("2026-05-01");
+    let (_, cert, token) = app.enrol("CPHIMS", "2023-09-01", "2026-08-31").await;
+    let logged = app
+        .log(
+            &cert,
+            &token,
+            entry("Old cycle", "society", 2, 0, "2024-01-01"),
+        )
+        .await;
+    // The cycle rolls over (as a renewal will do).
+    app.change_as_staff(
+        &cert,
+        |a| HistoryKind::CertificationIssued {
+            credential: a.certification.credential,
+            expires_on: d("2029-08-31"),
+        },
+        |_, change| {
+            change.root(|c| {
+                c.cycle_starts_on = d("2026-09-01");
+                c.expires_on = d("2029-08-31");
+            })
+        },
+    )
+    .await;
+    let current = app
+        .get(&format!("/certifications/{cert}/entries"), &token)
+        .await;
+    assert_eq!(current.ok(200)["items"], serde_json::json!([]));
+    let old = app
+        .get(
+            &format!("/certifications/{cert}/entries?cycle_starts_on=2023-09-01"),
+            &token,
+        )
+        .await;
+    let items = old.ok(200)["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], logged["id"]);
+    assert_eq!(items[0]["cycle_starts_on"], "2023-09-01");
+}
+
+#[tokio::test]
 async fn entries_of_a_submitted_cycle_are_locked_with_a_clear_reason() {
     let app = TestApp::on("2026-05-01");
     let (_, cert, token) = app.enrol("CPHIMS", "2023-09-01", "2026-08-31").await;
@@ -199,31 +278,22 @@ async fn entries_of_a_submitted_cycle_are_locked_with_a_clear_reason() {
             entry("Before submission", "society", 2, 0, "2024-01-01"),
         )
         .await;
-    // A renewal for the current cycle, committed through the store as the renewals function will.
-    let id: CertificationId = cert.parse().unwrap();
-    let aggregate = app.store.load(id).await.unwrap().unwrap();
-    let renewal = Renewal {
-        id: uuid::Uuid::now_v7(),
-        cycle_starts_on: aggregate.certification.cycle_starts_on,
-        cycle_expires_on: aggregate.certification.expires_on,
-        status: RenewalStatus::InReview,
-        submitted_at: chrono::Utc::now(),
-    };
-    let staff = recert_domain::Actor::Staff {
-        subject: "admin-1".into(),
-        role: Role::Admin,
-    };
-    let changes = aggregate
-        .change(
-            &staff,
-            chrono::Utc::now(),
-            recert_domain::HistoryKind::RenewalSubmitted {
-                renewal_id: renewal.id,
-            },
-        )
-        .put(Item::Renewal(renewal))
-        .build();
-    app.store.commit(&changes).await.unwrap();
+    // A renewal for the current cycle, committed as the renewals function will.
+    let renewal_id = uuid::Uuid::now_v7();
+    app.change_as_staff(
+        &cert,
+        |_| HistoryKind::RenewalSubmitted { renewal_id },
+        |a, change| {
+            change.put(Item::Renewal(Renewal {
+                id: renewal_id,
+                cycle_starts_on: a.certification.cycle_starts_on,
+                cycle_expires_on: a.certification.expires_on,
+                status: RenewalStatus::InReview,
+                submitted_at: chrono::Utc::now(),
+            }))
+        },
+    )
+    .await;
     let entry_path = format!(
         "/certifications/{cert}/entries/{}",
         e["id"].as_str().unwrap()

@@ -1,0 +1,125 @@
+//! The API over a chosen store, as tests and benchmarks drive it: the real routers, a fixed
+//! clock, development tokens; the embedded store in memory, or a new table on DynamoDB Local
+//! (`RECERT_DYNAMODB_ENDPOINT`) with the app's DynamoDB call counter.
+
+use crate::contention::post_json;
+use axum::Router;
+use recert_api::auth::Authenticator;
+use recert_api::{AppState, Role};
+use recert_domain::{FixedClock, RuleBook};
+use recert_store::Store;
+use recert_store::dynamodb::{
+    CallCounter, DynamoStore, TableDefinition, create_table, local_client,
+};
+use recert_store::sqlite::SqliteStore;
+use std::sync::Arc;
+
+/// The development secret of test and benchmark apps (a throwaway, used nowhere else).
+pub const SECRET: &[u8] = b"test-only-secret-0123456789abcdef-not-used-anywhere-else";
+
+/// The API over one store: the router, the state behind it, the store, and the DynamoDB call
+/// counter when on DynamoDB.
+#[derive(Debug)]
+pub struct Harness {
+    pub router: Router,
+    /// The state behind `router`, for mounting a single function's router on the same store.
+    pub state: AppState,
+    pub store: Arc<dyn Store>,
+    pub calls: Option<CallCounter>,
+    pub label: &'static str,
+    pub auth: Authenticator,
+}
+
+/// The day benchmarks run "as of".
+fn bench_day() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap_or_default()
+}
+
+impl Harness {
+    /// Over `store`, as of `today`.
+    pub fn over(
+        store: Arc<dyn Store>,
+        calls: Option<CallCounter>,
+        today: chrono::NaiveDate,
+        label: &'static str,
+    ) -> Self {
+        let state = recert_local::state_with(
+            store.clone(),
+            SECRET,
+            RuleBook::default_rules(),
+            Arc::new(FixedClock::on(today)),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let auth = Authenticator::hs256(SECRET, "recert-local", "recert")
+            .unwrap_or_else(|e| panic!("{e}"));
+        Harness {
+            router: recert_local::app(state.clone()),
+            state,
+            store,
+            calls,
+            label,
+            auth,
+        }
+    }
+
+    /// On the embedded store, in memory.
+    pub fn embedded() -> Self {
+        let store = SqliteStore::in_memory().unwrap_or_else(|e| panic!("{e}"));
+        Self::over(Arc::new(store), None, bench_day(), "embedded (SQLite)")
+    }
+
+    /// On a new table of DynamoDB Local at `RECERT_DYNAMODB_ENDPOINT`, if that is set.
+    pub async fn dynamodb_local() -> Option<Self> {
+        let endpoint = std::env::var("RECERT_DYNAMODB_ENDPOINT")
+            .ok()
+            .filter(|e| !e.is_empty())?;
+        let calls = CallCounter::new();
+        let client = local_client(&endpoint, &calls);
+        let table = format!("recert-bench-{}", uuid::Uuid::now_v7().simple());
+        let definition = TableDefinition::bundled().unwrap_or_else(|e| panic!("{e}"));
+        create_table(&client, &table, &definition)
+            .await
+            .unwrap_or_else(|e| panic!("create {table}: {e:?}"));
+        let store = DynamoStore::with_counter(client, table, calls.clone());
+        Some(Self::over(
+            Arc::new(store),
+            Some(calls),
+            bench_day(),
+            "DynamoDB Local",
+        ))
+    }
+
+    pub fn token(&self, role: Role, subject: &str) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.auth
+            .mint(subject, role, now, 3600)
+            .unwrap_or_else(|| panic!("a development authenticator mints"))
+    }
+
+    /// Enrol a new certificant in a CPHIMS cycle from 2023-09-01 to 2026-08-31 (benchmark
+    /// set-up); returns (certificant id, certification id, their token).
+    pub async fn enrol_cphims(&self) -> (String, String, String) {
+        let admin = self.token(Role::Admin, "bench-admin");
+        let unique = uuid::Uuid::now_v7().simple().to_string();
+        let person = post_json(
+            &self.router,
+            "/certificants",
+            &admin,
+            serde_json::json!({"email": format!("p-{unique}@example.org"), "full_name": "Bench", "membership": "member"}),
+        )
+        .await;
+        let person = person["id"].as_str().unwrap_or_default().to_owned();
+        let cert = post_json(
+            &self.router,
+            "/certifications",
+            &admin,
+            serde_json::json!({"certificant_id": person, "credential": "CPHIMS",
+                   "certificate_number": format!("B-{unique}"),
+                   "initial_certification_date": "2023-09-01", "expires_on": "2026-08-31"}),
+        )
+        .await;
+        let cert = cert["id"].as_str().unwrap_or_default().to_owned();
+        let token = self.token(Role::Certificant, &person);
+        (person, cert, token)
+    }
+}

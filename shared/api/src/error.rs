@@ -221,6 +221,7 @@ impl From<AppError> for ApiError {
                 detail: format!("{what} was changed by another request; reload and retry"),
             },
             AppError::Store(s) => s.into(),
+            AppError::Internal(e) => ApiError::Internal(e),
         }
     }
 }

@@ -192,8 +192,7 @@ impl AppState {
                 let body = if reply.status == StatusCode::NO_CONTENT {
                     String::new()
                 } else {
-                    serde_json::to_string(&reply.body)
-                        .map_err(|e| AppError::Store(recert_store::StoreError::backend(e)))?
+                    serde_json::to_string(&reply.body).map_err(|e| AppError::Internal(e.into()))?
                 };
                 let record = idempotency.as_ref().map(|idem| {
                     IdempotencyRecord::of_response(

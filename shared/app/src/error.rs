@@ -22,6 +22,9 @@ pub enum AppError {
     /// The store failed or refused the commit.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A bug (an output that cannot be encoded...): never shown, only logged by the edge.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<FieldErrors> for AppError {

@@ -1,11 +1,12 @@
 """The invariant tests catch what they claim to: each case breaks the template in one way and
 asserts that the named invariant test fails on it (and that the real template passes them).
 
-The allow-lists of test_template.py are exercised the same way (they are empty today): each
-SHAPE is a change that a future feature needs (an unauthenticated webhook route, a scheduled job,
-a stream consumer, a second binary in a crate). With its allow-list entries it passes every
-invariant; without them the named invariants fail; and with them, each of BREAKS (the shape minus
-a required safeguard) still fails."""
+The allow-lists of test_template.py are exercised the same way: each SHAPE is a change that a
+future feature needs (an unauthenticated webhook route, a scheduled job, a stream consumer, a
+second binary in a crate), on top of what the lists already admit (the notifier's stream, the
+sweeper's and the jobs' schedules, the sweeper binary). With its allow-list entries it passes
+every invariant; without them the named invariants fail; and with them, each of BREAKS (the shape
+minus a required safeguard) still fails."""
 
 from __future__ import annotations
 
@@ -130,6 +131,204 @@ def x86(sam: Sam) -> None:
     sam["Globals"]["Function"]["Architectures"] = ["x86_64"]
 
 
+# ---- the outbox, the jobs, SES ------------------------------------------------------------------
+
+
+def statement(sam: Sam, role: str, sid: str) -> dict[str, Any]:
+    return next(s for s in role_statements(sam, role) if s.get("Sid") == sid)
+
+
+def env(sam: Sam, function: str) -> dict[str, Any]:
+    return res(sam, function).setdefault("Environment", {}).setdefault("Variables", {})
+
+
+def ses_on_any_resource(sam: Sam) -> None:
+    statement(sam, "NotifierRole", "SendAsTheSender")["Resource"] = "*"
+
+
+def ses_on_every_identity(sam: Sam) -> None:
+    statement(sam, "OutboxSweeperRole", "SendAsTheSender")["Resource"][0] = {
+        "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"
+    }
+
+
+def ses_on_a_fixed_configuration_set(sam: Sam) -> None:
+    statement(sam, "NotifierRole", "SendAsTheSender")["Resource"][2] = {
+        "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/default"
+    }
+
+
+def ses_raw_email_too(sam: Sam) -> None:
+    statement(sam, "NotifierRole", "SendAsTheSender")["Action"].append("ses:SendRawEmail")
+
+
+def ses_service_wildcard(sam: Sam) -> None:
+    statement(sam, "NotifierRole", "SendAsTheSender")["Action"] = ["ses:*"]
+
+
+def ses_for_the_jobs(sam: Sam) -> None:
+    role_statements(sam, "JobsRole").append(copy.deepcopy(statement(sam, "NotifierRole", "SendAsTheSender")))
+
+
+def ses_dropped_from_the_sweeper(sam: Sam) -> None:
+    statements = role_statements(sam, "OutboxSweeperRole")
+    statements[:] = [s for s in statements if s.get("Sid") != "SendAsTheSender"]
+
+
+def jwt_on_the_jobs(sam: Sam) -> None:
+    env(sam, "JobsFunction")["JWT_ISSUER"] = {"Ref": "JwtIssuer"}
+
+
+def cursor_secret_back_in_globals(sam: Sam) -> None:
+    cursor = env(sam, "CertificationsFunction")["CURSOR_SECRET"]
+    sam["Globals"]["Function"]["Environment"]["Variables"]["CURSOR_SECRET"] = cursor
+
+
+def jwt_dropped_from_an_http_function(sam: Sam) -> None:
+    del env(sam, "EligibilityFunction")["JWT_JWKS"]
+
+
+def no_sender_for_the_sweeper(sam: Sam) -> None:
+    del env(sam, "OutboxSweeperFunction")["SES_SENDER"]
+
+
+def no_link_base_for_the_notifier(sam: Sam) -> None:
+    del env(sam, "NotifierFunction")["RECERT_LINK_BASE"]
+
+
+def a_sender_where_nothing_is_sent(sam: Sam) -> None:
+    env(sam, "TranscriptsFunction")["SES_SENDER"] = {"Ref": "SesSenderIdentity"}
+
+
+def the_mailbox_in_production(sam: Sam) -> None:
+    env(sam, "NotifierFunction")["RECERT_MAILBOX_DIR"] = "/tmp/mail"
+
+
+def notifier_props(sam: Sam) -> dict[str, Any]:
+    return res(sam, "NotifierFunction")["Events"]["OutboxInserts"]["Properties"]
+
+
+def notify_on_every_write(sam: Sam) -> None:
+    notifier_props(sam)["FilterCriteria"]["Filters"][0]["Pattern"] = json.dumps({"eventName": ["INSERT", "MODIFY"]})
+
+
+def notify_on_any_key(sam: Sam) -> None:
+    notifier_props(sam)["FilterCriteria"]["Filters"][0]["Pattern"] = json.dumps(
+        {"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "OUT"}]}}}}
+    )
+
+
+def notify_without_a_filter(sam: Sam) -> None:
+    del notifier_props(sam)["FilterCriteria"]
+
+
+def retry_the_stream_forever(sam: Sam) -> None:
+    del notifier_props(sam)["MaximumRetryAttempts"]
+
+
+def no_stream_on_the_table(sam: Sam) -> None:
+    del res(sam, "Table")["StreamSpecification"]
+
+
+def filter_on_images_of_a_keys_only_stream(sam: Sam) -> None:
+    notifier_props(sam)["FilterCriteria"]["Filters"].append(
+        {"Pattern": json.dumps({"dynamodb": {"NewImage": {"type": {"S": ["outbox"]}}}})}
+    )
+
+
+def unencrypted_failures_queue(sam: Sam) -> None:
+    del res(sam, "NotifierFailuresQueue")["KmsMasterKeyId"]
+
+
+def failures_kept_4_days(sam: Sam) -> None:
+    del res(sam, "NotifierFailuresQueue")["MessageRetentionPeriod"]
+
+
+def the_sweeper_may_write_the_failures_queue(sam: Sam) -> None:
+    role_statements(sam, "OutboxSweeperRole").append(copy.deepcopy(statement(sam, "NotifierRole", "SendFailedRecords")))
+
+
+def the_notifier_may_read_the_queue(sam: Sam) -> None:
+    statement(sam, "NotifierRole", "SendFailedRecords")["Action"].append("sqs:ReceiveMessage")
+
+
+def no_stream_grant(sam: Sam) -> None:
+    statements = role_statements(sam, "NotifierRole")
+    statements[:] = [s for s in statements if s.get("Sid") != "ReadTheStream"]
+
+
+def sweep_any_queue_partition(sam: Sam) -> None:
+    statement(sam, "OutboxSweeperRole", "ReadTheOutboxQueue")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] = ["*"]
+
+
+def jobs_write_profiles(sam: Sam) -> None:
+    statement(sam, "JobsRole", "LoadAndCommitCertifications")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"].append("CERTIFICANT#*")
+
+
+def jobs_query_the_outbox_queue(sam: Sam) -> None:
+    statement(sam, "JobsRole", "WhatFallsDue")["Resource"] = {"Fn::Sub": "${Table.Arn}/index/gsi2"}
+
+
+def job_props(sam: Sam) -> dict[str, Any]:
+    return res(sam, "JobsFunction")["Events"]["WindowOpensDaily"]["Properties"]
+
+
+def job_input_with_an_extra_field(sam: Sam) -> None:
+    job_props(sam)["Input"] = json.dumps({"job": "window-opens", "scheduled_time": T.SCHEDULED_TIME, "dry_run": True})
+
+
+def an_unknown_job(sam: Sam) -> None:
+    job_props(sam)["Input"] = json.dumps({"job": "window-closes", "scheduled_time": T.SCHEDULED_TIME})
+
+
+def a_job_without_its_schedule(sam: Sam) -> None:
+    del res(sam, "JobsFunction")["Events"]
+
+
+def job_input_without_the_scheduled_time(sam: Sam) -> None:
+    job_props(sam)["Input"] = json.dumps({"job": "window-opens", "scheduled_time": "2026-01-01T13:00:00Z"})
+
+
+def a_schedule_name_every_stack_shares(sam: Sam) -> None:
+    del job_props(sam)["Name"]
+
+
+def drop_the_parked_alarm(sam: Sam) -> None:
+    del sam["Resources"]["OutboxParkedAlarm"]
+
+
+def drop_the_sweepers_parked_filter(sam: Sam) -> None:
+    del sam["Resources"]["OutboxSweeperParkedMetricFilter"]
+
+
+def count_another_log_line(sam: Sam) -> None:
+    res(sam, "NotifierParkedMetricFilter")["FilterPattern"] = '"outbox message failed"'
+
+
+def alarm_after_ten_parked(sam: Sam) -> None:
+    res(sam, "OutboxParkedAlarm")["Threshold"] = 10
+
+
+def parked_alarm_on_another_namespace(sam: Sam) -> None:
+    res(sam, "OutboxParkedAlarm")["Namespace"] = "Recert"
+
+
+def drop_the_failures_queue_alarm(sam: Sam) -> None:
+    del sam["Resources"]["NotifierFailuresAlarm"]
+
+
+def drop_the_jobs_errors_alarm(sam: Sam) -> None:
+    del sam["Resources"]["JobsErrorsAlarm"]
+
+
+def an_alarm_nobody_hears_recover(sam: Sam) -> None:
+    del res(sam, "JobsDurationAlarm")["OKActions"]
+
+
+def optional_sender(sam: Sam) -> None:
+    sam["Parameters"]["SesSenderIdentity"]["Default"] = ""
+
+
 def deploy_a_binary_twice(sam: Sam) -> None:
     again = copy.deepcopy(sam["Resources"]["TranscriptsFunction"])
     del again["Properties"]["Events"]
@@ -213,9 +412,60 @@ CASES: list[tuple[Callable[[Sam], None], Callable[..., None]]] = [
     (any_partition_of_the_index, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
     (get_item_on_the_email_guard, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
     (for_any_value, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
-    (drop_a_throttles_alarm, T.test_alarms_cover_every_function_and_the_api_and_notify_the_encrypted_topic),
+    (drop_a_throttles_alarm, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
     (hs256_in_production, T.test_functions_get_the_configuration_the_code_reads),
     (x86, T.test_functions_run_on_arm64_al2023_with_the_bootstrap_handler),
+    # SES: only the mail roles, only SendEmail, only as the sender
+    (ses_on_any_resource, T.test_only_the_mail_roles_send_email_and_only_as_the_sender),
+    (ses_on_any_resource, T.test_resource_star_only_for_actions_without_resource_level_permissions),
+    (ses_on_every_identity, T.test_only_the_mail_roles_send_email_and_only_as_the_sender),
+    (ses_on_a_fixed_configuration_set, T.test_only_the_mail_roles_send_email_and_only_as_the_sender),
+    (ses_raw_email_too, T.test_only_the_mail_roles_send_email_and_only_as_the_sender),
+    (ses_service_wildcard, T.test_only_the_mail_roles_send_email_and_only_as_the_sender),
+    (ses_service_wildcard, T.test_no_wildcard_actions_in_any_policy),
+    (ses_for_the_jobs, T.test_only_the_mail_roles_send_email_and_only_as_the_sender),
+    (ses_dropped_from_the_sweeper, T.test_only_the_mail_roles_send_email_and_only_as_the_sender),
+    # configuration per kind of function
+    (jwt_on_the_jobs, T.test_functions_get_the_configuration_the_code_reads),
+    (cursor_secret_back_in_globals, T.test_functions_get_the_configuration_the_code_reads),
+    (jwt_dropped_from_an_http_function, T.test_functions_get_the_configuration_the_code_reads),
+    (no_sender_for_the_sweeper, T.test_functions_get_the_configuration_the_code_reads),
+    (no_link_base_for_the_notifier, T.test_functions_get_the_configuration_the_code_reads),
+    (a_sender_where_nothing_is_sent, T.test_functions_get_the_configuration_the_code_reads),
+    (the_mailbox_in_production, T.test_functions_get_the_configuration_the_code_reads),
+    (optional_sender, T.test_parameters),
+    # the notifier's stream
+    (notify_on_every_write, T.test_the_notifier_is_invoked_for_outbox_inserts_only),
+    (notify_on_any_key, T.test_the_notifier_is_invoked_for_outbox_inserts_only),
+    (notify_without_a_filter, T.test_scheduled_and_stream_events_have_their_safeguards),
+    (retry_the_stream_forever, T.test_scheduled_and_stream_events_have_their_safeguards),
+    (no_stream_on_the_table, T.test_the_table_streams_only_when_read_and_with_what_the_filters_read),
+    (filter_on_images_of_a_keys_only_stream, T.test_the_table_streams_only_when_read_and_with_what_the_filters_read),
+    (unencrypted_failures_queue, T.test_stream_failures_go_to_an_encrypted_retained_queue_only_its_consumer_may_write),
+    (failures_kept_4_days, T.test_stream_failures_go_to_an_encrypted_retained_queue_only_its_consumer_may_write),
+    (the_sweeper_may_write_the_failures_queue, T.test_stream_failures_go_to_an_encrypted_retained_queue_only_its_consumer_may_write),
+    (the_notifier_may_read_the_queue, T.test_stream_failures_go_to_an_encrypted_retained_queue_only_its_consumer_may_write),
+    (no_stream_grant, T.test_each_role_grants_exactly_the_dynamodb_calls_its_code_makes),
+    # DynamoDB grants of the new roles
+    (sweep_any_queue_partition, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (jobs_write_profiles, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (jobs_query_the_outbox_queue, T.test_each_role_grants_exactly_the_dynamodb_calls_its_code_makes),
+    # the jobs' schedules
+    (job_input_with_an_extra_field, T.test_every_job_is_scheduled_with_exactly_the_input_the_jobs_function_reads),
+    (an_unknown_job, T.test_every_job_is_scheduled_with_exactly_the_input_the_jobs_function_reads),
+    (a_job_without_its_schedule, T.test_every_job_is_scheduled_with_exactly_the_input_the_jobs_function_reads),
+    (job_input_without_the_scheduled_time, T.test_scheduled_and_stream_events_have_their_safeguards),
+    (a_schedule_name_every_stack_shares, T.test_scheduled_and_stream_events_have_their_safeguards),
+    # alarms
+    (drop_the_parked_alarm, T.test_parked_outbox_messages_are_counted_in_every_mail_function_and_alarmed_at_one),
+    (drop_the_parked_alarm, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
+    (drop_the_sweepers_parked_filter, T.test_parked_outbox_messages_are_counted_in_every_mail_function_and_alarmed_at_one),
+    (count_another_log_line, T.test_parked_outbox_messages_are_counted_in_every_mail_function_and_alarmed_at_one),
+    (alarm_after_ten_parked, T.test_parked_outbox_messages_are_counted_in_every_mail_function_and_alarmed_at_one),
+    (parked_alarm_on_another_namespace, T.test_parked_outbox_messages_are_counted_in_every_mail_function_and_alarmed_at_one),
+    (drop_the_failures_queue_alarm, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
+    (drop_the_jobs_errors_alarm, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
+    (an_alarm_nobody_hears_recover, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
 ]
 
 
@@ -281,6 +531,7 @@ def add_a_schedule(sam: Sam) -> None:
         "Properties": {
             "ScheduleExpression": "cron(0 2 * * ? *)",
             "ScheduleExpressionTimezone": "UTC",
+            "OmitName": True,
             "Input": json.dumps({"scheduled_time": T.SCHEDULED_TIME}),
         },
     }
@@ -291,13 +542,22 @@ STREAM_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:Ge
 
 def add_a_stream_consumer(sam: Sam) -> None:
     res(sam, "Table")["StreamSpecification"] = {"StreamViewType": "NEW_AND_OLD_IMAGES"}
-    sam["Resources"]["StreamFailures"] = {"Type": "AWS::SQS::Queue", "Properties": {"SqsManagedSseEnabled": True}}
+    sam["Resources"]["StreamFailures"] = {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {"KmsMasterKeyId": "alias/aws/sqs", "MessageRetentionPeriod": 1209600},
+    }
+    alarm = copy.deepcopy(sam["Resources"]["NotifierFailuresAlarm"])
+    alarm["Properties"]["AlarmName"] = "cycle-closed-failures"
+    alarm["Properties"]["Dimensions"][0]["Value"] = {"Fn::GetAtt": ["StreamFailures", "QueueName"]}
+    sam["Resources"]["StreamFailuresAlarm"] = alarm
     res(sam, "CertificationsFunction")["Events"]["CycleClosed"] = {
         "Type": "DynamoDB",
         "Properties": {
             "Stream": {"Fn::GetAtt": ["Table", "StreamArn"]},
             "StartingPosition": "LATEST",
-            "FilterCriteria": {"Filters": [{"Pattern": json.dumps({"eventName": ["MODIFY"]})}]},
+            "FilterCriteria": {"Filters": [{"Pattern": json.dumps(
+                {"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"status": {"S": ["closed"]}}}}
+            )}]},
             "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["StreamFailures", "Arn"]}}},
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
             "MaximumRetryAttempts": 3,
@@ -335,6 +595,7 @@ def add_a_second_binary(sam: Sam) -> None:
     fn = sam["Resources"]["CertificationsSamplerFunction"]
     fn["Metadata"]["BuildProperties"]["Binary"] = SAMPLER
     del fn["Properties"]["Events"]
+    del fn["Properties"]["Environment"]  # the JWT and cursor settings: it serves no route
     statements = role_statements(sam, "CertificationsSamplerRole")
     statements[:] = [s for s in statements if s.get("Sid") in ("QueryCertifications", "OwnLogs", "Tracing")]
 
@@ -438,6 +699,14 @@ def drop_filter_criteria(sam: Sam) -> None:
     del res(sam, "CertificationsFunction")["Events"]["CycleClosed"]["Properties"]["FilterCriteria"]
 
 
+def keys_only_stream(sam: Sam) -> None:
+    res(sam, "Table")["StreamSpecification"] = {"StreamViewType": "KEYS_ONLY"}
+
+
+def unalarmed_failures_queue(sam: Sam) -> None:
+    del sam["Resources"]["StreamFailuresAlarm"]
+
+
 def drop_on_failure(sam: Sam) -> None:
     del res(sam, "CertificationsFunction")["Events"]["CycleClosed"]["Properties"]["DestinationConfig"]
 
@@ -484,6 +753,8 @@ BREAKS: list[tuple[str, Callable[[Sam], None], Callable[..., None]]] = [
     ("stream-consumer", drop_on_failure, T.test_scheduled_and_stream_events_have_their_safeguards),
     ("stream-consumer", fail_whole_batches, T.test_scheduled_and_stream_events_have_their_safeguards),
     ("stream-consumer", consume_another_stream, T.test_scheduled_and_stream_events_have_their_safeguards),
+    ("stream-consumer", keys_only_stream, T.test_the_table_streams_only_when_read_and_with_what_the_filters_read),
+    ("stream-consumer", unalarmed_failures_queue, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
     ("scheduled-job", drop_the_job_input, T.test_scheduled_and_stream_events_have_their_safeguards),
     ("scheduled-job", input_without_the_scheduled_time, T.test_scheduled_and_stream_events_have_their_safeguards),
     ("scheduled-job", list_the_schedule_as_a_stream, T.test_every_other_event_is_allow_listed),

@@ -17,6 +17,7 @@ import pytest
 from translate import ROOT, load_sam, translate
 
 FUNCTIONS_DIR = ROOT / "functions"
+SHARED_DIR = ROOT / "shared"
 TABLE_JSON = ROOT / "infra" / "table.json"
 OPENAPI_JSON = ROOT / "openapi" / "openapi.json"
 
@@ -33,7 +34,15 @@ AUTHORIZER = "JwtAuthorizer"
 #   certifications: GetItem (certificant profile, certification root, certificate-number guard);
 #                   Query (a certification's working set and history); Query on gsi1 (a
 #                   certificant's certifications); enrol / issue = TransactWriteItems of conditional
-#                   Puts (profile, email guard, root, history, certificate-number guard).
+#                   Puts (profile, email guard, root, history, certificate-number guard; issue also
+#                   the deadline items and the welcome outbox message, in CERT#<id>).
+#   notifier:       (the table's stream, read by Lambda with the function's role) GetItem of the
+#                   outbox message; conditional PutItem to claim it and to record the outcome.
+#   outbox-sweeper: Query on gsi2 (the outbox queue, QUEUE#outbox); GetItem + conditional PutItem
+#                   of each message, as the notifier.
+#   jobs:           Query on gsi3 (what is due on a date, DUE#<date>); GetItem of a certification
+#                   root and of its certificant's profile (the recipient); load = GetItem + Query;
+#                   commit = TransactWriteItems of Puts (root, history, deadline, outbox message).
 # Keyed by the deployed binary (Metadata.BuildProperties.Binary; a crate's default binary has the
 # crate's name), so two binaries of one crate can have different roles. Resources: TABLE, an index
 # name ("gsi1"), or STREAM (the table's stream, for a stream-event consumer).
@@ -48,6 +57,18 @@ EXPECTED_DYNAMODB: dict[str, dict[str, set[str]]] = {
         TABLE: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
         "gsi1": {"dynamodb:Query"},
     },
+    "notifier": {
+        TABLE: {"dynamodb:GetItem", "dynamodb:PutItem"},
+        STREAM: {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"},
+    },
+    "outbox-sweeper": {
+        TABLE: {"dynamodb:GetItem", "dynamodb:PutItem"},
+        "gsi2": {"dynamodb:Query"},
+    },
+    "jobs": {
+        TABLE: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
+        "gsi3": {"dynamodb:Query"},
+    },
 }
 
 # The partition keys each grant on the table or an index is confined to: every such statement
@@ -56,6 +77,7 @@ EXPECTED_DYNAMODB: dict[str, dict[str, set[str]]] = {
 # the union of the prefixes of the statements granting that action there (IAM allows a request
 # if any statement does), so a widened or added prefix fails the check. Key layout: docs/dynamodb.md.
 CERT, CERTIFICANT, EMAIL, CERTNO = "CERT#*", "CERTIFICANT#*", "EMAIL#*", "CERTNO#*"
+QUEUE, DUE = "QUEUE#*", "DUE#*"
 EXPECTED_LEADING_KEYS: dict[str, dict[str, dict[str, set[str]]]] = {
     # Every item it reads or writes is in a certification's partition.
     "transcripts": {
@@ -78,6 +100,25 @@ EXPECTED_LEADING_KEYS: dict[str, dict[str, dict[str, set[str]]]] = {
         },
         # gsi1pk = CERTIFICANT#<id> on a certification root
         "gsi1": {"dynamodb:Query": {CERTIFICANT}},
+    },
+    # An outbox message is in its certification's partition (CERT#<id> / OUTBOX#<id>).
+    "notifier": {TABLE: {"dynamodb:GetItem": {CERT}, "dynamodb:PutItem": {CERT}}},
+    "outbox-sweeper": {
+        TABLE: {"dynamodb:GetItem": {CERT}, "dynamodb:PutItem": {CERT}},
+        # gsi2pk = QUEUE#outbox on a pending message
+        "gsi2": {"dynamodb:Query": {QUEUE}},
+    },
+    "jobs": {
+        TABLE: {
+            # certification root, certificant profile (the recipient)
+            "dynamodb:GetItem": {CERT, CERTIFICANT},
+            # a certification's working set
+            "dynamodb:Query": {CERT},
+            # root, history, deadline, outbox message
+            "dynamodb:PutItem": {CERT},
+        },
+        # gsi3pk = DUE#<yyyy-mm-dd> on a deadline (or a root while active)
+        "gsi3": {"dynamodb:Query": {DUE}},
     },
 }
 LEADING_KEY_PATTERN = re.compile(r"[A-Z][A-Z0-9_]*#\*")  # a fixed "PREFIX#" and then anything
@@ -108,14 +149,37 @@ UNAUTHENTICATED_ROUTES: dict[tuple[str, str, str], str] = {
 # type must be one of EVENT_CHECKS (ScheduleV2 = EventBridge Scheduler, DynamoDB = the table's
 # stream), and the event must pass that type's check.
 NON_HTTP_EVENTS: dict[tuple[str, str], tuple[str, str]] = {
-    # ("audits", "DailySample"): ("ScheduleV2", "draws the day's audit sample at 02:00 UTC"),
-    # ("notify", "CycleClosed"): ("DynamoDB", "emails the certificant when a cycle closes"),
+    ("notifier", "OutboxInserts"): (
+        "DynamoDB",
+        "sends each outbox message as soon as its insert shows in the table's stream (filtered to "
+        "INSERTs of OUTBOX# items); the code only reads the record's keys",
+    ),
+    ("notifier", "Every5Minutes"): (
+        "ScheduleV2",
+        "the outbox sweeper: sends what is still due (retries after a failed send, records the "
+        "stream gave up on); the backstop of the stream",
+    ),
+    ("jobs", "WindowOpensDaily"): (
+        "ScheduleV2",
+        "the window-opens job, daily at 13:00 UTC: emails (through the outbox) each certificant "
+        "whose renewal window opens that UTC day; idempotent per date",
+    ),
 }
 
 # Binaries deployed as a function other than their crate's default one (the package name, built
 # from src/main.rs), by (crate, binary). The binary must be a [[bin]] of the crate's Cargo.toml.
 EXTRA_BINARIES: dict[tuple[str, str], str] = {
-    # ("audits", "audit-sampler"): "the scheduled sampler shares the audits crate's selection code",
+    ("notifier", "outbox-sweeper"): "the sweeper is the notifier's backstop: the same delivery code "
+    "(recert_app::outbox::Courier), another trigger (a schedule, not the stream) and role (the "
+    "outbox queue index, no stream, no dead-letter queue)",
+}
+
+# Binaries that send email (SES v2 SendEmail): they read SES_SENDER, SES_CONFIGURATION_SET and
+# RECERT_LINK_BASE, and theirs are the only roles that may hold an SES action, ses:SendEmail on
+# SES_RESOURCES only. Everything else that notifies writes an outbox message instead.
+MAIL_BINARIES: dict[str, str] = {
+    "notifier": "sends outbox messages as the stream shows them",
+    "outbox-sweeper": "sends the outbox messages still due",
 }
 
 
@@ -279,6 +343,11 @@ def check_schedule_v2(where: str, props: dict[str, Any]) -> None:
     assert isinstance(json.loads(text), dict), f"{where}: the Input must be a JSON object"
     # SAM then generates a role that may only invoke this function (checked with the roles).
     assert "RoleArn" not in props, f"{where}: RoleArn: let SAM generate the invoke-only role"
+    # A schedule's name is unique per account, region and group; SAM names it after the logical
+    # id, which every stack of this template shares: the second environment would not deploy.
+    assert props.get("OmitName") is True or "${Environment}" in json.dumps(props.get("Name")), (
+        f"{where}: a Name with ${{Environment}} in it (or OmitName: true), not SAM's default"
+    )
 
 
 def check_dynamodb_stream(where: str, props: dict[str, Any]) -> None:
@@ -294,6 +363,11 @@ def check_dynamodb_stream(where: str, props: dict[str, Any]) -> None:
     assert on_failure.get("Destination"), f"{where}: a stream event needs DestinationConfig.OnFailure"
     assert props.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], (
         f"{where}: FunctionResponseTypes must be [ReportBatchItemFailures]"
+    )
+    retries = props.get("MaximumRetryAttempts")
+    assert isinstance(retries, int) and 0 <= retries <= 10000, (
+        f"{where}: MaximumRetryAttempts must be set (the default retries a failing batch until its "
+        f"records expire, blocking the shard meanwhile): {retries!r}"
     )
 
 
@@ -347,6 +421,107 @@ def test_nothing_invokes_a_function_but_its_reviewed_events(sam, cfn):
         props = perm["Properties"]
         assert props["Principal"] == "apigateway.amazonaws.com", f"{name}: {props['Principal']}"
         assert '{"Ref": "HttpApi"}' in json.dumps(props.get("SourceArn")), f"{name}: not from HttpApi"
+
+
+def stream_events(sam) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(function, event, its properties) of every DynamoDB stream event."""
+    for fname, fn in functions(sam).items():
+        for ename, event in other_events(fn).items():
+            if event.get("Type") == "DynamoDB":
+                yield fname, ename, event.get("Properties") or {}
+
+
+def rust_str_const(path: Path, name: str) -> str:
+    """The value of `pub const NAME: &str = "...";` in a Rust source file."""
+    m = re.search(rf'pub const {name}: &str = "([^"]*)";', path.read_text())
+    assert m, f"{path}: no string constant {name}"
+    return m.group(1)
+
+
+def test_the_notifier_is_invoked_for_outbox_inserts_only(sam):
+    # The notifier acts on INSERTs of OUTBOX# items and skips anything else; the filter keeps the
+    # rest of the table's writes from invoking it at all. Keys only: what a KEYS_ONLY record has.
+    prefix = rust_str_const(SHARED_DIR / "store" / "src" / "codec.rs", "OUTBOX_PREFIX")
+    want = {"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": prefix}]}}}}
+    notifiers = [fn for fn in functions(sam).values() if binary_of(fn) == "notifier"]
+    assert len(notifiers) == 1, "one notifier function"
+    events = {k: e for k, e in other_events(notifiers[0]).items() if e.get("Type") == "DynamoDB"}
+    assert len(events) == 1, f"the notifier reads the table's stream once: {sorted(events)}"
+    (props,) = [e["Properties"] for e in events.values()]
+    patterns = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    assert patterns == [want], f"the notifier's filter: {patterns}, want [{want}]"
+
+
+IMAGE_VIEWS = {"NewImage": {"NEW_IMAGE", "NEW_AND_OLD_IMAGES"}, "OldImage": {"OLD_IMAGE", "NEW_AND_OLD_IMAGES"}}
+
+
+def test_the_table_streams_only_when_read_and_with_what_the_filters_read(sam):
+    # The stream specification lives in the template alone (not in infra/table.json: the code
+    # never reads the stream itself, Lambda polls it). A stream nobody reads only copies data.
+    spec = sam["Resources"]["Table"]["Properties"].get("StreamSpecification")
+    consumers = list(stream_events(sam))
+    if not consumers:
+        assert spec is None, f"a table stream and no consumer: {spec}"
+        return
+    assert spec and spec.get("StreamViewType"), "a stream event, and the table has no stream"
+    view = spec["StreamViewType"]
+    for fname, ename, props in consumers:
+        for f in props["FilterCriteria"]["Filters"]:
+            dynamodb = json.loads(f["Pattern"]).get("dynamodb", {})
+            for image, views in IMAGE_VIEWS.items():
+                if image in dynamodb:
+                    assert view in views, f"{fname}.{ename} filters on {image}, the stream has {view}"
+
+
+def test_stream_failures_go_to_an_encrypted_retained_queue_only_its_consumer_may_write(sam):
+    senders: dict[str, str] = {}
+    for fname, ename, props in stream_events(sam):
+        on_failure = props["DestinationConfig"]["OnFailure"]
+        dest = on_failure["Destination"]
+        assert on_failure.get("Type") == "SQS", f"{fname}.{ename}: OnFailure {on_failure}"
+        assert isinstance(dest, dict) and list(dest) == ["Fn::GetAtt"] and dest["Fn::GetAtt"][1] == "Arn", (
+            f"{fname}.{ename}: the destination must be a queue of this stack: {dest}"
+        )
+        queue = sam["Resources"][dest["Fn::GetAtt"][0]]
+        assert queue["Type"] == "AWS::SQS::Queue", f"{fname}.{ename}: {queue['Type']}"
+        q = queue["Properties"]
+        assert q.get("KmsMasterKeyId"), f"{fname}.{ename}: the queue must be KMS-encrypted"
+        assert q.get("MessageRetentionPeriod") == 1209600, f"{fname}.{ename}: keep failures 14 days"
+        senders[dest["Fn::GetAtt"][0]] = sam["Resources"][fname]["Properties"]["Role"]["Fn::GetAtt"][0]
+    # sqs: actions only in a consumer's role, only SendMessage, only on its destination.
+    for rname, role in resources(sam, "AWS::IAM::Role").items():
+        for p in role["Properties"].get("Policies", []):
+            for st in statements(p["PolicyDocument"]):
+                if not any(a.lower().startswith("sqs:") for a in listify(st["Action"])):
+                    continue
+                assert listify(st["Action"]) == ["sqs:SendMessage"], f"{rname}: {st['Action']}"
+                for r in listify(st["Resource"]):
+                    assert isinstance(r, dict) and list(r) == ["Fn::GetAtt"], f"{rname}: sqs on {r}"
+                    assert senders.get(r["Fn::GetAtt"][0]) == rname, f"{rname}: sqs:SendMessage on {r}"
+
+
+def job_names() -> set[str]:
+    """The job names the jobs function accepts (`Job::X => "name"` in shared/app/src/jobs.rs)."""
+    names = set(re.findall(r'Job::\w+\s*=>\s*"([a-z0-9-]+)"', (SHARED_DIR / "app" / "src" / "jobs.rs").read_text()))
+    assert names, "no job names found in shared/app/src/jobs.rs"
+    return names
+
+
+def test_every_job_is_scheduled_with_exactly_the_input_the_jobs_function_reads(sam):
+    # functions/jobs refuses unknown fields and unknown job names: a schedule that sends anything
+    # else fails every run.
+    scheduled = set()
+    for fname, fn in functions(sam).items():
+        if crate_of(fn) != "jobs":
+            continue
+        for ename, event in other_events(fn).items():
+            assert event.get("Type") == "ScheduleV2", f"{fname}.{ename}: jobs run on schedules only"
+            body = json.loads(event["Properties"]["Input"])
+            assert set(body) == {"job", "scheduled_time"}, f"{fname}.{ename}: input fields {sorted(body)}"
+            assert body["scheduled_time"] == SCHEDULED_TIME, f"{fname}.{ename}: {body['scheduled_time']!r}"
+            assert body["job"] in job_names(), f"{fname}.{ename}: unknown job {body['job']!r}, not in {sorted(job_names())}"
+            scheduled.add(body["job"])
+    assert scheduled == job_names(), f"jobs without a schedule: {sorted(job_names() - scheduled)}"
 
 
 # ---- the API ⇔ the OpenAPI document ⇔ the code -------------------------------------------
@@ -499,15 +674,51 @@ def test_functions_run_on_arm64_al2023_with_the_bootstrap_handler(cfn):
         assert p["Handler"] == "bootstrap", name
 
 
-def test_functions_get_the_configuration_the_code_reads(cfn):
-    needed = {"TABLE_NAME", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_JWKS", "CURSOR_SECRET", "RUST_LOG", "SES_SENDER"}
-    for name, fn in resources(cfn, "AWS::Lambda::Function").items():
-        env = fn["Properties"]["Environment"]["Variables"]
-        assert needed <= set(env), f"{name}: missing {sorted(needed - set(env))}"
-        assert "JWT_HS256_SECRET" not in env, f"{name}: the development secret in production"
-        assert env["TABLE_NAME"] == {"Ref": "Table"}
-        cursor = env["CURSOR_SECRET"]["Fn::Sub"]
-        assert cursor.startswith("{{resolve:secretsmanager:${CursorSecret}"), cursor
+# What each kind of function reads (shared/app/src/config.rs, shared/api/src/config.rs,
+# shared/notify): every function the table and the log filter; a function with routes the token
+# and cursor settings; a mail binary the SES settings and the links' base. A function gets only
+# the settings of its kinds (no JWT keys or cursor key where no request is served, no sender where
+# nothing is sent), and never a setting of the local server.
+COMMON_SETTINGS = {"TABLE_NAME": {"Ref": "Table"}, "RUST_LOG": {"Ref": "RustLog"}}
+HTTP_SETTINGS = {"JWT_ISSUER": {"Ref": "JwtIssuer"}, "JWT_AUDIENCE": {"Ref": "JwtAudience"}, "JWT_JWKS": {"Ref": "JwksJson"}}
+MAIL_SETTINGS = {
+    "SES_SENDER": {"Ref": "SesSenderIdentity"},
+    "SES_CONFIGURATION_SET": {"Ref": "SesConfigurationSet"},
+    "RECERT_LINK_BASE": {"Ref": "LinkBase"},
+}
+LOCAL_ONLY = {"JWT_HS256_SECRET", "RECERT_DB_PATH", "RECERT_MAILBOX_DIR", "RECERT_DATA_DIR"}
+
+
+def is_http_setting(name: str) -> bool:
+    return name.startswith("JWT_") or name == "CURSOR_SECRET"
+
+
+def is_mail_setting(name: str) -> bool:
+    return name.startswith("SES_") or name == "RECERT_LINK_BASE"
+
+
+def test_functions_get_the_configuration_the_code_reads(sam, cfn):
+    assert set(MAIL_BINARIES) <= {binary_of(fn) for fn in functions(sam).values()}, "MAIL_BINARIES not deployed"
+    for fname, fn in functions(sam).items():
+        env = cfn["Resources"][fname]["Properties"]["Environment"]["Variables"]
+        local = LOCAL_ONLY & set(env)
+        assert not local, f"{fname}: settings of the local server in production: {sorted(local)}"
+        for key, value in COMMON_SETTINGS.items():
+            assert env.get(key) == value, f"{fname}: {key} = {env.get(key)!r}, want {value}"
+        if http_events(fn):
+            for key, value in HTTP_SETTINGS.items():
+                assert env.get(key) == value, f"{fname} serves routes: {key} = {env.get(key)!r}, want {value}"
+            cursor = env.get("CURSOR_SECRET", {}).get("Fn::Sub", "")
+            assert cursor.startswith("{{resolve:secretsmanager:${CursorSecret}"), f"{fname}: CURSOR_SECRET {cursor!r}"
+        else:
+            jwt = sorted(k for k in env if is_http_setting(k))
+            assert not jwt, f"{fname} serves no route, yet gets {jwt}"
+        if binary_of(fn) in MAIL_BINARIES:
+            for key, value in MAIL_SETTINGS.items():
+                assert env.get(key) == value, f"{fname} sends email: {key} = {env.get(key)!r}, want {value}"
+        else:
+            mail = sorted(k for k in env if is_mail_setting(k))
+            assert not mail, f"{fname} sends no email, yet gets {mail}"
     secret = resources(cfn, "AWS::SecretsManager::Secret")["CursorSecret"]["Properties"]
     assert secret["GenerateSecretString"]["PasswordLength"] >= 32
 
@@ -587,6 +798,52 @@ def test_resource_star_only_for_actions_without_resource_level_permissions(cfn):
                 if st["Resource"] == "*" or "*" in listify(st["Resource"]):
                     extra = set(listify(st["Action"])) - RESOURCE_STAR_ALLOWED
                     assert not extra, f"{name}: {sorted(extra)} on Resource '*'"
+
+
+SES_ARN = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
+# Where a mail role may call ses:SendEmail: the sender's address identity, its domain's identity
+# (SES authorizes against the identity that is verified, either one), and the configuration set
+# when there is one. Nothing else; no other SES action.
+SES_RESOURCES = [
+    {"Fn::Sub": SES_ARN + ":identity/${SesSenderIdentity}"},
+    {
+        "Fn::Sub": [
+            SES_ARN + ":identity/${SenderDomain}",
+            {"SenderDomain": {"Fn::Select": [1, {"Fn::Split": ["@", {"Ref": "SesSenderIdentity"}]}]}},
+        ]
+    },
+    {
+        "Fn::If": [
+            "HasSesConfigurationSet",
+            {"Fn::Sub": SES_ARN + ":configuration-set/${SesConfigurationSet}"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    },
+]
+
+
+def test_only_the_mail_roles_send_email_and_only_as_the_sender(sam, cfn):
+    mail_roles = {
+        fn["Properties"]["Role"]["Fn::GetAtt"][0]: binary_of(fn)
+        for fn in functions(sam).values()
+        if binary_of(fn) in MAIL_BINARIES
+    }
+    granted = set()
+    for where, doc in policy_documents(cfn):
+        for st in statements(doc):
+            actions = [a for a in listify(st.get("Action", [])) if isinstance(a, str)]
+            if not any(a.lower().startswith("ses:") for a in actions):
+                continue
+            role = where.split(".")[0]
+            assert role in mail_roles and ".Policies[" in where, f"{where}: SES actions outside the mail roles"
+            assert actions == ["ses:SendEmail"], f"{where}: SES actions {actions}, only ses:SendEmail"
+            assert st["Effect"] == "Allow" and "Condition" not in st, f"{where}: {st}"
+            assert st["Resource"] == SES_RESOURCES, f"{where}: ses:SendEmail on {st['Resource']}"
+            granted.add(role)
+    assert granted == set(mail_roles), f"mail roles without ses:SendEmail: {sorted(set(mail_roles) - granted)}"
+    assert cfn["Conditions"]["HasSesConfigurationSet"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "SesConfigurationSet"}, ""]}]
+    }
 
 
 def dynamodb_resource(r: Any) -> str:
@@ -717,23 +974,94 @@ def test_the_table_is_protected(sam):
 # ---- alarms and outputs ----------------------------------------------------------------------
 
 
-def test_alarms_cover_every_function_and_the_api_and_notify_the_encrypted_topic(sam):
-    alarms = resources(sam, "AWS::CloudWatch::Alarm").values()
+def referenced(value: Any) -> str | None:
+    """The logical id a Ref or GetAtt names, else None."""
+    if isinstance(value, dict) and "Ref" in value:
+        return value["Ref"]
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return value["Fn::GetAtt"][0]
+    return None
+
+
+def alarm_index(sam) -> set[tuple[str, str, str, str | None]]:
+    """(namespace, metric, statistic, the resource of its first dimension) of every alarm (the
+    namespace as JSON: it may be a Sub); and every alarm notifies the encrypted topic."""
     topic = resources(sam, "AWS::SNS::Topic")
     assert list(topic) == ["AlarmTopic"]
     assert topic["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
     covered = set()
-    for a in alarms:
+    for a in resources(sam, "AWS::CloudWatch::Alarm").values():
         p = a["Properties"]
         assert p["AlarmActions"] == [{"Ref": "AlarmTopic"}], p["AlarmName"]
-        target = p["Dimensions"][0]["Value"]["Ref"]
+        assert p.get("OKActions") == [{"Ref": "AlarmTopic"}], p["AlarmName"]
+        dims = p.get("Dimensions") or []
+        target = referenced(dims[0]["Value"]) if dims else None
         stat = p.get("ExtendedStatistic") or p["Statistic"]
-        covered.add((p["Namespace"], p["MetricName"], stat, target))
+        covered.add((json.dumps(p["Namespace"], sort_keys=True), p["MetricName"], stat, target))
+    return covered
+
+
+def test_alarms_cover_every_function_queue_and_log_metric_and_the_api(sam):
+    covered = alarm_index(sam)
+    ns = lambda n: json.dumps(n, sort_keys=True)  # noqa: E731
     for fname in functions(sam):
         for metric, stat in (("Errors", "Sum"), ("Throttles", "Sum"), ("Duration", "p99")):
-            assert ("AWS/Lambda", metric, stat, fname) in covered, f"{fname}: no {metric} alarm"
+            assert (ns("AWS/Lambda"), metric, stat, fname) in covered, f"{fname}: no {metric} alarm"
     for metric, stat in (("5xx", "Sum"), ("Latency", "p99")):
-        assert ("AWS/ApiGateway", metric, stat, "HttpApi") in covered, f"API: no {metric} alarm"
+        assert (ns("AWS/ApiGateway"), metric, stat, "HttpApi") in covered, f"API: no {metric} alarm"
+    # A queue holds what something gave up on: one message in it is worth a look.
+    for qname in resources(sam, "AWS::SQS::Queue"):
+        assert (ns("AWS/SQS"), "ApproximateNumberOfMessagesVisible", "Maximum", qname) in covered, (
+            f"{qname}: no ApproximateNumberOfMessagesVisible (Maximum) alarm"
+        )
+    # A metric made from logs exists to be alarmed on.
+    for fname, f in resources(sam, "AWS::Logs::MetricFilter").items():
+        for m in f["Properties"]["MetricTransformations"]:
+            assert (ns(m["MetricNamespace"]), m["MetricName"], "Sum", None) in covered, (
+                f"{fname}: no Sum alarm on its metric {m['MetricName']}"
+            )
+
+
+# The line the outbox logs (at ERROR) when it gives a message up (shared/app/src/outbox.rs).
+PARKED_LOG_LINE = "outbox message parked"
+PARKED_METRIC = "OutboxMessagesParked"
+
+
+def test_parked_outbox_messages_are_counted_in_every_mail_function_and_alarmed_at_one(sam):
+    src = (SHARED_DIR / "app" / "src" / "outbox.rs").read_text()
+    assert re.search(r'tracing::error!\([^;]*"' + PARKED_LOG_LINE + r'"\s*\)', src), (
+        f"shared/app/src/outbox.rs no longer logs {PARKED_LOG_LINE!r} at ERROR: change the filters"
+    )
+    by_group: dict[str, list[dict[str, Any]]] = {}
+    for f in resources(sam, "AWS::Logs::MetricFilter").values():
+        by_group.setdefault(referenced(f["Properties"]["LogGroupName"]), []).append(f["Properties"])
+    namespaces = set()
+    for fname, fn in functions(sam).items():
+        if binary_of(fn) not in MAIL_BINARIES:
+            continue
+        group = fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        counted = [
+            m
+            for f in by_group.get(group, [])
+            if f["FilterPattern"] == f'"{PARKED_LOG_LINE}"'
+            for m in f["MetricTransformations"]
+            if m["MetricName"] == PARKED_METRIC and m["MetricValue"] == "1"
+        ]
+        assert counted, f"{fname}: no metric filter counting {PARKED_LOG_LINE!r} in {group}"
+        namespaces.update(json.dumps(m["MetricNamespace"], sort_keys=True) for m in counted)
+    assert len(namespaces) == 1, f"the parked counts go to one metric: {namespaces}"
+    (namespace,) = namespaces
+    alarms = [
+        a["Properties"]
+        for a in resources(sam, "AWS::CloudWatch::Alarm").values()
+        if json.dumps(a["Properties"]["Namespace"], sort_keys=True) == namespace
+        and a["Properties"]["MetricName"] == PARKED_METRIC
+    ]
+    assert alarms, f"no alarm on {PARKED_METRIC}"
+    for p in alarms:
+        assert (p.get("Statistic"), p["Period"], p["Threshold"], p["ComparisonOperator"]) == (
+            "Sum", 300, 1, "GreaterThanOrEqualToThreshold"
+        ), f"{p['AlarmName']}: one parked message in 5 minutes must alarm"
 
 
 def test_outputs(sam):
@@ -742,5 +1070,14 @@ def test_outputs(sam):
 
 
 def test_parameters(sam):
-    for p in ("Environment", "JwtIssuer", "JwtAudience", "JwksJson", "SesSenderIdentity"):
-        assert p in sam["Parameters"], p
+    params = sam["Parameters"]
+    for p in ("Environment", "JwtIssuer", "JwtAudience", "JwksJson", "SesSenderIdentity", "SesConfigurationSet", "LinkBase"):
+        assert p in params, p
+    # The mail functions refuse to start without a sender or with a link base that is not a URL.
+    for p in ("SesSenderIdentity", "LinkBase"):
+        assert "Default" not in params[p] and params[p].get("AllowedPattern"), f"{p}: required and checked"
+    assert re.fullmatch(params["SesSenderIdentity"]["AllowedPattern"], "no-reply@example.org")
+    assert not re.fullmatch(params["SesSenderIdentity"]["AllowedPattern"], "example.org")
+    assert re.fullmatch(params["LinkBase"]["AllowedPattern"], "https://recert.example.org")
+    assert not re.fullmatch(params["LinkBase"]["AllowedPattern"], "http://recert.example.org")
+    assert params["SesConfigurationSet"].get("Default") == ""

@@ -1,6 +1,7 @@
 //! The `certifications` function: the staff surface that makes the API usable from an empty
-//! store — enrol certificants, issue certifications — and the reads a certificant needs to find
-//! their own (their profile, their certifications, one certification and its history).
+//! store — enrol certificants, issue certifications (with a welcome email through the outbox) —
+//! and the reads a certificant needs to find their own (their profile, their certifications, one
+//! certification and its history).
 
 use axum::Router;
 use axum::extract::State;
@@ -11,9 +12,10 @@ use chrono::NaiveDate;
 use recert_api::error::{ReadErrors, WriteErrors};
 use recert_api::page::PageParams;
 use recert_api::{ApiError, AppState, Json, Path, Principal, Query, Role};
+use recert_domain::notice::issue_with_welcome;
 use recert_domain::{
-    Certificant, CertificantId, Certification, CertificationId, CertificationStatus, Changes,
-    Credential, FieldErrors, HistoryEvent, Membership,
+    Certificant, CertificantId, Certification, CertificationId, CertificationStatus, Credential,
+    FieldErrors, HistoryEvent, Membership, Recipient,
 };
 
 use serde::{Deserialize, Serialize};
@@ -261,18 +263,12 @@ pub async fn issue_certification(
         }
     }
     errors.into_result()?;
-    if state
-        .app
-        .store
-        .certificant(input.certificant_id)
-        .await?
-        .is_none()
-    {
+    let Some(certificant) = state.app.store.certificant(input.certificant_id).await? else {
         return Err(ApiError::field(
             "certificant_id",
             "no certificant with this id",
         ));
-    }
+    };
     let now = state.app.clock.now();
     let certification = Certification {
         id: CertificationId::new_v7(now.timestamp_millis().unsigned_abs()),
@@ -287,7 +283,25 @@ pub async fn issue_certification(
         updated_at: now,
         version: 0,
     };
-    let changes = Changes::issue(certification, &principal.actor, now);
+    let rules = state
+        .app
+        .rules
+        .for_cycle_starting(certification.cycle_starts_on);
+    let recipient = Recipient {
+        certificant_id: certificant.id,
+        email: certificant.email,
+        full_name: certificant.full_name,
+    };
+    let message_id = uuid::Uuid::now_v7();
+    // The welcome email and the cycle's deadlines commit with the certification itself.
+    let changes = issue_with_welcome(
+        certification,
+        rules,
+        recipient,
+        message_id,
+        &principal.actor,
+        now,
+    );
     state.app.store.commit(&changes).await?;
     let issued = changes.certification();
     Ok(created(format!("/certifications/{}", issued.id), issued))

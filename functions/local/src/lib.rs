@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use utoipa::OpenApi;
 
+pub mod jobs;
+pub mod mailbox;
 pub mod openapi;
 pub mod serve;
 
@@ -32,9 +34,38 @@ pub fn routes() -> Router<AppState> {
 
 /// The whole API over `state`, with the shared layers and the Swagger UI at `/docs`.
 pub fn app(state: AppState) -> Router {
+    app_with(state, Router::new())
+}
+
+/// [`app`] plus local-only routes (the dev mailbox), under the same layers and authentication.
+pub fn app_with(state: AppState, local: Router<AppState>) -> Router {
     let docs =
         utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi());
-    finish(routes(), state).merge(docs)
+    finish(routes().merge(local), state).merge(docs)
+}
+
+/// The clock of a local run: the system's, or noon UTC of `today` to rehearse a lifecycle
+/// (local builds only; the Lambdas always use the real clock).
+pub fn clock(today: Option<chrono::NaiveDate>) -> Arc<dyn Clock> {
+    match today {
+        Some(day) => Arc::new(recert_domain::FixedClock::on(day)),
+        None => Arc::new(SystemClock),
+    }
+}
+
+/// Where the local mailbox keeps its `.eml` files.
+pub fn mailbox_dir() -> PathBuf {
+    data_dir().join("mailbox")
+}
+
+/// The courier delivering the outbox of `app` into the local mailbox.
+pub fn local_courier(app: &App) -> recert_app::outbox::Courier {
+    recert_app::outbox::Courier {
+        store: app.store.clone(),
+        mailer: Arc::new(recert_notify::mailbox::MailboxMailer::new(mailbox_dir())),
+        links: recert_notify::templates::LinkBase::from_env().unwrap_or_default(),
+        clock: app.clock.clone(),
+    }
 }
 
 /// State for tests and the local server: given store, HS256 secret, clock.
@@ -85,18 +116,27 @@ pub fn data_dir() -> PathBuf {
     std::env::var_os("RECERT_DATA_DIR").map_or_else(|| PathBuf::from(".recert"), PathBuf::from)
 }
 
-/// The state the local server runs on: the SQLite file at `db` — or DynamoDB when `TABLE_NAME`
-/// is set (e.g. DynamoDB Local, see docs/dynamodb.md) — the dev secret, the rules, the system clock.
-pub async fn local_state(db: &Path, rules_path: Option<&Path>) -> Result<AppState, String> {
-    let secret = dev_secret(&data_dir()).map_err(|e| format!("dev secret: {e}"))?;
-    let store: Arc<dyn Store> = match StoreConfig::from_env(&ProcessEnv) {
+/// The store of a local run: the SQLite file at `db`, or DynamoDB when `TABLE_NAME` is set (e.g.
+/// DynamoDB Local, see docs/dynamodb.md).
+pub async fn local_store(db: &Path) -> Result<Arc<dyn Store>, String> {
+    Ok(match StoreConfig::from_env(&ProcessEnv) {
         Ok(dynamo @ StoreConfig::DynamoDb { .. }) => recert_app::open_store(&dynamo)
             .await
             .map_err(|e| e.to_string())?,
         _ => {
             Arc::new(SqliteStore::open(db).map_err(|e| format!("store at {}: {e}", db.display()))?)
         }
-    };
+    })
+}
+
+/// The state the local server runs on: [`local_store`], the dev secret, the rules, [`clock`].
+pub async fn local_state(
+    db: &Path,
+    rules_path: Option<&Path>,
+    today: Option<chrono::NaiveDate>,
+) -> Result<AppState, String> {
+    let secret = dev_secret(&data_dir()).map_err(|e| format!("dev secret: {e}"))?;
+    let store = local_store(db).await?;
     let rules = load_rules(rules_path).map_err(|e| e.to_string())?;
-    state_with(store, &secret, rules, Arc::new(SystemClock))
+    state_with(store, &secret, rules, clock(today))
 }

@@ -27,6 +27,9 @@ struct ServeArgs {
     /// A rules file replacing the compiled-in default rules.
     #[arg(long, env = "RECERT_RULES_PATH")]
     rules: Option<PathBuf>,
+    /// Run as of this date (YYYY-MM-DD) to rehearse a lifecycle; local builds only.
+    #[arg(long)]
+    today: Option<chrono::NaiveDate>,
 }
 
 #[derive(Subcommand)]
@@ -46,6 +49,20 @@ enum Command {
     },
     /// Print the OpenAPI document (what `openapi/openapi.json` must contain).
     Openapi,
+    /// Run a scheduled job for a date (default today), then deliver its mail to the local mailbox.
+    Job {
+        /// The job: window-opens.
+        name: String,
+        /// The date the job runs for (YYYY-MM-DD).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// The SQLite file.
+        #[arg(long, env = "RECERT_DB_PATH", default_value = ".recert/recert.db")]
+        db: PathBuf,
+        /// A rules file replacing the compiled-in default rules.
+        #[arg(long, env = "RECERT_RULES_PATH")]
+        rules: Option<PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -53,7 +70,15 @@ async fn main() -> std::process::ExitCode {
     recert_api::lambda::init_tracing(false);
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
-        Command::Serve(a) => recert_local::serve::run(a.addr, &a.db, a.rules.as_deref()).await,
+        Command::Serve(a) => {
+            recert_local::serve::run(a.addr, &a.db, a.rules.as_deref(), a.today).await
+        }
+        Command::Job {
+            name,
+            date,
+            db,
+            rules,
+        } => recert_local::jobs::run(&name, date, &db, rules.as_deref()).await,
         Command::Token {
             role,
             sub,

@@ -1,16 +1,49 @@
 //! Serving and token minting for the `recert-local` binary.
 
-use crate::{app, data_dir, dev_secret, local_state};
+use crate::mailbox::Mailbox;
+use crate::{app_with, data_dir, dev_secret, local_courier, local_state, mailbox_dir};
+use axum::http::HeaderValue;
 use recert_api::Role;
 use recert_api::auth::Authenticator;
 use recert_api::config::{DEFAULT_AUDIENCE, DEFAULT_ISSUER};
+use recert_notify::mailbox::MailboxMailer;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
-/// Serve until Ctrl-C or SIGTERM, then finish in-flight requests and exit.
-pub async fn run(addr: SocketAddr, db: &Path, rules: Option<&Path>) -> Result<(), String> {
-    let state = local_state(db, rules).await?;
+/// How often the local server delivers the outbox into its mailbox.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Serve until Ctrl-C or SIGTERM, then finish in-flight requests and exit. With `today`, the
+/// server runs as of that date (every response says so in `recert-today`).
+pub async fn run(
+    addr: SocketAddr,
+    db: &Path,
+    rules: Option<&Path>,
+    today: Option<chrono::NaiveDate>,
+) -> Result<(), String> {
+    let state = local_state(db, rules, today).await?;
+    let courier = local_courier(&state.app);
+    let mailbox = Mailbox(Arc::new(MailboxMailer::new(mailbox_dir())));
+    // The outbox, delivered into the mailbox as the Lambdas' sweeper would (every second here).
+    let sweeper = tokio::spawn(async move {
+        loop {
+            if let Err(e) = courier.sweep().await {
+                tracing::warn!(error = %e, "local outbox sweep failed");
+            }
+            tokio::time::sleep(SWEEP_EVERY).await;
+        }
+    });
+    let mut router = app_with(state, crate::mailbox::routes(mailbox));
+    if let Some(day) = today
+        && let Ok(value) = HeaderValue::from_str(&day.to_string())
+    {
+        router = router.layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            axum::http::HeaderName::from_static("recert-today"),
+            value,
+        ));
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
@@ -30,12 +63,24 @@ pub async fn run(addr: SocketAddr, db: &Path, rules: Option<&Path>) -> Result<()
         out,
         "              cargo run -q -p recert-local -- token --role certificant --sub <certificant id>"
     );
+    let _ = writeln!(
+        out,
+        "Mail goes to the local mailbox: {} (read it: GET /dev/mailbox with a staff token)",
+        mailbox_dir().display()
+    );
+    if let Some(day) = today {
+        let _ = writeln!(
+            out,
+            "Running as of {day} (--today): every response carries recert-today"
+        );
+    }
     let _ = out.flush();
     drop(out);
-    axum::serve(listener, app(state))
+    axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
+    sweeper.abort();
     tracing::info!("stopped");
     Ok(())
 }

@@ -21,8 +21,14 @@ impl Drop for Server {
 }
 
 fn start(dir: &Path) -> Server {
+    start_with(dir, &[])
+}
+
+fn start_with(dir: &Path, extra: &[&str]) -> Server {
     let mut child = Command::new(BIN)
-        .args(["serve", "--addr", "127.0.0.1:0", "--db"])
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(extra)
+        .arg("--db")
         .arg(dir.join("recert.db"))
         .env("RECERT_DATA_DIR", dir)
         .env_remove("JWT_HS256_SECRET")
@@ -118,6 +124,121 @@ fn the_local_server_serves_the_api_and_stops_gracefully() {
         .call()
         .unwrap();
     assert_eq!(r.status(), 200);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `recert-local job ...` on the server's data directory; its stdout.
+fn job(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .arg("job")
+        .args(args)
+        .arg("--db")
+        .arg(dir.join("recert.db"))
+        .env("RECERT_DATA_DIR", dir)
+        .env_remove("TABLE_NAME")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The local mailbox as staff read it, waiting up to 10 s for `count` messages.
+fn mailbox(http: &ureq::Agent, base: &str, staff: &str, count: usize) -> Vec<serde_json::Value> {
+    for _ in 0..100 {
+        let listing: serde_json::Value = http
+            .get(format!("{base}/dev/mailbox"))
+            .header("authorization", format!("Bearer {staff}"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap();
+        let messages = listing["messages"].as_array().unwrap().clone();
+        if messages.len() >= count {
+            return messages;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("fewer than {count} messages in the mailbox after 10 s");
+}
+
+/// One message of the mailbox listing, as sent (`.eml`).
+fn read_mail(http: &ureq::Agent, base: &str, staff: &str, listed: &serde_json::Value) -> String {
+    http.get(format!(
+        "{base}/dev/mailbox/{}",
+        listed["id"].as_str().unwrap()
+    ))
+    .header("authorization", format!("Bearer {staff}"))
+    .call()
+    .unwrap()
+    .body_mut()
+    .read_to_string()
+    .unwrap()
+}
+
+/// As a new user tries it: issue a certification and read the welcome in the local mailbox; run
+/// the window job for the day the window opens and read the reminder naming the missing hours;
+/// run it again and get nothing new. The server runs as of a chosen date (`--today`).
+#[test]
+fn a_lifecycle_rehearsed_locally_with_the_mailbox_and_the_window_job() {
+    let dir = std::env::temp_dir().join(format!("recert-local-mail-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let server = start_with(&dir, &["--today", "2026-01-10"]);
+    let http = agent();
+    let admin = token(&dir, "admin", "dev-admin");
+    let r = http.get(format!("{}/health", server.base)).call().unwrap();
+    assert_eq!(r.headers()["recert-today"], "2026-01-10");
+
+    let mut r = http
+        .post(format!("{}/certificants", server.base))
+        .header("authorization", format!("Bearer {admin}"))
+        .send_json(serde_json::json!({"email": "grace@example.org", "full_name": "Grace Hopper", "membership": "member"}))
+        .unwrap();
+    let person: serde_json::Value = r.body_mut().read_json().unwrap();
+    let r = http
+        .post(format!("{}/certifications", server.base))
+        .header("authorization", format!("Bearer {admin}"))
+        .send_json(
+            serde_json::json!({"certificant_id": person["id"], "credential": "CPHIMS",
+            "certificate_number": "CPHIMS-LOCAL-1", "initial_certification_date": "2023-09-01",
+            "expires_on": "2026-08-31"}),
+        )
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let welcome = mailbox(&http, &server.base, &admin, 1);
+    assert_eq!(welcome[0]["to"], "Grace Hopper <grace@example.org>");
+    let raw = read_mail(&http, &server.base, &admin, &welcome[0]);
+    assert!(raw.contains("Grace Hopper") && raw.contains("CPHIMS-LOCAL-1"));
+    // Certificants cannot read the mailbox.
+    let mine = token(&dir, "certificant", person["id"].as_str().unwrap());
+    let r = http
+        .get(format!("{}/dev/mailbox", server.base))
+        .header("authorization", format!("Bearer {mine}"))
+        .call()
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // The window opens on 28 Feb 2026: the job reminds once.
+    let out = job(&dir, &["window-opens", "--date", "2026-02-28"]);
+    assert!(out.contains("1 acted"), "{out}");
+    let both = mailbox(&http, &server.base, &admin, 2);
+    let reminder = read_mail(&http, &server.base, &admin, &both[0]);
+    assert!(
+        reminder.contains("45.00 h"),
+        "the reminder names the missing hours"
+    );
+    let again = job(&dir, &["window-opens", "--date", "2026-02-28"]);
+    assert!(again.contains("0 acted"), "{again}");
+    assert_eq!(
+        mailbox(&http, &server.base, &admin, 2).len(),
+        2,
+        "nothing new"
+    );
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

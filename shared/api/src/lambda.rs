@@ -7,21 +7,7 @@ use axum::Router;
 use recert_app::App;
 use recert_app::config::ProcessEnv;
 
-/// Logs go to stderr (CloudWatch in Lambda; stdout stays for command output locally), level from
-/// `RUST_LOG` (default `info`), JSON in Lambda.
-pub fn init_tracing(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(std::io::stderr);
-    if json {
-        let _ = builder.json().without_time().try_init();
-    } else {
-        let _ = builder.try_init();
-    }
-}
+pub use recert_app::init_tracing;
 
 /// Read the configuration, build the application and the state once, then serve API Gateway
 /// HTTP API events.

@@ -8,6 +8,9 @@
 //! - [`runner`]: the command runner every writer uses — load → authorize the [`Actor`] →
 //!   decide → commit with the version check → on a lost race, retry on fresh state with
 //!   jittered exponential backoff inside a time budget.
+//! - [`outbox`]: delivering the transactional outbox (claim, send, record; retry, park) and the
+//!   sweeper that backs the stream-triggered notifier up.
+//! - [`jobs`]: scheduled jobs (one day at a time, through the due-date index, idempotent).
 //! - [`AppError`]: why a command or query failed, in domain terms; each edge (HTTP, a job's log,
 //!   a stream's batch failure) renders it its own way.
 //!
@@ -15,6 +18,8 @@
 
 pub mod config;
 pub mod error;
+pub mod jobs;
+pub mod outbox;
 pub mod runner;
 
 pub use error::AppError;
@@ -100,6 +105,22 @@ impl App {
     /// A command on one certification by `actor` (see [`runner`]).
     pub fn command<'a>(&'a self, actor: &'a Actor, id: CertificationId) -> Command<'a> {
         Command::new(self, actor, id)
+    }
+}
+
+/// Logs go to stderr (CloudWatch in Lambda; stdout stays for command output locally), level from
+/// `RUST_LOG` (default `info`), JSON in Lambda. Every binary calls this once.
+pub fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr);
+    if json {
+        let _ = builder.json().without_time().try_init();
+    } else {
+        let _ = builder.try_init();
     }
 }
 

@@ -15,6 +15,7 @@ use crate::credential::Credential;
 use crate::entry::{Activity, CeEntry, EntrySource};
 use crate::error::DomainError;
 use crate::ids::{CertificantId, CertificationId, EntryId};
+use crate::notice::{Delivery, OutboxMessage};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -141,6 +142,10 @@ pub enum HistoryKind {
     CertificationLapsed {
         closed_on: NaiveDate,
     },
+    /// A notice was queued in the outbox for the certificant (its template's name).
+    NoticeQueued {
+        template: String,
+    },
 }
 
 /// One line of the append-only history of a certification.
@@ -207,14 +212,17 @@ impl IdempotencyRecord {
 pub enum Queue {
     /// Paid renewal submissions waiting for a reviewer.
     RenewalReview,
+    /// Outbox messages not yet delivered, by when they are (next) due to be sent.
+    Outbox,
 }
 
 impl Queue {
-    pub const ALL: [Queue; 1] = [Queue::RenewalReview];
+    pub const ALL: [Queue; 2] = [Queue::RenewalReview, Queue::Outbox];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Queue::RenewalReview => "renewal_review",
+            Queue::Outbox => "outbox",
         }
     }
 }
@@ -232,16 +240,53 @@ pub struct QueueSlot {
 pub enum DueKind {
     /// The current cycle closes (the end of the renewal window): lapse unless renewed.
     CycleCloses,
+    /// The renewal window opens: tell the certificant where they stand.
+    WindowOpens,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 1] = [DueKind::CycleCloses];
+    pub const ALL: [DueKind; 2] = [DueKind::CycleCloses, DueKind::WindowOpens];
 
     pub fn as_str(self) -> &'static str {
         match self {
             DueKind::CycleCloses => "cycle_closes",
+            DueKind::WindowOpens => "window_opens",
         }
     }
+
+    /// The kind named `name` (as [`Self::as_str`] writes it).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl Deadline {
+    /// The deadlines of `certification`'s current cycle under `rules`: the day its renewal window
+    /// opens.
+    pub fn of_cycle(
+        certification: &Certification,
+        rules: &crate::rules::Deadlines,
+    ) -> Vec<Deadline> {
+        let window = certification.cycle().window(rules);
+        vec![Deadline {
+            kind: DueKind::WindowOpens,
+            cycle_starts_on: certification.cycle_starts_on,
+            on: window.opens_on,
+            done_at: None,
+        }]
+    }
+}
+
+/// A date in a cycle on which a job must act once (remind, warn...). Kept with its cycle; listed
+/// in the due-date index until `done`, so a job that ran for it never finds it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadline {
+    pub kind: DueKind,
+    pub cycle_starts_on: NaiveDate,
+    pub on: NaiveDate,
+    /// When the job acted on it (`None`: still to do).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_at: Option<DateTime<Utc>>,
 }
 
 /// An item's due date: what falls due, and on which day.
@@ -261,6 +306,8 @@ pub struct CertificationAggregate {
     pub renewals: Vec<Renewal>,
     /// Idempotency records (expired ones may be included; see [`Self::idempotency_record`]).
     pub idempotency: Vec<IdempotencyRecord>,
+    /// The current cycle's deadlines (dates a job acts on once).
+    pub deadlines: Vec<Deadline>,
 }
 
 /// An item of the aggregate other than the root (the history is written beside them, by
@@ -270,6 +317,10 @@ pub enum Item {
     Entry(CeEntry),
     Renewal(Renewal),
     Idempotency(IdempotencyRecord),
+    Deadline(Deadline),
+    /// A message of the transactional outbox. Written with the change it reports; not part of the
+    /// loaded aggregate (delivery reads and updates it on its own).
+    Outbox(OutboxMessage),
 }
 
 /// The key of an item inside its aggregate. Entries and renewals are kept by cycle, so a load
@@ -279,6 +330,8 @@ pub enum ItemKey {
     Entry { cycle: NaiveDate, id: EntryId },
     Renewal { cycle: NaiveDate, id: uuid::Uuid },
     Idempotency(String),
+    Deadline { cycle: NaiveDate, kind: DueKind },
+    Outbox(uuid::Uuid),
 }
 
 impl Item {
@@ -293,6 +346,11 @@ impl Item {
                 id: r.id,
             },
             Item::Idempotency(i) => ItemKey::Idempotency(i.key.clone()),
+            Item::Deadline(d) => ItemKey::Deadline {
+                cycle: d.cycle_starts_on,
+                kind: d.kind,
+            },
+            Item::Outbox(m) => ItemKey::Outbox(m.id),
         }
     }
 
@@ -303,13 +361,31 @@ impl Item {
                 queue: Queue::RenewalReview,
                 since: r.submitted_at,
             }),
+            Item::Outbox(m) => match &m.delivery {
+                Delivery::Pending => Some(QueueSlot {
+                    queue: Queue::Outbox,
+                    since: m.next_attempt_at,
+                }),
+                // A claim that lapses (its sender died) makes the message due again.
+                Delivery::Sending { until } => Some(QueueSlot {
+                    queue: Queue::Outbox,
+                    since: *until,
+                }),
+                Delivery::Sent { .. } | Delivery::Parked { .. } => None,
+            },
             _ => None,
         }
     }
 
-    /// What falls due on this item, if anything.
+    /// What falls due on this item, if anything: a deadline not yet acted on.
     pub fn due_slot(&self) -> Option<DueSlot> {
-        None
+        match self {
+            Item::Deadline(d) if d.done_at.is_none() => Some(DueSlot {
+                kind: d.kind,
+                on: d.on,
+            }),
+            _ => None,
+        }
     }
 
     /// The kind of item, for messages that must not quote keys (an idempotency key may carry a
@@ -325,6 +401,8 @@ impl ItemKey {
             ItemKey::Entry { .. } => "an entry",
             ItemKey::Renewal { .. } => "a renewal",
             ItemKey::Idempotency(_) => "an idempotency record",
+            ItemKey::Deadline { .. } => "a deadline",
+            ItemKey::Outbox(_) => "an outbox message",
         }
     }
 }
@@ -343,10 +421,17 @@ pub struct Changes {
 
 impl Changes {
     /// Issue a new certification (version 1) and record it in the history.
-    pub fn issue(mut certification: Certification, actor: &Actor, now: DateTime<Utc>) -> Changes {
-        certification.version = 1;
+    pub fn issue(certification: Certification, actor: &Actor, now: DateTime<Utc>) -> Changes {
+        Self::issuing(certification, actor, now).build()
+    }
+
+    /// Start issuing a new certification (version 1, recorded as issued), to add items to it.
+    pub fn issuing(
+        mut certification: Certification,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> ChangeBuilder {
         certification.created_at = now;
-        certification.updated_at = now;
         let event = HistoryEvent {
             seq: 1,
             at: now,
@@ -356,7 +441,7 @@ impl Changes {
                 expires_on: certification.expires_on,
             },
         };
-        Changes {
+        ChangeBuilder {
             expected_version: 0,
             certification,
             event,
@@ -461,6 +546,26 @@ impl ChangeBuilder {
 }
 
 impl CertificationAggregate {
+    /// A certification with nothing in its working set yet.
+    pub fn new(certification: Certification) -> Self {
+        CertificationAggregate {
+            certification,
+            entries: Vec::new(),
+            renewals: Vec::new(),
+            idempotency: Vec::new(),
+            deadlines: Vec::new(),
+        }
+    }
+
+    /// The current cycle's deadline of `kind` that is still to do.
+    pub fn open_deadline(&self, kind: DueKind) -> Option<&Deadline> {
+        self.deadlines.iter().find(|d| {
+            d.kind == kind
+                && d.cycle_starts_on == self.certification.cycle_starts_on
+                && d.done_at.is_none()
+        })
+    }
+
     /// Start a change of this certification by `actor` at `now`, recorded as `what`.
     pub fn change(&self, actor: &Actor, now: DateTime<Utc>, what: HistoryKind) -> ChangeBuilder {
         let version = self.certification.version;
@@ -608,6 +713,10 @@ impl CertificationAggregate {
                 ItemKey::Entry { id, .. } => self.entries.retain(|e| e.id != *id),
                 ItemKey::Renewal { id, .. } => self.renewals.retain(|r| r.id != *id),
                 ItemKey::Idempotency(k) => self.idempotency.retain(|r| r.key != *k),
+                ItemKey::Deadline { cycle, kind } => self
+                    .deadlines
+                    .retain(|d| !(d.cycle_starts_on == *cycle && d.kind == *kind)),
+                ItemKey::Outbox(_) => {}
             }
         }
         for item in &changes.puts {
@@ -624,6 +733,13 @@ impl CertificationAggregate {
                     self.idempotency.retain(|r| r.key != i.key);
                     self.idempotency.push(i.clone());
                 }
+                Item::Deadline(d) => {
+                    self.deadlines
+                        .retain(|x| !(x.cycle_starts_on == d.cycle_starts_on && x.kind == d.kind));
+                    self.deadlines.push(d.clone());
+                }
+                // Not part of the loaded working set.
+                Item::Outbox(_) => {}
             }
         }
         self
@@ -665,12 +781,7 @@ mod tests {
             &Actor::System(crate::JobName("t".into())),
             at(1),
         );
-        CertificationAggregate {
-            certification: issued.certification().clone(),
-            entries: vec![],
-            renewals: vec![],
-            idempotency: vec![],
-        }
+        CertificationAggregate::new(issued.certification().clone())
     }
 
     fn activity() -> Activity {

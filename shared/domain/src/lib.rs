@@ -15,6 +15,7 @@ pub mod entry;
 pub mod error;
 pub mod hours;
 pub mod ids;
+pub mod notice;
 pub mod readiness;
 pub mod rules;
 
@@ -22,8 +23,8 @@ pub use actor::{ActedBy, Actor, JobName, ProviderId, Role, WebhookSender};
 pub use calendar::{Cycle, RenewalWindow, add_months};
 pub use certification::{
     Certificant, Certification, CertificationAggregate, CertificationStatus, ChangeBuilder,
-    Changes, DueKind, DueSlot, HistoryEvent, HistoryKind, IDEMPOTENCY_BODY_CAP, IdempotencyRecord,
-    Item, ItemKey, Membership, Queue, QueueSlot, Renewal, RenewalStatus,
+    Changes, Deadline, DueKind, DueSlot, HistoryEvent, HistoryKind, IDEMPOTENCY_BODY_CAP,
+    IdempotencyRecord, Item, ItemKey, Membership, Queue, QueueSlot, Renewal, RenewalStatus,
 };
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use credential::{Credential, ProviderCategory};
@@ -32,5 +33,6 @@ pub use entry::{CeEntry, CeEntryInput, EntrySource, EvidenceRef};
 pub use error::{DomainError, FieldErrors};
 pub use hours::Hours;
 pub use ids::{CertificantId, CertificationId, EntryId};
+pub use notice::{Delivery, Notice, OutboxMessage, Recipient};
 pub use readiness::{SubmissionCheck, SubmissionReadiness};
 pub use rules::{CredentialRules, Deadlines, RuleBook, RuleSet};

@@ -6,10 +6,13 @@
 //! | sort key | item |
 //! |---|---|
 //! | `CYCLE#<cycle start>#ENTRY#<entry id>` | a CE entry, kept with the cycle it was logged in |
+//! | `CYCLE#<cycle start>#DUE#<kind>` | a deadline of that cycle (a date a job acts on once) |
+//! | `CYCLE#<cycle start>#ENTRY#<entry id>` | (order) |
 //! | `CYCLE#<cycle start>#RENEWAL#<renewal id>` | a renewal submission of that cycle |
 //! | `IDEM#<scoped key>` | an idempotency record (TTL) |
 //! | `LOG#<seq, 20 digits>` | a history event |
 //! | `META` | the root (the certification) |
+//! | `OUTBOX#<message id>` | a message of the transactional outbox (never loaded with the aggregate) |
 //!
 //! A load reads the root first, then [`working_set_range`] of the root's current cycle: that
 //! range holds the current cycle's items and the idempotency records, and never the history
@@ -51,6 +54,9 @@ pub const ROOT_SK: &str = "META";
 pub const CYCLE_PREFIX: &str = "CYCLE#";
 pub const ENTRY_INFIX: &str = "ENTRY#";
 pub const RENEWAL_INFIX: &str = "RENEWAL#";
+pub const DEADLINE_INFIX: &str = "DUE#";
+/// Outbox messages: after the root, outside every load's range.
+pub const OUTBOX_PREFIX: &str = "OUTBOX#";
 pub const IDEMPOTENCY_PREFIX: &str = "IDEM#";
 /// The first sort key after every idempotency record (`$` follows `#`).
 pub const IDEMPOTENCY_END: &str = "IDEM$";
@@ -114,6 +120,10 @@ pub fn item_sort_key(key: &ItemKey) -> String {
         ItemKey::Entry { cycle, id } => format!("{}{ENTRY_INFIX}{id}", cycle_prefix(*cycle)),
         ItemKey::Renewal { cycle, id } => format!("{}{RENEWAL_INFIX}{id}", cycle_prefix(*cycle)),
         ItemKey::Idempotency(k) => format!("{IDEMPOTENCY_PREFIX}{k}"),
+        ItemKey::Deadline { cycle, kind } => {
+            format!("{}{DEADLINE_INFIX}{}", cycle_prefix(*cycle), kind.as_str())
+        }
+        ItemKey::Outbox(id) => format!("{OUTBOX_PREFIX}{id}"),
     }
 }
 
@@ -297,6 +307,8 @@ pub fn encode_item(item: &Item) -> Result<String, StoreError> {
         Item::Entry(e) => encode_body("entry", e),
         Item::Renewal(r) => encode_body("renewal", r),
         Item::Idempotency(i) => encode_body("idempotency record", i),
+        Item::Deadline(d) => encode_body("deadline", d),
+        Item::Outbox(m) => encode_body("outbox message", m),
     }
 }
 
@@ -311,11 +323,16 @@ pub fn decode_item(sk: &str, body: &str) -> Result<Option<Item>, StoreError> {
         if kind.starts_with(RENEWAL_INFIX) {
             return Ok(Some(Item::Renewal(decode_body("renewal", body)?)));
         }
+        if kind.starts_with(DEADLINE_INFIX) {
+            return Ok(Some(Item::Deadline(decode_body("deadline", body)?)));
+        }
     } else if sk.starts_with(IDEMPOTENCY_PREFIX) {
         return Ok(Some(Item::Idempotency(decode_body(
             "idempotency record",
             body,
         )?)));
+    } else if sk.starts_with(OUTBOX_PREFIX) {
+        return Ok(Some(Item::Outbox(decode_body("outbox message", body)?)));
     }
     let kind = sk.split('#').next().unwrap_or_default();
     tracing::warn!(kind, "skipping an aggregate item of an unknown kind");
@@ -379,17 +396,15 @@ pub fn aggregate(
     certification: Certification,
     items: impl IntoIterator<Item = Item>,
 ) -> CertificationAggregate {
-    let mut aggregate = CertificationAggregate {
-        certification,
-        entries: Vec::new(),
-        renewals: Vec::new(),
-        idempotency: Vec::new(),
-    };
+    let mut aggregate = CertificationAggregate::new(certification);
     for item in items {
         match item {
             Item::Entry(e) => aggregate.entries.push(e),
             Item::Renewal(r) => aggregate.renewals.push(r),
             Item::Idempotency(i) => aggregate.idempotency.push(i),
+            Item::Deadline(d) => aggregate.deadlines.push(d),
+            // Never in a load's range; delivery reads messages on their own.
+            Item::Outbox(_) => {}
         }
     }
     sort_entries(&mut aggregate.entries);

@@ -69,7 +69,7 @@ pub use table::{TableDefinition, create_table};
 use crate::codec::{self, Index, IndexKey};
 use crate::{
     AggregateStore, CertificantStore, CertificateLookup, DueIndex, IndexCursor, IndexPage,
-    PageHook, QueueIndex, StoreError,
+    OutboxStore, PageHook, QueueIndex, StoreError,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
@@ -84,7 +84,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::NaiveDate;
 use recert_domain::{
     CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
-    Changes, DueKind, HistoryEvent, Item, Queue,
+    Changes, DueKind, HistoryEvent, Item, ItemKey, OutboxMessage, Queue,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -1026,6 +1026,60 @@ impl DueIndex for DynamoStore {
             limit,
         )
         .await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for DynamoStore {
+    async fn outbox_message(
+        &self,
+        certification: CertificationId,
+        id: uuid::Uuid,
+    ) -> Result<Option<OutboxMessage>, StoreError> {
+        let sk = codec::item_sort_key(&ItemKey::Outbox(id));
+        match self.get(codec::cert_pk(certification), &sk).await? {
+            None => Ok(None),
+            Some(item) => match decode_item(&item)? {
+                Some(Item::Outbox(m)) => Ok(Some(m)),
+                _ => Ok(None),
+            },
+        }
+    }
+
+    /// One conditional `PutItem`: the new body and index keys, if the stored body is `current`'s.
+    async fn swap_outbox_message(
+        &self,
+        current: &OutboxMessage,
+        next: &OutboxMessage,
+    ) -> Result<bool, StoreError> {
+        crate::check_outbox_swap(current, next)?;
+        let id = next.certification_id;
+        let item = item_attributes(id, &codec::cert_pk(id), &Item::Outbox(next.clone()))?;
+        let expected = codec::encode_item(&Item::Outbox(current.clone()))?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&*self.table)
+            .set_item(Some(item))
+            .condition_expression("#b = :expected")
+            .expression_attribute_names("#b", BODY)
+            .expression_attribute_values(":expected", s(expected))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.record_capacity("PutItem", out.consumed_capacity());
+                Ok(true)
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sdk_error("PutItem", e)),
+        }
     }
 }
 

@@ -10,7 +10,8 @@
 //! - [`CertificantStore`]: certificants and the certifications they hold;
 //! - [`CertificateLookup`]: a certification by its certificate number;
 //! - [`QueueIndex`]: what waits in a staff or job queue, oldest first, paged (GSI2);
-//! - [`DueIndex`]: what falls due on a day, by kind, paged (GSI3).
+//! - [`DueIndex`]: what falls due on a day, by kind, paged (GSI3);
+//! - [`OutboxStore`]: read one outbox message, and replace it only if unchanged (delivery).
 //!
 //! [`Store`] is all of them; code that needs less takes the narrower trait. Adapters:
 //! `sqlite::SqliteStore` (embedded, the local default; feature `sqlite`) and [`dynamodb::DynamoStore`]
@@ -31,7 +32,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use recert_domain::{
     CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
-    Changes, DueKind, HistoryEvent, Item, Queue,
+    Changes, DueKind, HistoryEvent, Item, OutboxMessage, Queue,
 };
 use std::collections::HashSet;
 use std::fmt::Debug;
@@ -174,15 +175,48 @@ pub trait DueIndex: Send + Sync + Debug {
     ) -> Result<IndexPage, StoreError>;
 }
 
+/// The delivery side of the transactional outbox. Messages are written by commits (with the change
+/// they report); delivery reads one and replaces it only if it is still as read, so two senders
+/// (the stream's notifier and the sweeper, or a redelivered stream record) never both claim it.
+/// Pending messages are listed by [`QueueIndex`] under `Queue::Outbox`, by when they are due.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + Debug {
+    /// The message, read strongly.
+    async fn outbox_message(
+        &self,
+        certification: CertificationId,
+        id: uuid::Uuid,
+    ) -> Result<Option<OutboxMessage>, StoreError>;
+
+    /// Replace `current` with `next` (the same message, a later state) if the stored message
+    /// still equals `current`; `Ok(false)` when it changed meanwhile. The index keys follow
+    /// `next` (a sent or parked message leaves the outbox queue). Touches nothing else.
+    async fn swap_outbox_message(
+        &self,
+        current: &OutboxMessage,
+        next: &OutboxMessage,
+    ) -> Result<bool, StoreError>;
+}
+
 /// Every capability: what an adapter implements and a composition root holds.
 pub trait Store:
-    AggregateStore + CertificantStore + CertificateLookup + QueueIndex + DueIndex
+    AggregateStore + CertificantStore + CertificateLookup + QueueIndex + DueIndex + OutboxStore
 {
 }
 
 impl<T> Store for T where
-    T: AggregateStore + CertificantStore + CertificateLookup + QueueIndex + DueIndex
+    T: AggregateStore + CertificantStore + CertificateLookup + QueueIndex + DueIndex + OutboxStore
 {
+}
+
+/// A swap must keep the message's identity: same id, same certification.
+pub fn check_outbox_swap(current: &OutboxMessage, next: &OutboxMessage) -> Result<(), StoreError> {
+    if current.id != next.id || current.certification_id != next.certification_id {
+        return Err(StoreError::Rejected(
+            "an outbox swap must replace a message with a later state of itself".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Called by an adapter in paged-load mode between two pages of a load (tests use it to write

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{Duration, NaiveDate};
 use recert_domain::{
     CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
-    Changes, DueKind, HistoryEvent, Item, Queue, RenewalStatus,
+    Changes, DueKind, HistoryEvent, Item, OutboxMessage, Queue, RenewalStatus,
 };
 use recert_store::conformance::{
     a_load_never_pairs_old_items_with_a_new_version, actor, add_entry, add_entry_changes, bump,
@@ -18,7 +18,7 @@ use recert_store::conformance::{
 use recert_store::sqlite::{MIGRATIONS, SqliteStore};
 use recert_store::{
     AggregateStore, CertificantStore, CertificateLookup, DueIndex, IndexCursor, IndexPage,
-    IndexedItem, QueueIndex, StoreError,
+    IndexedItem, OutboxStore, QueueIndex, StoreError,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -142,6 +142,24 @@ impl DueIndex for TempFileStore {
         limit: usize,
     ) -> Result<IndexPage, StoreError> {
         self.store.due(on, kind, after, limit).await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for TempFileStore {
+    async fn outbox_message(
+        &self,
+        certification: CertificationId,
+        id: uuid::Uuid,
+    ) -> Result<Option<OutboxMessage>, StoreError> {
+        self.store.outbox_message(certification, id).await
+    }
+    async fn swap_outbox_message(
+        &self,
+        current: &OutboxMessage,
+        next: &OutboxMessage,
+    ) -> Result<bool, StoreError> {
+        self.store.swap_outbox_message(current, next).await
     }
 }
 

@@ -10,4 +10,6 @@ mod enrolment;
 mod errors;
 mod helpers;
 mod lambda_events;
+mod notifications;
+mod ses;
 mod transcripts;

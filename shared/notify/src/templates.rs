@@ -1,0 +1,518 @@
+//! The emails' words: each [`Notice`] rendered with minijinja into a subject, a text part and an
+//! HTML part ([`render`]), or straight into an [`Email`] ([`email`]).
+//!
+//! The templates are the files under `shared/notify/templates/`, compiled in: per notice a
+//! `<name>.subject.txt`, a `<name>.txt` and a `<name>.html` (which extends `layout.html`). HTML
+//! templates autoescape every value; text templates do not escape. Undefined variables are errors
+//! (a typo fails the tests instead of leaving a gap in a certificant's email). The context holds
+//! the notice's facts already formatted for people: dates like `31 March 2027`, hours like
+//! `45.00 h`, and the links into the web app built from a [`LinkBase`].
+
+use crate::address::one_line;
+use crate::{ConfigError, Email, env_var};
+use chrono::NaiveDate;
+use minijinja::value::Value;
+use minijinja::{Environment, UndefinedBehavior, context};
+use recert_domain::notice::HoursLine;
+use recert_domain::{CertificationId, Notice, Recipient};
+use std::fmt;
+use std::sync::OnceLock;
+
+/// The environment variable with the web app's base URL.
+pub const LINK_BASE_ENV: &str = "RECERT_LINK_BASE";
+/// The base URL when [`LINK_BASE_ENV`] is unset: the local server.
+pub const DEFAULT_LINK_BASE: &str = "http://127.0.0.1:3000";
+
+/// Every template, by name, as compiled in.
+const TEMPLATES: [(&str, &str); 7] = [
+    ("layout.html", include_str!("../templates/layout.html")),
+    (
+        "welcome.subject.txt",
+        include_str!("../templates/welcome.subject.txt"),
+    ),
+    ("welcome.txt", include_str!("../templates/welcome.txt")),
+    ("welcome.html", include_str!("../templates/welcome.html")),
+    (
+        "window_opens.subject.txt",
+        include_str!("../templates/window_opens.subject.txt"),
+    ),
+    (
+        "window_opens.txt",
+        include_str!("../templates/window_opens.txt"),
+    ),
+    (
+        "window_opens.html",
+        include_str!("../templates/window_opens.html"),
+    ),
+];
+
+/// The web app's base URL (`https://app.example.org`), which every link in an email starts with.
+/// Always `http(s)://host[:port][/path]` without a trailing slash, query or fragment, and without
+/// characters that would need escaping in HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkBase(String);
+
+impl LinkBase {
+    /// Checks and normalises `base` (a trailing `/` is dropped).
+    pub fn new(base: &str) -> Result<LinkBase, ConfigError> {
+        let invalid = |reason: &str| ConfigError::Invalid {
+            name: LINK_BASE_ENV,
+            reason: reason.into(),
+        };
+        let base = base.trim().trim_end_matches('/');
+        let rest = base
+            .strip_prefix("https://")
+            .or_else(|| base.strip_prefix("http://"))
+            .ok_or_else(|| invalid("expected an http:// or https:// URL"))?;
+        if rest.is_empty() || rest.starts_with('/') {
+            return Err(invalid("the URL has no host"));
+        }
+        if base
+            .chars()
+            .any(|c| !c.is_ascii_graphic() || "\"'<>\\`?#&{}|^".contains(c))
+        {
+            return Err(invalid(
+                "expected a plain URL without query, fragment, spaces or quotes",
+            ));
+        }
+        Ok(LinkBase(base.to_owned()))
+    }
+
+    /// From `RECERT_LINK_BASE`, else [`DEFAULT_LINK_BASE`].
+    pub fn from_env() -> Result<LinkBase, ConfigError> {
+        match env_var(LINK_BASE_ENV) {
+            Some(base) => LinkBase::new(&base),
+            None => Ok(LinkBase::default()),
+        }
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The certification's page: `<base>/certifications/<id>`.
+    pub fn certification(&self, id: CertificationId) -> String {
+        format!("{}/certifications/{id}", self.0)
+    }
+
+    /// The certification's eligibility (progress and gap) page:
+    /// `<base>/certifications/<id>/eligibility`.
+    pub fn eligibility(&self, id: CertificationId) -> String {
+        format!("{}/certifications/{id}/eligibility", self.0)
+    }
+}
+
+impl Default for LinkBase {
+    fn default() -> Self {
+        LinkBase(DEFAULT_LINK_BASE.to_owned())
+    }
+}
+
+impl fmt::Display for LinkBase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A rendered notice. Personal data: its `Debug` prints only lengths.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// One line, no markup.
+    pub subject: String,
+    /// The plain-text part.
+    pub text: String,
+    /// The HTML part (a whole document).
+    pub html: String,
+}
+
+impl fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rendered")
+            .field("subject_len", &self.subject.len())
+            .field("text_len", &self.text.len())
+            .field("html_len", &self.html.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A template that did not compile or render (a bug in a template, caught by the tests).
+#[derive(Debug, thiserror::Error)]
+#[error("rendering the email template {template} failed")]
+pub struct RenderError {
+    /// The template's file name.
+    pub template: String,
+    /// The engine's error.
+    #[source]
+    pub source: minijinja::Error,
+}
+
+/// The templates, compiled once.
+fn environment() -> Result<&'static Environment<'static>, RenderError> {
+    static ENV: OnceLock<Result<Environment<'static>, (String, String)>> = OnceLock::new();
+    let env = ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        let syntax = minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+            .map_err(|e| ("syntax".to_owned(), e.to_string()))?;
+        env.set_syntax(syntax);
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)
+                .map_err(|e| (name.to_owned(), e.to_string()))?;
+        }
+        Ok(env)
+    });
+    env.as_ref().map_err(|(template, message)| RenderError {
+        template: template.clone(),
+        source: minijinja::Error::new(
+            minijinja::ErrorKind::SyntaxError,
+            format!("the template does not compile: {message}"),
+        ),
+    })
+}
+
+fn render_one(
+    env: &Environment<'static>,
+    template: &str,
+    ctx: &Value,
+) -> Result<String, RenderError> {
+    env.get_template(template)
+        .and_then(|t| t.render(ctx))
+        .map_err(|source| RenderError {
+            template: template.to_owned(),
+            source,
+        })
+}
+
+/// `31 March 2027`.
+pub fn human_date(date: NaiveDate) -> String {
+    date.format("%-d %B %Y").to_string()
+}
+
+fn hours_lines(lines: &[HoursLine]) -> Value {
+    lines
+        .iter()
+        .map(|l| context! { label => one_line(&l.label), hours => l.hours.to_string() })
+        .collect()
+}
+
+/// A link, marked safe: built from a checked [`LinkBase`] and an id, so it holds nothing to escape
+/// (minijinja would otherwise write every `/` as `&#x2f;`).
+fn link(url: String) -> Value {
+    Value::from_safe_string(url)
+}
+
+/// The template's context: the recipient and the notice's facts, formatted for people.
+fn context_of(recipient: &Recipient, notice: &Notice, links: &LinkBase) -> Value {
+    let name = one_line(&recipient.full_name);
+    match notice {
+        Notice::Welcome(w) => context! {
+            name,
+            credential => w.credential.to_string(),
+            certificate_number => one_line(&w.certificate_number),
+            cycle_starts_on => human_date(w.cycle_starts_on),
+            expires_on => human_date(w.expires_on),
+            window_opens_on => human_date(w.window_opens_on),
+            window_closes_on => human_date(w.window_closes_on),
+            requirements => hours_lines(&w.requirements),
+            links => context! {
+                certification => link(links.certification(w.certification_id)),
+                eligibility => link(links.eligibility(w.certification_id)),
+            },
+        },
+        Notice::WindowOpens(w) => context! {
+            name,
+            credential => w.credential.to_string(),
+            window_opens_on => human_date(w.window_opens_on),
+            window_closes_on => human_date(w.window_closes_on),
+            met => w.met,
+            missing => hours_lines(&w.missing),
+            links => context! {
+                certification => link(links.certification(w.certification_id)),
+                eligibility => link(links.eligibility(w.certification_id)),
+            },
+        },
+    }
+}
+
+/// Renders `notice` for `recipient`: the subject first, then the text and HTML parts (which also
+/// see the subject, as `subject`).
+pub fn render(
+    recipient: &Recipient,
+    notice: &Notice,
+    links: &LinkBase,
+) -> Result<Rendered, RenderError> {
+    let env = environment()?;
+    let name = notice.template();
+    let ctx = context_of(recipient, notice, links);
+    let subject = one_line(&render_one(env, &format!("{name}.subject.txt"), &ctx)?);
+    let ctx = context! { subject => subject.clone(), ..ctx };
+    Ok(Rendered {
+        text: render_one(env, &format!("{name}.txt"), &ctx)?,
+        html: render_one(env, &format!("{name}.html"), &ctx)?,
+        subject,
+    })
+}
+
+/// [`render`]s `notice` into the [`Email`] to send to `recipient`.
+pub fn email(
+    recipient: &Recipient,
+    notice: &Notice,
+    links: &LinkBase,
+) -> Result<Email, RenderError> {
+    let Rendered {
+        subject,
+        text,
+        html,
+    } = render(recipient, notice, links)?;
+    Ok(Email {
+        to: recipient.email.clone(),
+        to_name: one_line(&recipient.full_name),
+        subject,
+        text,
+        html,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use recert_domain::notice::{Welcome, WindowOpens};
+    use recert_domain::{CertificantId, Credential, Hours};
+    use uuid::Uuid;
+
+    fn date(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn certification_id() -> CertificationId {
+        CertificationId(Uuid::parse_str("01936f3e-7a2b-7c4d-8e9f-0a1b2c3d4e5f").unwrap())
+    }
+
+    fn recipient(name: &str) -> Recipient {
+        Recipient {
+            certificant_id: CertificantId(Uuid::nil()),
+            email: "ada@example.org".into(),
+            full_name: name.into(),
+        }
+    }
+
+    fn links() -> LinkBase {
+        LinkBase::new("https://app.example.org/").unwrap()
+    }
+
+    fn line(label: &str, hours: u32) -> HoursLine {
+        HoursLine {
+            label: label.into(),
+            hours: Hours(hours),
+        }
+    }
+
+    fn welcome() -> Notice {
+        Notice::Welcome(Welcome {
+            certification_id: certification_id(),
+            credential: Credential::Cphims,
+            certificate_number: "CPHIMS-2024-00042".into(),
+            cycle_starts_on: date("2024-04-01"),
+            expires_on: date("2027-03-31"),
+            window_opens_on: date("2026-10-01"),
+            window_closes_on: date("2027-03-31"),
+            requirements: vec![
+                line("Total hours", 4500),
+                line("From approved providers", 2250),
+                line("Ethics", 350),
+            ],
+        })
+    }
+
+    fn window_opens(met: bool) -> Notice {
+        Notice::WindowOpens(WindowOpens {
+            certification_id: certification_id(),
+            credential: Credential::CphimsCa,
+            window_opens_on: date("2026-10-01"),
+            window_closes_on: date("2027-03-31"),
+            met,
+            missing: if met {
+                vec![]
+            } else {
+                vec![line("Total hours", 2000), line("Canadian content", 525)]
+            },
+        })
+    }
+
+    /// Asserts `needle` is in both parts.
+    fn in_both(r: &Rendered, needle: &str) {
+        assert!(
+            r.text.contains(needle),
+            "text lacks {needle:?}:\n{}",
+            r.text
+        );
+        assert!(
+            r.html.contains(needle),
+            "html lacks {needle:?}:\n{}",
+            r.html
+        );
+    }
+
+    #[test]
+    fn welcome_tells_the_cycle_the_window_and_every_requirement() {
+        let r = render(&recipient("Ada Lovelace"), &welcome(), &links()).unwrap();
+        assert_eq!(r.subject, "Welcome to your CPHIMS renewal cycle");
+        for fact in [
+            "Ada Lovelace",
+            "CPHIMS",
+            "CPHIMS-2024-00042",
+            "1 April 2024",
+            "31 March 2027",
+            "1 October 2026",
+            "Total hours: 45.00 h",
+            "From approved providers: 22.50 h",
+            "Ethics: 3.50 h",
+            "https://app.example.org/certifications/01936f3e-7a2b-7c4d-8e9f-0a1b2c3d4e5f",
+        ] {
+            in_both(&r, fact);
+        }
+        assert!(r.text.contains("Log your CE hours"), "{}", r.text);
+        assert!(
+            r.html
+                .contains("<title>Welcome to your CPHIMS renewal cycle</title>")
+        );
+        assert!(
+            r.html.contains(
+                "href=\"https://app.example.org/certifications/01936f3e-7a2b-7c4d-8e9f-0a1b2c3d4e5f\""
+            ),
+            "{}",
+            r.html
+        );
+        assert!(
+            !r.text.contains('<'),
+            "no markup in the text part:\n{}",
+            r.text
+        );
+    }
+
+    #[test]
+    fn window_opens_when_met_invites_to_submit() {
+        let r = render(&recipient("Ada Lovelace"), &window_opens(true), &links()).unwrap();
+        assert_eq!(r.subject, "Your CPHIMS-CA renewal window is open");
+        for fact in [
+            "Ada Lovelace",
+            "1 October 2026",
+            "31 March 2027",
+            "you meet every requirement",
+            "you can submit your renewal now",
+            "https://app.example.org/certifications/01936f3e-7a2b-7c4d-8e9f-0a1b2c3d4e5f",
+        ] {
+            in_both(&r, fact);
+        }
+        assert!(!r.text.contains("still missing"));
+        assert!(!r.html.contains("/eligibility"));
+    }
+
+    #[test]
+    fn window_opens_when_not_met_lists_what_is_missing() {
+        let r = render(&recipient("Ada Lovelace"), &window_opens(false), &links()).unwrap();
+        assert_eq!(r.subject, "Your CPHIMS-CA renewal window is open");
+        for fact in [
+            "Ada Lovelace",
+            "1 October 2026",
+            "31 March 2027",
+            "still missing",
+            "Total hours: 20.00 h",
+            "Canadian content: 5.25 h",
+            "https://app.example.org/certifications/01936f3e-7a2b-7c4d-8e9f-0a1b2c3d4e5f/eligibility",
+        ] {
+            in_both(&r, fact);
+        }
+        assert!(!r.text.contains("you can submit your renewal now"));
+    }
+
+    #[test]
+    fn html_escapes_what_people_typed_and_text_keeps_it() {
+        for notice in [welcome(), window_opens(false), window_opens(true)] {
+            let r = render(
+                &recipient("Ada <script>alert(1)</script>"),
+                &notice,
+                &links(),
+            )
+            .unwrap();
+            assert!(!r.html.contains("<script>"), "{}", r.html);
+            assert!(r.html.contains("Ada &lt;script&gt;"), "{}", r.html);
+            assert!(
+                r.text.contains("Ada <script>alert(1)</script>"),
+                "{}",
+                r.text
+            );
+        }
+        let mut w = welcome();
+        if let Notice::Welcome(w) = &mut w {
+            w.requirements = vec![line("Ethics & <b>law</b>", 100)];
+        }
+        let r = render(&recipient("Ada"), &w, &links()).unwrap();
+        assert!(r.html.contains("Ethics &amp; &lt;b&gt;law"), "{}", r.html);
+    }
+
+    #[test]
+    fn a_blank_name_gets_a_neutral_greeting() {
+        let r = render(&recipient("  "), &welcome(), &links()).unwrap();
+        assert!(r.text.starts_with("Hello,\n"), "{}", r.text);
+        assert!(r.html.contains("<p>Hello,</p>"), "{}", r.html);
+    }
+
+    #[test]
+    fn email_carries_the_recipient_and_the_parts() {
+        let e = email(&recipient("Ada\nLovelace"), &welcome(), &links()).unwrap();
+        assert_eq!(e.to, "ada@example.org");
+        assert_eq!(e.to_name, "Ada Lovelace");
+        assert_eq!(e.subject, "Welcome to your CPHIMS renewal cycle");
+        assert!(e.text.contains("Dear Ada Lovelace,"));
+        assert!(e.html.contains("<!DOCTYPE html>"));
+    }
+
+    #[test]
+    fn link_base_is_checked_and_normalised() {
+        assert_eq!(
+            LinkBase::new("https://app.example.org/").unwrap().as_str(),
+            "https://app.example.org"
+        );
+        assert_eq!(
+            LinkBase::new("http://127.0.0.1:3000/recert")
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:3000/recert"
+        );
+        assert_eq!(LinkBase::default().as_str(), DEFAULT_LINK_BASE);
+        for bad in [
+            "",
+            "app.example.org",
+            "ftp://x",
+            "https://",
+            "https:///x",
+            "https://a.org/?x=1",
+            "https://a.org/#x",
+            "https://a.org/\"><script>",
+            "https://a b.org",
+        ] {
+            let err = LinkBase::new(bad).unwrap_err();
+            assert!(err.to_string().contains(LINK_BASE_ENV), "{err}");
+        }
+    }
+
+    #[test]
+    fn dates_read_like_people_write_them() {
+        assert_eq!(human_date(date("2027-03-31")), "31 March 2027");
+        assert_eq!(human_date(date("2026-10-01")), "1 October 2026");
+    }
+
+    #[test]
+    fn rendered_debug_shows_no_content() {
+        let r = render(&recipient("Ada Lovelace"), &welcome(), &links()).unwrap();
+        let debug = format!("{r:?}");
+        assert!(!debug.contains("Ada"), "{debug}");
+    }
+}

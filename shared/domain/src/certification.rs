@@ -97,17 +97,23 @@ impl Certification {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RenewalStatus {
+    /// Submitted; the fee is not paid yet (the certificant may withdraw it).
+    #[default]
     AwaitingPayment,
+    /// Paid: waiting in the reviewers' queue.
     InReview,
     Approved,
+    /// Sent back with reasons: the entries unlock; a resubmission carries the payment over.
     Returned,
+    /// Withdrawn by the certificant before paying: the entries unlock.
+    Withdrawn,
 }
 
-/// A renewal submission for one cycle (the renewals issue fills in payment and review).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// A renewal submission for one cycle: what was attested, billed and paid, and how it was decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Renewal {
     pub id: uuid::Uuid,
     /// The first day of the cycle this renewal is for (it is kept with that cycle's entries).
@@ -116,6 +122,29 @@ pub struct Renewal {
     pub cycle_expires_on: NaiveDate,
     pub status: RenewalStatus,
     pub submitted_at: DateTime<Utc>,
+    /// The order number payments refer to (`R-<certification>-<n>`).
+    #[serde(default)]
+    pub order_number: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<Box<crate::submission::AttestationRecord>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_address: Option<Box<crate::submission::BillingAddress>>,
+    /// The fee, priced from the rules' fee table by the membership status on record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge: Option<Box<crate::submission::Charge>>,
+    /// Every payment received for this submission (matching the fee or not).
+    #[serde(default)]
+    pub payments: Vec<crate::submission::PaymentRecord>,
+    /// The processor's ids of every payment event applied to it (each is applied once).
+    #[serde(default)]
+    pub processed_events: Vec<String>,
+    /// What staff must look at (an amount that does not match, a payment after withdrawal...).
+    #[serde(default)]
+    pub flags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Box<crate::submission::Review>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -145,6 +174,25 @@ pub enum HistoryKind {
     /// A notice was queued in the outbox for the certificant (its template's name).
     NoticeQueued {
         template: String,
+    },
+    RenewalWithdrawn {
+        #[schema(value_type = String, format = Uuid)]
+        renewal_id: uuid::Uuid,
+    },
+    /// A payment was recorded; `accepted` says whether it paid the submission (else it is flagged).
+    PaymentRecorded {
+        #[schema(value_type = String, format = Uuid)]
+        renewal_id: uuid::Uuid,
+        accepted: bool,
+    },
+    RenewalApproved {
+        #[schema(value_type = String, format = Uuid)]
+        renewal_id: uuid::Uuid,
+        new_expires_on: NaiveDate,
+    },
+    RenewalReturned {
+        #[schema(value_type = String, format = Uuid)]
+        renewal_id: uuid::Uuid,
     },
 }
 
@@ -359,7 +407,7 @@ impl Item {
         match self {
             Item::Renewal(r) if r.status == RenewalStatus::InReview => Some(QueueSlot {
                 queue: Queue::RenewalReview,
-                since: r.submitted_at,
+                since: r.paid_at.unwrap_or(r.submitted_at),
             }),
             Item::Outbox(m) => match &m.delivery {
                 Delivery::Pending => Some(QueueSlot {
@@ -600,9 +648,10 @@ impl CertificationAggregate {
     /// A renewal submitted for the current cycle that still stands (not returned).
     pub fn current_submission(&self) -> Option<&Renewal> {
         let c = &self.certification;
-        self.renewals
-            .iter()
-            .find(|r| r.cycle_expires_on == c.expires_on && r.status != RenewalStatus::Returned)
+        self.renewals.iter().find(|r| {
+            r.cycle_expires_on == c.expires_on
+                && !matches!(r.status, RenewalStatus::Returned | RenewalStatus::Withdrawn)
+        })
     }
 
     /// Entries may change only while the cycle is open for logging: not lapsed, not submitted.
@@ -880,6 +929,7 @@ mod tests {
             cycle_expires_on: date(2027, 12, 31),
             status: RenewalStatus::AwaitingPayment,
             submitted_at: at(4),
+            ..Renewal::default()
         };
         assert_eq!(Item::Renewal(renewal.clone()).queue_slot(), None);
         renewal.status = RenewalStatus::InReview;

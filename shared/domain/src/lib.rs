@@ -18,6 +18,7 @@ pub mod ids;
 pub mod notice;
 pub mod readiness;
 pub mod rules;
+pub mod submission;
 
 pub use actor::{ActedBy, Actor, JobName, ProviderId, Role, WebhookSender};
 pub use calendar::{Cycle, RenewalWindow, add_months};

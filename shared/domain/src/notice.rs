@@ -55,12 +55,46 @@ pub struct WindowOpens {
     pub missing: Vec<HoursLine>,
 }
 
+/// Sent when a submission is paid: the receipt and what happens next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub certification_id: CertificationId,
+    pub credential: Credential,
+    pub order_number: String,
+    pub amount_minor: i64,
+    pub currency: String,
+    pub paid_at: DateTime<Utc>,
+}
+
+/// Sent when a renewal is approved: the new expiration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approved {
+    pub certification_id: CertificationId,
+    pub credential: Credential,
+    pub certificate_number: String,
+    pub valid_until: NaiveDate,
+    pub next_cycle_starts_on: NaiveDate,
+}
+
+/// Sent when a submission is returned: why, and until when to resubmit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Returned {
+    pub certification_id: CertificationId,
+    pub credential: Credential,
+    pub order_number: String,
+    pub window_closes_on: NaiveDate,
+    pub reasons: Vec<String>,
+}
+
 /// Something to tell a certificant; the variant names the email template.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "template", rename_all = "snake_case")]
 pub enum Notice {
     Welcome(Welcome),
     WindowOpens(WindowOpens),
+    Receipt(Receipt),
+    Approved(Approved),
+    Returned(Returned),
 }
 
 impl Notice {
@@ -69,6 +103,9 @@ impl Notice {
         match self {
             Notice::Welcome(_) => "welcome",
             Notice::WindowOpens(_) => "window_opens",
+            Notice::Receipt(_) => "receipt",
+            Notice::Approved(_) => "approved",
+            Notice::Returned(_) => "returned",
         }
     }
 }

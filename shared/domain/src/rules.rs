@@ -33,7 +33,17 @@ pub struct RuleSet {
     pub entry_max: Hours,
     pub deadlines: Deadlines,
     pub fees: Vec<Fee>,
+    /// What a certificant attests when submitting a renewal (recorded with the submission).
+    pub attestation: Attestation,
     credentials: BTreeMap<Credential, CredentialRules>,
+}
+
+/// The attestation a renewal submission accepts: its text and the version that names it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Attestation {
+    pub version: String,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -135,6 +145,7 @@ struct FileVersion {
     entry_max_hundredths: u32,
     fees: Vec<Fee>,
     deadlines: Deadlines,
+    attestation: Attestation,
     requirement_sets: BTreeMap<String, FileSet>,
     credentials: BTreeMap<Credential, FileCredential>,
 }
@@ -208,6 +219,9 @@ impl RuleSet {
         if d.window_opens_months_before_expiration == 0 || d.audit_sample_percent > 100 {
             return Err(invalid("deadlines out of range".into()));
         }
+        if v.attestation.version.trim().is_empty() || v.attestation.text.trim().is_empty() {
+            return Err(invalid("the attestation needs a version and a text".into()));
+        }
         let mut credentials = BTreeMap::new();
         for credential in Credential::ALL {
             let fc = v
@@ -255,6 +269,7 @@ impl RuleSet {
             entry_max: Hours(v.entry_max_hundredths),
             deadlines: v.deadlines,
             fees: v.fees,
+            attestation: v.attestation,
             credentials,
         })
     }

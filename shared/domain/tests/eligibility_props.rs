@@ -78,6 +78,9 @@ audit_replacement_days = 60
 review_due_days = 7
 certificate_due_weeks = 6
 audit_sample_percent = 10
+[version.attestation]
+version = "test-1"
+text = "A test attestation."
 "#,
     );
     for (s, set) in sets.iter().enumerate() {

@@ -24,7 +24,7 @@ pub const LINK_BASE_ENV: &str = "RECERT_LINK_BASE";
 pub const DEFAULT_LINK_BASE: &str = "http://127.0.0.1:3000";
 
 /// Every template, by name, as compiled in.
-const TEMPLATES: [(&str, &str); 7] = [
+const TEMPLATES: [(&str, &str); 16] = [
     ("layout.html", include_str!("../templates/layout.html")),
     (
         "welcome.subject.txt",
@@ -44,6 +44,24 @@ const TEMPLATES: [(&str, &str); 7] = [
         "window_opens.html",
         include_str!("../templates/window_opens.html"),
     ),
+    (
+        "receipt.subject.txt",
+        include_str!("../templates/receipt.subject.txt"),
+    ),
+    ("receipt.txt", include_str!("../templates/receipt.txt")),
+    ("receipt.html", include_str!("../templates/receipt.html")),
+    (
+        "approved.subject.txt",
+        include_str!("../templates/approved.subject.txt"),
+    ),
+    ("approved.txt", include_str!("../templates/approved.txt")),
+    ("approved.html", include_str!("../templates/approved.html")),
+    (
+        "returned.subject.txt",
+        include_str!("../templates/returned.subject.txt"),
+    ),
+    ("returned.txt", include_str!("../templates/returned.txt")),
+    ("returned.html", include_str!("../templates/returned.html")),
 ];
 
 /// The web app's base URL (`https://app.example.org`), which every link in an email starts with.
@@ -206,6 +224,13 @@ fn link(url: String) -> Value {
     Value::from_safe_string(url)
 }
 
+/// `125.00 USD`.
+pub fn money(amount_minor: i64, currency: &str) -> String {
+    let sign = if amount_minor < 0 { "-" } else { "" };
+    let abs = amount_minor.unsigned_abs();
+    format!("{sign}{}.{:02} {currency}", abs / 100, abs % 100)
+}
+
 /// The template's context: the recipient and the notice's facts, formatted for people.
 fn context_of(recipient: &Recipient, notice: &Notice, links: &LinkBase) -> Value {
     let name = one_line(&recipient.full_name);
@@ -235,6 +260,30 @@ fn context_of(recipient: &Recipient, notice: &Notice, links: &LinkBase) -> Value
                 certification => link(links.certification(w.certification_id)),
                 eligibility => link(links.eligibility(w.certification_id)),
             },
+        },
+        Notice::Receipt(r) => context! {
+            name,
+            credential => r.credential.to_string(),
+            order_number => one_line(&r.order_number),
+            amount => money(r.amount_minor, &r.currency),
+            paid_on => human_date(r.paid_at.date_naive()),
+            links => context! { certification => link(links.certification(r.certification_id)) },
+        },
+        Notice::Approved(a) => context! {
+            name,
+            credential => a.credential.to_string(),
+            certificate_number => one_line(&a.certificate_number),
+            valid_until => human_date(a.valid_until),
+            next_cycle_starts_on => human_date(a.next_cycle_starts_on),
+            links => context! { certification => link(links.certification(a.certification_id)) },
+        },
+        Notice::Returned(r) => context! {
+            name,
+            credential => r.credential.to_string(),
+            order_number => one_line(&r.order_number),
+            window_closes_on => human_date(r.window_closes_on),
+            reasons => r.reasons.iter().map(|x| one_line(x)).collect::<Vec<_>>(),
+            links => context! { certification => link(links.certification(r.certification_id)) },
         },
     }
 }
@@ -514,5 +563,89 @@ mod tests {
         let r = render(&recipient("Ada Lovelace"), &welcome(), &links()).unwrap();
         let debug = format!("{r:?}");
         assert!(!debug.contains("Ada"), "{debug}");
+    }
+
+    #[test]
+    fn the_receipt_names_the_order_the_amount_and_what_happens_next() {
+        let notice = Notice::Receipt(recert_domain::notice::Receipt {
+            certification_id: certification_id(),
+            credential: Credential::Cphims,
+            order_number: "R-0001-abcd".into(),
+            amount_minor: 12500,
+            currency: "USD".into(),
+            paid_at: date("2026-10-02").and_hms_opt(9, 0, 0).unwrap().and_utc(),
+        });
+        let r = render(&recipient("Ada <script>"), &notice, &links()).unwrap();
+        assert!(r.subject.contains("R-0001-abcd"), "{}", r.subject);
+        for part in [&r.text, &r.html] {
+            for fact in [
+                "R-0001-abcd",
+                "125.00 USD",
+                "2 October 2026",
+                "review queue",
+                "https://app.example.org/certifications/",
+            ] {
+                assert!(part.contains(fact), "{fact} missing");
+            }
+        }
+        assert!(r.html.contains("Ada &lt;script&gt;") && !r.html.contains("<script>"));
+    }
+
+    #[test]
+    fn the_approval_names_the_new_expiration_and_the_next_cycle() {
+        let notice = Notice::Approved(recert_domain::notice::Approved {
+            certification_id: certification_id(),
+            credential: Credential::Cphims,
+            certificate_number: "CPHIMS-2024-00042".into(),
+            valid_until: date("2030-03-31"),
+            next_cycle_starts_on: date("2027-04-01"),
+        });
+        let r = render(&recipient("Ada Lovelace"), &notice, &links()).unwrap();
+        assert!(r.subject.contains("31 March 2030"), "{}", r.subject);
+        for part in [&r.text, &r.html] {
+            for fact in [
+                "Ada Lovelace",
+                "CPHIMS-2024-00042",
+                "31 March 2030",
+                "1 April 2027",
+            ] {
+                assert!(part.contains(fact), "{fact} missing");
+            }
+        }
+    }
+
+    #[test]
+    fn a_returned_submission_lists_every_reason_and_the_deadline() {
+        let notice = Notice::Returned(recert_domain::notice::Returned {
+            certification_id: certification_id(),
+            credential: Credential::Cphims,
+            order_number: "R-0001-abcd".into(),
+            window_closes_on: date("2027-03-31"),
+            reasons: vec![
+                "The ethics course certificate is unreadable".into(),
+                "Add the provider's name".into(),
+            ],
+        });
+        let r = render(&recipient("Ada Lovelace"), &notice, &links()).unwrap();
+        for part in [&r.text, &r.html] {
+            for fact in [
+                "unreadable",
+                "provider's name",
+                "31 March 2027",
+                "do not pay",
+            ] {
+                assert!(
+                    part.contains(fact) || part.contains(&fact.replace('\'', "&#x27;")),
+                    "{fact} missing"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn money_is_written_with_two_decimals_and_the_currency() {
+        assert_eq!(money(12500, "USD"), "125.00 USD");
+        assert_eq!(money(5, "CAD"), "0.05 CAD");
+        assert_eq!(money(-150, "USD"), "-1.50 USD");
     }
 }

@@ -615,6 +615,7 @@ mod tests {
                 cycle_expires_on: d(2028, 3, 31),
                 status,
                 submitted_at: d(2026, 1, 2).and_hms_opt(3, 4, 5).unwrap().and_utc(),
+                ..recert_domain::Renewal::default()
             })
         };
         let queued = item_index_keys(id, &renewal(recert_domain::RenewalStatus::InReview));

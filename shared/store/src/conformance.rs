@@ -231,6 +231,7 @@ pub fn renewal(
         cycle_expires_on: aggregate.certification.expires_on,
         status,
         submitted_at,
+        ..Renewal::default()
     }
 }
 

@@ -290,6 +290,7 @@ async fn entries_of_a_submitted_cycle_are_locked_with_a_clear_reason() {
                 cycle_expires_on: a.certification.expires_on,
                 status: RenewalStatus::InReview,
                 submitted_at: chrono::Utc::now(),
+                ..Renewal::default()
             }))
         },
     )

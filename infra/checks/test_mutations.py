@@ -2,9 +2,9 @@
 asserts that the named invariant test fails on it (and that the real template passes them).
 
 The allow-lists of test_template.py are exercised the same way: each SHAPE is a change that a
-future feature needs (an unauthenticated webhook route, a scheduled job, a stream consumer, a
-second binary in a crate), on top of what the lists already admit (the notifier's stream, the
-sweeper's and the jobs' schedules, the sweeper binary). With its allow-list entries it passes
+future feature needs (another unauthenticated webhook route, a scheduled job, a stream consumer, a
+second binary in a crate), on top of what the lists already admit (the payment webhook, the
+notifier's stream, the sweeper's and the jobs' schedules, the sweeper binary). With its allow-list entries it passes
 every invariant; without them the named invariants fail; and with them, each of BREAKS (the shape
 minus a required safeguard) still fails."""
 
@@ -376,6 +376,115 @@ def for_any_value(sam: Sam) -> None:
     st["Condition"] = {"ForAnyValue:StringLike": st["Condition"]["ForAllValues:StringLike"]}
 
 
+# ---- the submissions function: its routes, its role, the webhook's secrets ---------------------
+
+
+def open_a_submissions_route(sam: Sam) -> None:
+    res(sam, "SubmissionsFunction")["Events"]["ApproveSubmission"]["Properties"]["Auth"] = {"Authorizer": "NONE"}
+
+
+def the_webhook_behind_another_authorizer(sam: Sam) -> None:
+    res(sam, "SubmissionsFunction")["Events"]["PaymentWebhook"]["Properties"]["Auth"] = {"Authorizer": "WebhookAuthorizer"}
+
+
+def the_webhook_on_another_function(sam: Sam) -> None:
+    event = res(sam, "SubmissionsFunction")["Events"].pop("PaymentWebhook")
+    res(sam, "CertificationsFunction")["Events"]["PaymentWebhook"] = event
+
+
+WHSEC = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def webhook_secret_in_plain(sam: Sam) -> None:
+    env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET"] = WHSEC
+
+
+def webhook_secret_as_a_parameter(sam: Sam) -> None:
+    sam["Parameters"]["PaymentWebhookSecret"] = {"Type": "String", "NoEcho": True, "MinLength": 16}
+    env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET"] = {"Ref": "PaymentWebhookSecret"}
+
+
+def webhook_secret_typed_into_the_arn_parameter(sam: Sam) -> None:
+    # {{resolve:secretsmanager:<the value>}} would not resolve; a loose pattern invites it anyway.
+    sam["Parameters"]["PaymentWebhookSecretArn"]["AllowedPattern"] = "^.+$"
+
+
+def webhook_secret_arn_unchecked(sam: Sam) -> None:
+    del sam["Parameters"]["PaymentWebhookSecretArn"]["AllowedPattern"]
+
+
+def webhook_secret_from_ssm(sam: Sam) -> None:
+    env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET"] = {"Fn::Sub": "{{resolve:ssm:/recert/webhook-secret}}"}
+
+
+def previous_secret_in_plain_when_not_rotating(sam: Sam) -> None:
+    env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET_PREVIOUS"]["Fn::If"][2] = WHSEC
+
+
+def previous_secret_resolved_when_unset(sam: Sam) -> None:
+    env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET_PREVIOUS"] = {
+        "Fn::Sub": "{{resolve:secretsmanager:${PaymentWebhookPreviousSecretArn}:SecretString}}"
+    }
+
+
+def previous_secret_condition_on_another_parameter(sam: Sam) -> None:
+    sam["Conditions"]["HasPaymentWebhookPreviousSecret"] = {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
+
+
+def optional_webhook_secret(sam: Sam) -> None:
+    sam["Parameters"]["PaymentWebhookSecretArn"]["Default"] = ""
+
+
+def no_webhook_secret(sam: Sam) -> None:
+    del env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET"]
+
+
+def webhook_scheme_fixed(sam: Sam) -> None:
+    env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SCHEME"] = "stripe"
+
+
+def a_scheme_the_code_does_not_know(sam: Sam) -> None:
+    sam["Parameters"]["PaymentWebhookScheme"]["AllowedValues"].append("paypal")
+
+
+def webhook_secret_for_the_certifications(sam: Sam) -> None:
+    env(sam, "CertificationsFunction")["PAYMENT_WEBHOOK_SECRET"] = copy.deepcopy(
+        env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET"]
+    )
+
+
+def webhook_scheme_in_globals(sam: Sam) -> None:
+    sam["Globals"]["Function"]["Environment"]["Variables"]["PAYMENT_WEBHOOK_SCHEME"] = {"Ref": "PaymentWebhookScheme"}
+
+
+def cursor_secret_in_plain(sam: Sam) -> None:
+    env(sam, "TranscriptsFunction")["CURSOR_SECRET"] = "c" * 64
+
+
+def submissions_read_any_queue_partition(sam: Sam) -> None:
+    statement(sam, "SubmissionsRole", "ReadTheReviewQueue")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] = ["*"]
+
+
+def submissions_write_profiles(sam: Sam) -> None:
+    statement(sam, "SubmissionsRole", "LoadAndCommitCertifications")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"].append("CERTIFICANT#*")
+
+
+def submissions_delete_items(sam: Sam) -> None:
+    statement(sam, "SubmissionsRole", "LoadAndCommitCertifications")["Action"].append("dynamodb:DeleteItem")
+
+
+def submissions_query_the_due_index(sam: Sam) -> None:
+    statement(sam, "SubmissionsRole", "ReadTheReviewQueue")["Resource"] = {"Fn::Sub": "${Table.Arn}/index/gsi3"}
+
+
+def submissions_send_email(sam: Sam) -> None:
+    role_statements(sam, "SubmissionsRole").append(copy.deepcopy(statement(sam, "NotifierRole", "SendAsTheSender")))
+
+
+def drop_the_submissions_duration_alarm(sam: Sam) -> None:
+    del sam["Resources"]["SubmissionsDurationAlarm"]
+
+
 CASES: list[tuple[Callable[[Sam], None], Callable[..., None]]] = [
     (set_auth_none, T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed),
     (set_auth_none, T.test_every_translated_route_requires_the_jwt_authorizer_unless_allow_listed),
@@ -466,6 +575,41 @@ CASES: list[tuple[Callable[[Sam], None], Callable[..., None]]] = [
     (drop_the_failures_queue_alarm, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
     (drop_the_jobs_errors_alarm, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
     (an_alarm_nobody_hears_recover, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
+    # the submissions function: one open route (the signed webhook), nothing else open
+    (open_a_submissions_route, T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed),
+    (open_a_submissions_route, T.test_every_translated_route_requires_the_jwt_authorizer_unless_allow_listed),
+    (the_webhook_behind_another_authorizer, T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed),
+    (the_webhook_on_another_function, T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed),
+    (the_webhook_on_another_function, T.test_each_route_goes_to_the_function_whose_router_serves_it),
+    # the webhook's signing secrets: from Secrets Manager only, to the submissions function only
+    (webhook_secret_in_plain, T.test_functions_get_the_configuration_the_code_reads),
+    (webhook_secret_in_plain, T.test_every_secret_setting_resolves_from_secrets_manager),
+    (webhook_secret_as_a_parameter, T.test_functions_get_the_configuration_the_code_reads),
+    (webhook_secret_as_a_parameter, T.test_every_secret_setting_resolves_from_secrets_manager),
+    (webhook_secret_typed_into_the_arn_parameter, T.test_every_secret_setting_resolves_from_secrets_manager),
+    (webhook_secret_arn_unchecked, T.test_every_secret_setting_resolves_from_secrets_manager),
+    (webhook_secret_from_ssm, T.test_every_secret_setting_resolves_from_secrets_manager),
+    (previous_secret_in_plain_when_not_rotating, T.test_functions_get_the_configuration_the_code_reads),
+    (previous_secret_in_plain_when_not_rotating, T.test_every_secret_setting_resolves_from_secrets_manager),
+    (previous_secret_resolved_when_unset, T.test_functions_get_the_configuration_the_code_reads),
+    (previous_secret_resolved_when_unset, T.test_every_secret_setting_resolves_from_secrets_manager),
+    (previous_secret_condition_on_another_parameter, T.test_functions_get_the_configuration_the_code_reads),
+    (previous_secret_condition_on_another_parameter, T.test_every_secret_setting_resolves_from_secrets_manager),
+    (optional_webhook_secret, T.test_parameters),
+    (optional_webhook_secret, T.test_every_secret_setting_resolves_from_secrets_manager),
+    (no_webhook_secret, T.test_functions_get_the_configuration_the_code_reads),
+    (webhook_scheme_fixed, T.test_functions_get_the_configuration_the_code_reads),
+    (a_scheme_the_code_does_not_know, T.test_parameters),
+    (webhook_secret_for_the_certifications, T.test_functions_get_the_configuration_the_code_reads),
+    (webhook_scheme_in_globals, T.test_functions_get_the_configuration_the_code_reads),
+    (cursor_secret_in_plain, T.test_every_secret_setting_resolves_from_secrets_manager),
+    # the submissions role
+    (submissions_read_any_queue_partition, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (submissions_write_profiles, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (submissions_delete_items, T.test_each_role_grants_exactly_the_dynamodb_calls_its_code_makes),
+    (submissions_query_the_due_index, T.test_each_role_grants_exactly_the_dynamodb_calls_its_code_makes),
+    (submissions_send_email, T.test_only_the_mail_roles_send_email_and_only_as_the_sender),
+    (drop_the_submissions_duration_alarm, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
 ]
 
 
@@ -512,11 +656,13 @@ class Shape:
     crates: Callable[[Path], None] | None = None
 
 
-WEBHOOK = ("POST", "/webhooks/payments")
+PAYMENT_WEBHOOK = ("submissions", "POST", "/webhooks/payments")
+# Another processor's webhook, as a future feature would add it (the payment webhook is real).
+WEBHOOK = ("POST", "/webhooks/identity-provider")
 
 
 def add_a_webhook(sam: Sam) -> None:
-    res(sam, "CertificationsFunction")["Events"]["PaymentWebhook"] = {
+    res(sam, "CertificationsFunction")["Events"]["IdentityWebhook"] = {
         "Type": "HttpApi",
         "Properties": {
             "ApiId": {"Ref": "HttpApi"}, "Method": WEBHOOK[0], "Path": WEBHOOK[1],
@@ -737,7 +883,7 @@ def open_a_second_route(sam: Sam) -> None:
 
 
 def scope_the_open_route(sam: Sam) -> None:
-    res(sam, "CertificationsFunction")["Events"]["PaymentWebhook"]["Properties"]["Auth"]["AuthorizationScopes"] = ["x"]
+    res(sam, "CertificationsFunction")["Events"]["IdentityWebhook"]["Properties"]["Auth"]["AuthorizationScopes"] = ["x"]
 
 
 def deploy_an_undeclared_binary(sam: Sam) -> None:
@@ -775,14 +921,59 @@ def test_a_listed_shape_without_its_safeguard_fails(shaped, shape: str, brk, tes
         call(test, sam)
 
 
+@pytest.mark.parametrize("route", ["payments", "shape"])
 @pytest.mark.parametrize("security", [None, [{"bearer": []}]], ids=["no-requirement", "bearer"])
-def test_a_listed_unauthenticated_route_must_say_security_empty_in_the_spec(shaped, monkeypatch, security) -> None:
-    sam = shaped(SHAPE["unauthenticated-webhook"], True)
+def test_a_listed_unauthenticated_route_must_say_security_empty_in_the_spec(
+    pristine, shaped, monkeypatch, security, route
+) -> None:
+    if route == "payments":
+        sam, key = copy.deepcopy(pristine), PAYMENT_WEBHOOK[1:]
+    else:
+        sam, key = shaped(SHAPE["unauthenticated-webhook"], True), WEBHOOK
+    call(T.test_openapi_operations_and_http_api_events_are_the_same_set, sam)  # holds as it is
     ops = T.openapi_operations
     op = {} if security is None else {"security": security}
-    monkeypatch.setattr(T, "openapi_operations", lambda: {**ops(), WEBHOOK: op})
+    monkeypatch.setattr(T, "openapi_operations", lambda: {**ops(), key: op})
     with pytest.raises(AssertionError):
         call(T.test_openapi_operations_and_http_api_events_are_the_same_set, sam)
+
+
+OPEN_ROUTE_INVARIANTS = [
+    T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed,
+    T.test_every_translated_route_requires_the_jwt_authorizer_unless_allow_listed,
+    T.test_openapi_operations_and_http_api_events_are_the_same_set,
+]
+
+
+@pytest.mark.parametrize("test", OPEN_ROUTE_INVARIANTS, ids=[t.__name__[5:] for t in OPEN_ROUTE_INVARIANTS])
+def test_the_payment_webhook_fails_unless_allow_listed(pristine, monkeypatch, test) -> None:
+    # The real open route, as the template has it: without its allow-list entry (a reviewed
+    # reason), every route invariant refuses it; under another crate's name, too.
+    call(test, copy.deepcopy(pristine))
+    unlisted = {k: v for k, v in T.UNAUTHENTICATED_ROUTES.items() if k != PAYMENT_WEBHOOK}
+    assert len(unlisted) == len(T.UNAUTHENTICATED_ROUTES) - 1, "the payment webhook is allow-listed"
+    monkeypatch.setattr(T, "UNAUTHENTICATED_ROUTES", unlisted)
+    with pytest.raises(AssertionError):
+        call(test, copy.deepcopy(pristine))
+    if test is OPEN_ROUTE_INVARIANTS[0]:
+        monkeypatch.setattr(T, "UNAUTHENTICATED_ROUTES", {**unlisted, ("certifications", *PAYMENT_WEBHOOK[1:]): "x"})
+        with pytest.raises(AssertionError):
+            call(test, copy.deepcopy(pristine))
+
+
+def test_every_allow_listed_entry_has_a_reason() -> None:
+    tables = {
+        "UNAUTHENTICATED_ROUTES": T.UNAUTHENTICATED_ROUTES,
+        "EXTRA_BINARIES": T.EXTRA_BINARIES,
+        "MAIL_BINARIES": T.MAIL_BINARIES,
+        "PAYMENT_WEBHOOK_BINARIES": T.PAYMENT_WEBHOOK_BINARIES,
+        "UNROUTED": T.UNROUTED,
+    }
+    for name, table in tables.items():
+        for key, reason in table.items():
+            assert isinstance(reason, str) and len(reason.split()) >= 5, f"{name}{key}: give a reason"
+    for key, (_, reason) in T.NON_HTTP_EVENTS.items():
+        assert len(reason.split()) >= 5, f"NON_HTTP_EVENTS{key}: give a reason"
 
 
 STALE = [

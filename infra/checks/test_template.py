@@ -43,6 +43,10 @@ AUTHORIZER = "JwtAuthorizer"
 #   jobs:           Query on gsi3 (what is due on a date, DUE#<date>); GetItem of a certification
 #                   root and of its certificant's profile (the recipient); load = GetItem + Query;
 #                   commit = TransactWriteItems of Puts (root, history, deadline, outbox message).
+#   submissions:    GetItem of a certification root and of its certificant's profile (the holder,
+#                   the recipient); load = GetItem + Query; commit = TransactWriteItems of Puts only
+#                   (root, history, renewal, deadline, outbox message, idempotency record); Query on
+#                   gsi2 (the review queue, QUEUE#renewal_review). Sends no email (the outbox does).
 # Keyed by the deployed binary (Metadata.BuildProperties.Binary; a crate's default binary has the
 # crate's name), so two binaries of one crate can have different roles. Resources: TABLE, an index
 # name ("gsi1"), or STREAM (the table's stream, for a stream-event consumer).
@@ -69,6 +73,10 @@ EXPECTED_DYNAMODB: dict[str, dict[str, set[str]]] = {
         TABLE: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
         "gsi3": {"dynamodb:Query"},
     },
+    "submissions": {
+        TABLE: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
+        "gsi2": {"dynamodb:Query"},
+    },
 }
 
 # The partition keys each grant on the table or an index is confined to: every such statement
@@ -77,7 +85,9 @@ EXPECTED_DYNAMODB: dict[str, dict[str, set[str]]] = {
 # the union of the prefixes of the statements granting that action there (IAM allows a request
 # if any statement does), so a widened or added prefix fails the check. Key layout: docs/dynamodb.md.
 CERT, CERTIFICANT, EMAIL, CERTNO = "CERT#*", "CERTIFICANT#*", "EMAIL#*", "CERTNO#*"
-QUEUE, DUE = "QUEUE#*", "DUE#*"
+DUE = "DUE#*"
+# A queue is one exact partition: a role may read only the queue it works.
+OUTBOX_QUEUE, REVIEW_QUEUE = "QUEUE#outbox", "QUEUE#renewal_review"
 EXPECTED_LEADING_KEYS: dict[str, dict[str, dict[str, set[str]]]] = {
     # Every item it reads or writes is in a certification's partition.
     "transcripts": {
@@ -106,7 +116,7 @@ EXPECTED_LEADING_KEYS: dict[str, dict[str, dict[str, set[str]]]] = {
     "outbox-sweeper": {
         TABLE: {"dynamodb:GetItem": {CERT}, "dynamodb:PutItem": {CERT}},
         # gsi2pk = QUEUE#outbox on a pending message
-        "gsi2": {"dynamodb:Query": {QUEUE}},
+        "gsi2": {"dynamodb:Query": {OUTBOX_QUEUE}},
     },
     "jobs": {
         TABLE: {
@@ -120,8 +130,22 @@ EXPECTED_LEADING_KEYS: dict[str, dict[str, dict[str, set[str]]]] = {
         # gsi3pk = DUE#<yyyy-mm-dd> on a deadline (or a root while active)
         "gsi3": {"dynamodb:Query": {DUE}},
     },
+    "submissions": {
+        TABLE: {
+            # certification root, certificant profile (the holder, the recipient)
+            "dynamodb:GetItem": {CERT, CERTIFICANT},
+            # a certification's working set
+            "dynamodb:Query": {CERT},
+            # root, history, renewal, deadline, outbox message, idempotency record
+            "dynamodb:PutItem": {CERT},
+        },
+        # gsi2pk = QUEUE#renewal_review on a renewal waiting for review (not the outbox queue,
+        # whose messages carry recipients' addresses)
+        "gsi2": {"dynamodb:Query": {REVIEW_QUEUE}},
+    },
 }
-LEADING_KEY_PATTERN = re.compile(r"[A-Z][A-Z0-9_]*#\*")  # a fixed "PREFIX#" and then anything
+# A fixed "PREFIX#" and then anything, or one exact queue partition ("QUEUE#<name>").
+LEADING_KEY_PATTERN = re.compile(r"[A-Z][A-Z0-9_]*#\*|QUEUE#[a-z_]+")
 
 # Actions that support no resource-level permissions: the only ones allowed on Resource "*".
 RESOURCE_STAR_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -130,8 +154,9 @@ RESOURCE_STAR_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 # this, plus the routes of UNAUTHENTICATED_ROUTES, to be exactly the spec's operations that have
 # no security requirement.
 UNROUTED = {
-    ("GET", "/health"): "liveness of the local server; every API Gateway route requires a JWT, and "
-    "Lambda health is watched by the Errors/Throttles alarms, not by polling",
+    ("GET", "/health"): "liveness of the local server; API Gateway routes require a JWT (but the "
+    "signed webhooks of UNAUTHENTICATED_ROUTES), and Lambda health is watched by the "
+    "Errors/Throttles alarms, not by polling",
 }
 
 # ---- allow-lists: the reviewed exceptions, each with its reason ------------------------------
@@ -142,7 +167,10 @@ UNROUTED = {
 # authenticates itself, by verifying a signature over the raw body before acting on it. Each must
 # be in openapi/openapi.json with an explicit `security: []`.
 UNAUTHENTICATED_ROUTES: dict[tuple[str, str, str], str] = {
-    # ("submissions", "POST", "/webhooks/payments"): "verifies Stripe-Signature / Standard Webhooks in the handler",
+    ("submissions", "POST", "/webhooks/payments"): "the payment processor's webhook: the processor "
+    "cannot carry our JWT; the handler verifies its HMAC signature (Stripe-Signature, or Standard "
+    "Webhooks' webhook-id/-timestamp/-signature) over the raw body with PAYMENT_WEBHOOK_SECRET, "
+    "refuses a stale timestamp, and only then reads the event (shared/webhooks)",
 }
 
 # Function events other than HttpApi, by (function crate, event name): (event type, reason). The
@@ -180,6 +208,14 @@ EXTRA_BINARIES: dict[tuple[str, str], str] = {
 MAIL_BINARIES: dict[str, str] = {
     "notifier": "sends outbox messages as the stream shows them",
     "outbox-sweeper": "sends the outbox messages still due",
+}
+
+# Binaries that verify the payment processor's webhook signatures (shared/webhooks,
+# Verifier::from_env): they read PAYMENT_WEBHOOK_SCHEME, PAYMENT_WEBHOOK_SECRET and
+# PAYMENT_WEBHOOK_SECRET_PREVIOUS (PAYMENT_SETTINGS), and no other function gets a PAYMENT_ setting.
+PAYMENT_WEBHOOK_BINARIES: dict[str, str] = {
+    "submissions": "serves POST /webhooks/payments (UNAUTHENTICATED_ROUTES) and refuses to start "
+    "without a valid signing secret",
 }
 
 
@@ -262,7 +298,7 @@ def is_account_root_key_admin(where: str, template: dict[str, Any], st: dict[str
     return listify(st.get("Action")) == ["kms:*"] and principal == {"AWS": root}
 
 
-# ---- the API: every route authorized --------------------------------------------------------
+# ---- the API: every route authorized (but the allow-listed signed webhooks) -------------------
 
 
 def test_the_api_has_a_jwt_authorizer_on_the_issuer_and_audience_parameters_as_default(sam):
@@ -686,6 +722,18 @@ MAIL_SETTINGS = {
     "SES_CONFIGURATION_SET": {"Ref": "SesConfigurationSet"},
     "RECERT_LINK_BASE": {"Ref": "LinkBase"},
 }
+# The signing secrets are issued by the processor and kept in secrets the operator creates (the
+# parameters are their ARNs, never their values); CloudFormation resolves them at deploy time. The
+# previous one only while a rotation is under way (the condition), else an empty string (none).
+PAYMENT_SECRET_REF = "{{resolve:secretsmanager:${PaymentWebhookSecretArn}:SecretString}}"
+PAYMENT_PREVIOUS_SECRET_REF = "{{resolve:secretsmanager:${PaymentWebhookPreviousSecretArn}:SecretString}}"
+PAYMENT_SETTINGS = {
+    "PAYMENT_WEBHOOK_SCHEME": {"Ref": "PaymentWebhookScheme"},
+    "PAYMENT_WEBHOOK_SECRET": {"Fn::Sub": PAYMENT_SECRET_REF},
+    "PAYMENT_WEBHOOK_SECRET_PREVIOUS": {
+        "Fn::If": ["HasPaymentWebhookPreviousSecret", {"Fn::Sub": PAYMENT_PREVIOUS_SECRET_REF}, ""]
+    },
+}
 LOCAL_ONLY = {"JWT_HS256_SECRET", "RECERT_DB_PATH", "RECERT_MAILBOX_DIR", "RECERT_DATA_DIR"}
 
 
@@ -695,6 +743,10 @@ def is_http_setting(name: str) -> bool:
 
 def is_mail_setting(name: str) -> bool:
     return name.startswith("SES_") or name == "RECERT_LINK_BASE"
+
+
+def is_payment_setting(name: str) -> bool:
+    return name.startswith("PAYMENT_")
 
 
 def test_functions_get_the_configuration_the_code_reads(sam, cfn):
@@ -719,8 +771,88 @@ def test_functions_get_the_configuration_the_code_reads(sam, cfn):
         else:
             mail = sorted(k for k in env if is_mail_setting(k))
             assert not mail, f"{fname} sends no email, yet gets {mail}"
+        if binary_of(fn) in PAYMENT_WEBHOOK_BINARIES:
+            got = {k: v for k, v in env.items() if is_payment_setting(k)}
+            assert got == PAYMENT_SETTINGS, f"{fname} verifies webhooks: {got}, want {PAYMENT_SETTINGS}"
+        else:
+            payment = sorted(k for k in env if is_payment_setting(k))
+            assert not payment, f"{fname} verifies no webhook, yet gets {payment}"
+    assert set(PAYMENT_WEBHOOK_BINARIES) <= {binary_of(fn) for fn in functions(sam).values()}, (
+        "PAYMENT_WEBHOOK_BINARIES not deployed"
+    )
+    previous = cfn["Conditions"]["HasPaymentWebhookPreviousSecret"]
+    assert previous == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PaymentWebhookPreviousSecretArn"}, ""]}]}, (
+        f"the previous webhook secret is resolved exactly when its ARN is set: {previous}"
+    )
     secret = resources(cfn, "AWS::SecretsManager::Secret")["CursorSecret"]["Properties"]
     assert secret["GenerateSecretString"]["PasswordLength"] >= 32
+
+
+# Every secret a function reads comes from Secrets Manager, resolved by CloudFormation at deploy
+# time: a dynamic reference to a secret of this stack (generated, e.g. CursorSecret) or to the
+# secret an operator created, named by a parameter that only admits a Secrets Manager ARN. Never a
+# value typed into a parameter (it would sit in samconfig.toml, shell history and the stack's
+# parameters) or into the template.
+SECRET_SETTING = re.compile(r"[A-Z0-9_]*SECRET[A-Z0-9_]*")
+SECRET_REF = re.compile(r"\{\{resolve:secretsmanager:\$\{([A-Za-z0-9]+)\}:SecretString\}\}")
+SECRET_ARN_SAMPLE = "arn:aws:secretsmanager:us-east-1:123456789012:secret:recert/prod/payment-webhook-AbC123"
+NOT_SECRET_ARNS = [
+    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",  # a Stripe signing secret
+    "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD",  # a Standard Webhooks signing secret
+    "recert/prod/payment-webhook",  # a secret's name: resolvable, but not pinned to an account
+    "arn:aws:ssm:us-east-1:123456789012:parameter/recert/webhook",
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:x}}{{resolve:ssm:y",
+]
+
+
+def secret_source(cfn: dict[str, Any], where: str, value: Any) -> tuple[str, bool]:
+    """(the logical id of the resource or parameter a secret setting resolves from, whether it is
+    resolved only when that parameter is set): a `{{resolve:secretsmanager:${X}:SecretString}}`
+    Sub, or an If that is such a Sub when X is set and an empty string when it is not."""
+    if isinstance(value, dict) and list(value) == ["Fn::If"]:
+        cond, then, otherwise = value["Fn::If"]
+        assert otherwise == "", f"{where}: the other branch of an optional secret is \"\" (none): {otherwise!r}"
+        name, _ = secret_source(cfn, where, then)
+        assert cfn["Conditions"].get(cond) == {"Fn::Not": [{"Fn::Equals": [{"Ref": name}, ""]}]}, (
+            f"{where}: an optional secret is resolved only when its parameter {name} is set: {cond}"
+        )
+        return name, True
+    sub = value.get("Fn::Sub") if isinstance(value, dict) and list(value) == ["Fn::Sub"] else None
+    m = SECRET_REF.fullmatch(sub) if isinstance(sub, str) else None
+    assert m, f"{where}: not a Secrets Manager dynamic reference (a plaintext secret?): {value!r}"
+    return m.group(1), False
+
+
+def test_every_secret_setting_resolves_from_secrets_manager(sam, cfn):
+    sources: dict[str, set[bool]] = {}
+    for fname in functions(sam):
+        env = cfn["Resources"][fname]["Properties"]["Environment"]["Variables"]
+        for key, value in env.items():
+            if SECRET_SETTING.fullmatch(key):
+                name, conditional = secret_source(cfn, f"{fname}.{key}", value)
+                sources.setdefault(name, set()).add(conditional)
+    assert sources, "no secret settings found: the pattern is stale"
+    for name, conditional in sorted(sources.items()):
+        if name in cfn["Resources"]:
+            assert cfn["Resources"][name]["Type"] == "AWS::SecretsManager::Secret", f"{name}: not a secret"
+            assert conditional == {False}, f"{name}: a secret of this stack always exists"
+            continue
+        param = sam["Parameters"].get(name)
+        assert param, f"{name}: neither a secret of this stack nor a parameter"
+        pattern = param.get("AllowedPattern")
+        assert param["Type"] == "String" and pattern, f"{name}: a secret's ARN needs an AllowedPattern"
+        assert re.fullmatch(pattern, SECRET_ARN_SAMPLE), f"{name}: {pattern!r} refuses a secret's ARN"
+        for value in NOT_SECRET_ARNS:
+            assert not re.fullmatch(pattern, value), f"{name}: {pattern!r} admits {value!r}"
+        optional = "Default" in param
+        assert not optional or param["Default"] == "", f"{name}: the default of a secret's ARN is empty (none)"
+        assert bool(re.fullmatch(pattern, "")) == optional, f"{name}: empty admitted iff optional"
+        # An empty ARN cannot be resolved (the deploy would fail): an optional one only under If.
+        assert conditional == {optional}, f"{name}: optional={optional}, resolved under a condition: {conditional}"
+    # No parameter carries a secret's value: a secret is named by its ARN.
+    for name, param in sam["Parameters"].items():
+        assert not param.get("NoEcho"), f"{name}: a NoEcho parameter is a secret value passed in plain"
+        assert "secret" not in name.lower() or name.endswith("SecretArn"), f"{name}: a secret parameter"
 
 
 def test_every_function_has_its_own_role_and_log_group(sam, cfn):
@@ -893,7 +1025,7 @@ def leading_keys(role: dict[str, Any]) -> dict[str, dict[str, set[str]]]:
         assert patterns, f"{where}: no LeadingKeys pattern"
         for pattern in patterns:
             assert isinstance(pattern, str) and LEADING_KEY_PATTERN.fullmatch(pattern), (
-                f"{where}: LeadingKeys pattern {pattern!r} is not a fixed PREFIX# then *"
+                f"{where}: LeadingKeys pattern {pattern!r} is neither a fixed PREFIX# then * nor one queue"
             )
         for item in items:
             for action in actions:
@@ -1081,3 +1213,20 @@ def test_parameters(sam):
     assert re.fullmatch(params["LinkBase"]["AllowedPattern"], "https://recert.example.org")
     assert not re.fullmatch(params["LinkBase"]["AllowedPattern"], "http://recert.example.org")
     assert params["SesConfigurationSet"].get("Default") == ""
+    # The webhook's current signing secret is required (the submissions function refuses to start
+    # without it); the previous one is optional; the schemes are exactly those the code parses.
+    assert "Default" not in params["PaymentWebhookSecretArn"], "PaymentWebhookSecretArn: required"
+    assert params["PaymentWebhookPreviousSecretArn"].get("Default") == ""
+    scheme = params["PaymentWebhookScheme"]
+    assert sorted(scheme["AllowedValues"]) == sorted(webhook_schemes()), (
+        f"PaymentWebhookScheme: {scheme['AllowedValues']}, the code parses {sorted(webhook_schemes())}"
+    )
+    assert scheme.get("Default") in webhook_schemes(), f"PaymentWebhookScheme: default {scheme.get('Default')!r}"
+
+
+def webhook_schemes() -> set[str]:
+    """The scheme names the webhook verifier accepts (`Scheme::X => "name"` in shared/webhooks)."""
+    src = (SHARED_DIR / "webhooks" / "src" / "lib.rs").read_text()
+    names = set(re.findall(r'Scheme::\w+\s*=>\s*"([a-z0-9-]+)"', src))
+    assert names, "no scheme names found in shared/webhooks/src/lib.rs"
+    return names

@@ -30,6 +30,17 @@ pub struct Harness {
     pub auth: Authenticator,
 }
 
+/// The payment webhook secret of test and benchmark apps (Stripe scheme; a throwaway).
+pub const WEBHOOK_SECRET: &str = "whsec_test-only-0123456789abcdef-not-used-anywhere-else";
+
+/// The webhook verifier of test apps: signs what tests send as the payment processor.
+pub fn webhooks() -> recert_webhooks::Verifier {
+    let secret =
+        recert_webhooks::WebhookSecret::stripe(WEBHOOK_SECRET).unwrap_or_else(|e| panic!("{e}"));
+    recert_webhooks::Verifier::new(recert_webhooks::Scheme::Stripe, vec![secret])
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The day benchmarks run "as of".
 fn bench_day() -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap_or_default()
@@ -53,7 +64,7 @@ impl Harness {
         let auth = Authenticator::hs256(SECRET, "recert-local", "recert")
             .unwrap_or_else(|e| panic!("{e}"));
         Harness {
-            router: recert_local::app(state.clone()),
+            router: recert_local::app(state.clone(), webhooks()),
             state,
             store,
             calls,

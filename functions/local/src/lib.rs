@@ -14,6 +14,7 @@ use recert_app::config::{ProcessEnv, StoreConfig, load_rules};
 use recert_domain::{Clock, RuleBook, SystemClock};
 use recert_store::Store;
 use recert_store::sqlite::SqliteStore;
+use recert_webhooks::{Scheme, Verifier, WebhookSecret};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,26 +23,64 @@ use utoipa::OpenApi;
 pub mod jobs;
 pub mod mailbox;
 pub mod openapi;
+pub mod pay;
 pub mod serve;
 
-/// The routes of every function, as the Lambdas serve them.
-pub fn routes() -> Router<AppState> {
+/// The routes of every function, as the Lambdas serve them; `webhooks` verifies the payment
+/// processor's signatures.
+pub fn routes(webhooks: Verifier) -> Router<AppState> {
     Router::new()
         .merge(certifications::router())
         .merge(transcripts::router())
         .merge(eligibility::router())
+        .merge(submissions::router_with(webhooks))
 }
 
 /// The whole API over `state`, with the shared layers and the Swagger UI at `/docs`.
-pub fn app(state: AppState) -> Router {
-    app_with(state, Router::new())
+pub fn app(state: AppState, webhooks: Verifier) -> Router {
+    app_with(state, webhooks, Router::new())
 }
 
 /// [`app`] plus local-only routes (the dev mailbox), under the same layers and authentication.
-pub fn app_with(state: AppState, local: Router<AppState>) -> Router {
+pub fn app_with(state: AppState, webhooks: Verifier, local: Router<AppState>) -> Router {
     let docs =
         utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi());
-    finish(routes().merge(local), state).merge(docs)
+    finish(routes(webhooks).merge(local), state).merge(docs)
+}
+
+/// The payment webhook verifier of a local run: `PAYMENT_WEBHOOK_*` when set, else a Stripe-style
+/// secret generated on first use into `<dir>/dev-webhook-secret` (a throwaway, this machine only;
+/// `recert-local pay` signs with it).
+pub fn dev_webhooks(dir: &Path) -> Result<Verifier, String> {
+    if std::env::var_os(recert_webhooks::ENV_SECRET).is_some() {
+        return Verifier::from_env().map_err(|e| e.to_string());
+    }
+    let path = dir.join("dev-webhook-secret");
+    let secret = match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().starts_with("whsec_") => s.trim().to_owned(),
+        _ => {
+            let mut bytes = [0u8; 24];
+            rand::rng().fill_bytes(&mut bytes);
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let secret = format!("whsec_{hex}");
+            write_private(&path, &secret).map_err(|e| format!("dev webhook secret: {e}"))?;
+            secret
+        }
+    };
+    let key = WebhookSecret::stripe(&secret).map_err(|e| e.to_string())?;
+    Verifier::new(Scheme::Stripe, vec![key]).map_err(|e| e.to_string())
+}
+
+/// Write `text` to `path` (mode 0600 on unix), creating its directory.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 /// The clock of a local run: the system's, or noon UTC of `today` to rehearse a lifecycle
@@ -98,16 +137,10 @@ pub fn dev_secret(dir: &Path) -> std::io::Result<Vec<u8>> {
             return Ok(s.as_bytes().to_vec());
         }
     }
-    std::fs::create_dir_all(dir)?;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&path)?;
-    file.write_all(hex.as_bytes())?;
+    write_private(&path, &hex)?;
     Ok(hex.into_bytes())
 }
 

@@ -49,6 +49,19 @@ enum Command {
     },
     /// Print the OpenAPI document (what `openapi/openapi.json` must contain).
     Openapi,
+    /// Pay a submission as the payment processor would: a signed webhook to the local server.
+    Pay {
+        /// The submission's order number.
+        order: String,
+        /// The amount in minor units (12500 = 125.00).
+        #[arg(long)]
+        amount: i64,
+        #[arg(long, default_value = "USD")]
+        currency: String,
+        /// The local server.
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        api: String,
+    },
     /// Run a scheduled job for a date (default today), then deliver its mail to the local mailbox.
     Job {
         /// The job: window-opens.
@@ -73,6 +86,12 @@ async fn main() -> std::process::ExitCode {
         Command::Serve(a) => {
             recert_local::serve::run(a.addr, &a.db, a.rules.as_deref(), a.today).await
         }
+        Command::Pay {
+            order,
+            amount,
+            currency,
+            api,
+        } => recert_local::pay::run(&api, &order, amount, &currency),
         Command::Job {
             name,
             date,

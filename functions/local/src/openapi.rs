@@ -11,6 +11,12 @@ struct BearerAuth;
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        // The payment webhook authenticates by its signature: no bearer token.
+        if let Some(item) = openapi.paths.paths.get_mut("/webhooks/payments")
+            && let Some(post) = item.post.as_mut()
+        {
+            post.security = Some(Vec::new());
+        }
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
@@ -47,6 +53,17 @@ impl Modify for BearerAuth {
         transcripts::delete_entry,
         eligibility::get_eligibility,
         eligibility::what_if,
+        submissions::submit,
+        submissions::list_submissions,
+        submissions::get_submission,
+        submissions::withdraw,
+        submissions::record_payment,
+        submissions::approve,
+        submissions::return_submission,
+        submissions::review_queue,
+        submissions::payment_webhook,
+        submissions::get_certificate,
+        submissions::certificate_page,
     ),
     components(schemas(Problem, Page<recert_domain::CeEntry>)),
     modifiers(&BearerAuth),
@@ -54,6 +71,9 @@ impl Modify for BearerAuth {
         (name = "certifications", description = "Enrol certificants, issue certifications, read them"),
         (name = "transcripts", description = "CE entries of a certification"),
         (name = "eligibility", description = "Where a certification stands, and what-if"),
+        (name = "submissions", description = "Renewal submissions, staff-recorded payments, the certificate"),
+        (name = "review", description = "The reviewers' queue and their decisions"),
+        (name = "payments", description = "The payment processor's signed webhook (no bearer token: the signature is verified)"),
         (name = "health", description = "Liveness"),
     )
 )]

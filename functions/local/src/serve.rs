@@ -1,7 +1,9 @@
 //! Serving and token minting for the `recert-local` binary.
 
 use crate::mailbox::Mailbox;
-use crate::{app_with, data_dir, dev_secret, local_courier, local_state, mailbox_dir};
+use crate::{
+    app_with, data_dir, dev_secret, dev_webhooks, local_courier, local_state, mailbox_dir,
+};
 use axum::http::HeaderValue;
 use recert_api::Role;
 use recert_api::auth::Authenticator;
@@ -35,7 +37,8 @@ pub async fn run(
             tokio::time::sleep(SWEEP_EVERY).await;
         }
     });
-    let mut router = app_with(state, crate::mailbox::routes(mailbox));
+    let webhooks = dev_webhooks(&data_dir())?;
+    let mut router = app_with(state, webhooks, crate::mailbox::routes(mailbox));
     if let Some(day) = today
         && let Ok(value) = HeaderValue::from_str(&day.to_string())
     {

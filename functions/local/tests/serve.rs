@@ -242,3 +242,133 @@ fn a_lifecycle_rehearsed_locally_with_the_mailbox_and_the_window_job() {
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The renewal as a new user tries it locally: enrol, log hours, submit inside the window, pay
+/// with a correctly signed webhook (`recert-local pay`), see it in the review queue, approve it,
+/// and find the new expiration, the locked entries and the receipt and approval emails.
+#[test]
+fn a_renewal_rehearsed_locally_from_submission_to_approval() {
+    let dir = std::env::temp_dir().join(format!("recert-local-renew-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let server = start_with(&dir, &["--today", "2026-03-01"]);
+    let http = agent();
+    let admin = token(&dir, "admin", "dev-admin");
+    let post = |path: &str, bearer: &str, body: serde_json::Value| -> (u16, serde_json::Value) {
+        let mut r = http
+            .post(format!("{}{path}", server.base))
+            .header("authorization", format!("Bearer {bearer}"))
+            .send_json(body)
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.body_mut().read_json().unwrap_or_default(),
+        )
+    };
+    let get = |path: &str, bearer: &str| -> serde_json::Value {
+        http.get(format!("{}{path}", server.base))
+            .header("authorization", format!("Bearer {bearer}"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap()
+    };
+    let (_, person) = post(
+        "/certificants",
+        &admin,
+        serde_json::json!({"email": "alan@example.org", "full_name": "Alan Turing", "membership": "non_member"}),
+    );
+    let (_, cert) = post(
+        "/certifications",
+        &admin,
+        serde_json::json!({"certificant_id": person["id"], "credential": "CPHIMS",
+        "certificate_number": "CPHIMS-LOCAL-2", "initial_certification_date": "2023-09-01", "expires_on": "2026-08-31"}),
+    );
+    let cert = cert["id"].as_str().unwrap().to_owned();
+    let me = token(&dir, "certificant", person["id"].as_str().unwrap());
+    let (status, _) = post(
+        &format!("/certifications/{cert}/entries"),
+        &me,
+        serde_json::json!({"title": "Society conference",
+        "provider_name": "The Society", "provider_category": "society", "completed_on": "2024-05-01",
+        "hours_hundredths": 4500, "ethics_hours_hundredths": 200}),
+    );
+    assert_eq!(status, 201);
+    let (status, submitted) = post(
+        &format!("/certifications/{cert}/submissions"),
+        &me,
+        serde_json::json!({"attestation": true,
+        "billing_address": {"name": "Alan Turing", "line1": "Bletchley Park", "city": "Milton Keynes", "postal_code": "MK3 6EB", "country": "GB"}}),
+    );
+    assert_eq!(status, 201, "{submitted}");
+    assert_eq!(
+        submitted["charge"]["amount_minor"], 17500,
+        "priced as a non-member"
+    );
+    let order = submitted["order_number"].as_str().unwrap();
+
+    // The processor pays: a signed webhook, from the same binary.
+    let out = Command::new(BIN)
+        .args([
+            "pay",
+            order,
+            "--amount",
+            "17500",
+            "--currency",
+            "USD",
+            "--api",
+            &server.base,
+        ])
+        .env("RECERT_DATA_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("applied"));
+
+    let reviewer = token(&dir, "reviewer", "rev-1");
+    let queue = get("/review-queue", &reviewer);
+    let sid = submitted["id"].as_str().unwrap();
+    assert!(
+        queue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["submission"]["id"] == sid)
+    );
+    let (status, approved) = post(
+        &format!("/certifications/{cert}/submissions/{sid}/approve"),
+        &reviewer,
+        serde_json::json!({}),
+    );
+    assert_eq!(status, 200, "{approved}");
+    let certification = get(&format!("/certifications/{cert}"), &me);
+    assert_eq!(certification["expires_on"], "2029-08-31");
+    // The old cycle's entry stays, locked and readable by cycle.
+    let old = get(
+        &format!("/certifications/{cert}/entries?cycle_starts_on=2023-09-01"),
+        &me,
+    );
+    assert_eq!(old["items"].as_array().unwrap().len(), 1);
+    // Welcome, receipt and approval in the mailbox.
+    let mails = mailbox(&http, &server.base, &admin, 3);
+    let subjects: Vec<&str> = mails
+        .iter()
+        .map(|m| m["subject"].as_str().unwrap())
+        .collect();
+    assert!(
+        subjects.iter().any(|s| s.contains("Payment received")),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.contains("renewed until 31 August 2029")),
+        "{subjects:?}"
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

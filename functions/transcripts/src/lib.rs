@@ -10,6 +10,7 @@ use axum::response::Response;
 use axum::routing::get;
 use chrono::NaiveDate;
 use recert_api::error::{ReadErrors, WriteErrors};
+use recert_api::extract::idempotency_key;
 use recert_api::page::{Page, PageParams};
 use recert_api::{
     ApiError, AppState, Concurrency, Idempotency, Json, Path, Principal, Query, Reply, Role,
@@ -54,23 +55,6 @@ pub struct EntryListParams {
     pub cursor: Option<String>,
     /// List the entries kept with the cycle that started on this day (default: the current cycle).
     pub cycle_starts_on: Option<NaiveDate>,
-}
-
-/// The client's `Idempotency-Key`, if any: 1–255 visible ASCII characters.
-pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
-    let Some(v) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = v
-        .to_str()
-        .ok()
-        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
-    key.map(Some).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_idempotency_key",
-            "Idempotency-Key must be 1 to 255 visible ASCII characters",
-        )
-    })
 }
 
 #[utoipa::path(

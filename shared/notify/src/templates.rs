@@ -24,7 +24,7 @@ pub const LINK_BASE_ENV: &str = "RECERT_LINK_BASE";
 pub const DEFAULT_LINK_BASE: &str = "http://127.0.0.1:3000";
 
 /// Every template, by name, as compiled in.
-const TEMPLATES: [(&str, &str); 16] = [
+const TEMPLATES: [(&str, &str); 17] = [
     ("layout.html", include_str!("../templates/layout.html")),
     (
         "welcome.subject.txt",
@@ -62,6 +62,10 @@ const TEMPLATES: [(&str, &str); 16] = [
     ),
     ("returned.txt", include_str!("../templates/returned.txt")),
     ("returned.html", include_str!("../templates/returned.html")),
+    (
+        "certificate.html",
+        include_str!("../templates/certificate.html"),
+    ),
 ];
 
 /// The web app's base URL (`https://app.example.org`), which every link in an email starts with.
@@ -222,6 +226,35 @@ fn hours_lines(lines: &[HoursLine]) -> Value {
 /// (minijinja would otherwise write every `/` as `&#x2f;`).
 fn link(url: String) -> Value {
     Value::from_safe_string(url)
+}
+
+/// What a printable certificate states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateFacts {
+    pub holder: String,
+    pub credential: String,
+    pub certificate_number: String,
+    pub valid_from: NaiveDate,
+    pub valid_until: NaiveDate,
+    /// In good standing (else the page says the certification is not active).
+    pub active: bool,
+}
+
+/// The printable certificate page (HTML), with the same engine and escaping as the emails.
+pub fn certificate_page(facts: &CertificateFacts) -> Result<String, RenderError> {
+    let env = environment()?;
+    render_one(
+        env,
+        "certificate.html",
+        &context! {
+            holder => one_line(&facts.holder),
+            credential => one_line(&facts.credential),
+            certificate_number => one_line(&facts.certificate_number),
+            valid_from => human_date(facts.valid_from),
+            valid_until => human_date(facts.valid_until),
+            active => facts.active,
+        },
+    )
 }
 
 /// `125.00 USD`.
@@ -647,5 +680,40 @@ mod tests {
         assert_eq!(money(12500, "USD"), "125.00 USD");
         assert_eq!(money(5, "CAD"), "0.05 CAD");
         assert_eq!(money(-150, "USD"), "-1.50 USD");
+    }
+
+    #[test]
+    fn the_certificate_page_states_holder_credential_number_and_validity() {
+        let page = certificate_page(&CertificateFacts {
+            holder: "Ada <b>Lovelace</b>".into(),
+            credential: "CPHIMS".into(),
+            certificate_number: "CPHIMS-2024-00042".into(),
+            valid_from: date("2027-04-01"),
+            valid_until: date("2030-03-31"),
+            active: true,
+        })
+        .unwrap();
+        for fact in [
+            "Ada &lt;b&gt;Lovelace&lt;&#x2f;b&gt;",
+            "CPHIMS-2024-00042",
+            "1 April 2027",
+            "31 March 2030",
+            "<!DOCTYPE html>",
+        ] {
+            assert!(page.contains(fact), "{fact} missing");
+        }
+        let lapsed = certificate_page(&CertificateFacts {
+            active: false,
+            ..CertificateFacts {
+                holder: "Ada".into(),
+                credential: "CPHIMS".into(),
+                certificate_number: "N".into(),
+                valid_from: date("2027-04-01"),
+                valid_until: date("2030-03-31"),
+                active: true,
+            }
+        })
+        .unwrap();
+        assert!(lapsed.contains("not active"));
     }
 }

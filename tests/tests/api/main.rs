@@ -12,4 +12,5 @@ mod helpers;
 mod lambda_events;
 mod notifications;
 mod ses;
+mod submissions;
 mod transcripts;

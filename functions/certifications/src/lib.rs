@@ -103,14 +103,7 @@ fn valid_email(email: &str) -> bool {
 }
 
 fn check_len(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
-    let n = value.chars().count();
-    if n == 0 {
-        errors.add(field, "must not be blank");
-    } else if n > max {
-        errors.add(field, format!("must be at most {max} characters"));
-    } else if value.chars().any(char::is_control) {
-        errors.add(field, "must not contain control characters");
-    }
+    recert_domain::text::check(errors, field, value, max);
 }
 
 #[utoipa::path(
@@ -282,6 +275,7 @@ pub async fn issue_certification(
         created_at: now,
         updated_at: now,
         version: 0,
+        renewed_by: None,
     };
     let rules = state
         .app
@@ -313,7 +307,7 @@ pub async fn issue_certification(
     tag = "certifications",
     params(("certification_id" = CertificationId, Path)),
     responses(
-        (status = 200, body = Certification),
+        (status = 200, body = Certification, headers(("ETag" = String, description = "The certification's version (`\"v<version>\"`)"))),
         ReadErrors,
     ),
     security(("bearer" = []))
@@ -322,13 +316,17 @@ pub async fn get_certification(
     State(state): State<AppState>,
     principal: Principal,
     Path(certification_id): Path<CertificationId>,
-) -> Result<axum::Json<Certification>, ApiError> {
-    Ok(axum::Json(
-        state
-            .app
-            .certification_visible(&principal.actor, certification_id)
-            .await?,
-    ))
+) -> Result<Response, ApiError> {
+    let certification = state
+        .app
+        .certification_visible(&principal.actor, certification_id)
+        .await?;
+    // Its version is its entity tag: every change bumps it.
+    let mut res = axum::Json(&certification).into_response();
+    if let Ok(v) = format!("\"v{}\"", certification.version).parse() {
+        res.headers_mut().insert(axum::http::header::ETAG, v);
+    }
+    Ok(res)
 }
 
 #[utoipa::path(
@@ -364,6 +362,15 @@ pub async fn get_history(
         .store
         .history(certification_id, after, limit + 1)
         .await?;
+    // A certificant sees who acted on their certification by role: staff members' own subjects
+    // are not theirs to know.
+    if principal.actor.certificant_id().is_some() {
+        for e in &mut events {
+            if e.actor.role.parse::<Role>().is_ok_and(Role::is_staff) {
+                e.actor.subject = e.actor.role.clone();
+            }
+        }
+    }
     let next_cursor = if events.len() > limit {
         events.truncate(limit);
         events.last().map(|e| state.cursors.encode(&scope, &e.seq))

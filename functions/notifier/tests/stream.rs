@@ -36,6 +36,7 @@ async fn an_outbox_insert_on_the_stream_is_sent_once_and_unknown_messages_are_no
         created_at: clock.0,
         updated_at: clock.0,
         version: 0,
+        renewed_by: None,
     };
     let id = certification.id;
     let recipient = Recipient {

@@ -6,14 +6,17 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::routing::get;
 use chrono::NaiveDate;
-use recert_api::error::{ReadErrors, WriteErrors};
+use recert_api::error::{PreconditionErrors, ReadErrors, WriteErrors};
+use recert_api::etag::{IfMatch, etag_of};
 use recert_api::extract::idempotency_key;
 use recert_api::page::{Page, PageParams};
 use recert_api::{
-    ApiError, AppState, Concurrency, Idempotency, Json, Path, Principal, Query, Reply, Role,
+    ApiError, AppError, AppState, Concurrency, Idempotency, Json, Path, Principal, Query, Reply,
+    Role,
 };
 use recert_domain::entry::EntryLimits;
 use recert_domain::{CeEntry, CeEntryInput, CertificationId, EntryId, EntrySource, RuleSet};
@@ -171,7 +174,8 @@ pub async fn create_entry(
                     ctx.now,
                 )?;
                 let location = format!("/certifications/{certification_id}/entries/{}", entry.id);
-                Ok((changes, Reply::created(location, entry)))
+                let etag = etag_of(&entry);
+                Ok((changes, Reply::created(location, entry).tagged(etag)))
             },
         )
         .await
@@ -183,7 +187,7 @@ pub async fn create_entry(
     tag = "transcripts",
     params(("certification_id" = CertificationId, Path), ("entry_id" = EntryId, Path)),
     responses(
-        (status = 200, body = CeEntry),
+        (status = 200, body = CeEntry, headers(("ETag" = String, description = "The entry's version: send it in If-Match to replace or delete exactly this version"))),
         ReadErrors,
     ),
     security(("bearer" = []))
@@ -192,22 +196,43 @@ pub async fn get_entry(
     State(state): State<AppState>,
     principal: Principal,
     Path((certification_id, entry_id)): Path<(CertificationId, EntryId)>,
-) -> Result<axum::Json<CeEntry>, ApiError> {
+) -> Result<Response, ApiError> {
     let aggregate = state
         .app
         .load_visible(&principal.actor, certification_id)
         .await?;
-    Ok(axum::Json(aggregate.entry(entry_id)?.clone()))
+    let entry = aggregate.entry(entry_id)?;
+    Ok(tagged(axum::Json(entry).into_response(), &etag_of(entry)))
+}
+
+/// `response` with its `ETag`.
+fn tagged(mut response: Response, etag: &str) -> Response {
+    if let Ok(v) = axum::http::HeaderValue::from_str(etag) {
+        response.headers_mut().insert(axum::http::header::ETAG, v);
+    }
+    response
+}
+
+/// 412 unless `if_match` (when sent) names the entry as it is now.
+fn check_if_match(if_match: Option<&IfMatch>, current: &CeEntry) -> Result<(), AppError> {
+    match if_match {
+        Some(m) if !m.matches(&etag_of(current)) => Err(AppError::PreconditionFailed("the entry")),
+        _ => Ok(()),
+    }
 }
 
 #[utoipa::path(
     put,
     path = "/certifications/{certification_id}/entries/{entry_id}",
     tag = "transcripts",
-    params(("certification_id" = CertificationId, Path), ("entry_id" = EntryId, Path)),
+    params(
+        ("certification_id" = CertificationId, Path), ("entry_id" = EntryId, Path),
+        ("If-Match" = Option<String>, Header, description = "Optional: the entry's ETag as you read it; another version gets 412 instead of being overwritten"),
+    ),
     request_body = CeEntryInput,
     responses(
-        (status = 200, description = "Replaced", body = CeEntry),
+        (status = 200, description = "Replaced", body = CeEntry, headers(("ETag" = String))),
+        PreconditionErrors,
         WriteErrors,
     ),
     security(("bearer" = []))
@@ -216,10 +241,13 @@ pub async fn replace_entry(
     State(state): State<AppState>,
     principal: Principal,
     Path((certification_id, entry_id)): Path<(CertificationId, EntryId)>,
+    headers: HeaderMap,
     Json(input): Json<CeEntryInput>,
 ) -> Result<Response, ApiError> {
     principal.require(&WRITERS)?;
-    // Replacing an entry that another request changed meanwhile is a real conflict (409).
+    let if_match = IfMatch::from_headers(&headers)?;
+    // Replacing an entry that another request changed meanwhile is a real conflict (409); one
+    // that changed since the client read it (If-Match) is a 412.
     state
         .execute(
             &principal,
@@ -227,14 +255,15 @@ pub async fn replace_entry(
             None,
             Concurrency::Entry(entry_id),
             |ctx| {
-                ctx.aggregate.entry(entry_id)?;
+                check_if_match(if_match.as_ref(), ctx.aggregate.entry(entry_id)?)?;
                 let activity = input
                     .clone()
                     .validate(limits(ctx.rules, ctx.now.date_naive()))?;
                 let (entry, changes) = ctx
                     .aggregate
                     .update_entry(entry_id, activity, ctx.actor, ctx.now)?;
-                Ok((changes, Reply::ok(entry)))
+                let etag = etag_of(&entry);
+                Ok((changes, Reply::ok(entry).tagged(etag)))
             },
         )
         .await
@@ -244,9 +273,13 @@ pub async fn replace_entry(
     delete,
     path = "/certifications/{certification_id}/entries/{entry_id}",
     tag = "transcripts",
-    params(("certification_id" = CertificationId, Path), ("entry_id" = EntryId, Path)),
+    params(
+        ("certification_id" = CertificationId, Path), ("entry_id" = EntryId, Path),
+        ("If-Match" = Option<String>, Header, description = "Optional: the entry's ETag as you read it; another version gets 412 instead of being deleted"),
+    ),
     responses(
         (status = 204, description = "Removed"),
+        PreconditionErrors,
         WriteErrors,
     ),
     security(("bearer" = []))
@@ -255,8 +288,10 @@ pub async fn delete_entry(
     State(state): State<AppState>,
     principal: Principal,
     Path((certification_id, entry_id)): Path<(CertificationId, EntryId)>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     principal.require(&WRITERS)?;
+    let if_match = IfMatch::from_headers(&headers)?;
     state
         .execute(
             &principal,
@@ -264,6 +299,7 @@ pub async fn delete_entry(
             None,
             Concurrency::Entry(entry_id),
             |ctx| {
+                check_if_match(if_match.as_ref(), ctx.aggregate.entry(entry_id)?)?;
                 let changes = ctx.aggregate.remove_entry(entry_id, ctx.actor, ctx.now)?;
                 Ok((changes, Reply::no_content()))
             },

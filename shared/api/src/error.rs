@@ -51,6 +51,9 @@ pub enum ApiError {
     /// 409: the state forbids it (`code` says why), or a concurrent change won.
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// 412: `If-Match` names another version than the current one.
+    #[error("{0} has changed since the version If-Match names; reload it and retry")]
+    PreconditionFailed(&'static str),
     /// 413
     #[error("request body too large")]
     PayloadTooLarge,
@@ -97,6 +100,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) | ApiError::IdempotencyMismatch(_) => {
@@ -114,6 +118,7 @@ impl ApiError {
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::PreconditionFailed(_) => "precondition_failed",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Unprocessable(_) => "validation_failed",
@@ -222,6 +227,7 @@ impl From<AppError> for ApiError {
             },
             AppError::Store(s) => s.into(),
             AppError::Internal(e) => ApiError::Internal(e),
+            AppError::PreconditionFailed(what) => ApiError::PreconditionFailed(what),
         }
     }
 }
@@ -255,6 +261,14 @@ pub enum ReadErrors {
     /// Not there, or not yours.
     #[response(status = 404, content_type = "application/problem+json")]
     NotFound(Problem),
+}
+
+/// The error a write with `If-Match` documents beside [`WriteErrors`].
+#[derive(Debug, utoipa::IntoResponses)]
+pub enum PreconditionErrors {
+    /// `If-Match` names another version than the current one: reload, reapply, retry.
+    #[response(status = 412, content_type = "application/problem+json")]
+    PreconditionFailed(Problem),
 }
 
 /// The error responses every write operation documents (for utoipa `responses(...)`).

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod config;
 pub mod cursor;
 pub mod error;
+pub mod etag;
 pub mod extract;
 pub mod lambda;
 pub mod page;

@@ -33,6 +33,8 @@ pub struct Reply<T> {
     /// Serialized as the JSON response body (skipped for 204).
     pub body: T,
     pub location: Option<String>,
+    /// The `ETag` of the resource as it now is.
+    pub etag: Option<String>,
 }
 
 impl<T> Reply<T> {
@@ -41,6 +43,7 @@ impl<T> Reply<T> {
             status: StatusCode::CREATED,
             body,
             location: Some(location),
+            etag: None,
         }
     }
 
@@ -49,7 +52,14 @@ impl<T> Reply<T> {
             status: StatusCode::OK,
             body,
             location: None,
+            etag: None,
         }
+    }
+
+    /// With the resource's `ETag`.
+    pub fn tagged(mut self, etag: String) -> Self {
+        self.etag = Some(etag);
+        self
     }
 }
 
@@ -59,6 +69,7 @@ impl Reply<()> {
             status: StatusCode::NO_CONTENT,
             body: (),
             location: None,
+            etag: None,
         }
     }
 }
@@ -66,7 +77,7 @@ impl Reply<()> {
 /// An `Idempotency-Key` bound to the request it came with.
 #[derive(Debug, Clone)]
 pub struct Idempotency {
-    /// `<subject>:<client key>` — keys are per caller.
+    /// `<kind>:<subject length>:<subject>:<client key>` — keys are per caller.
     pub key: String,
     /// SHA-256 of method, path and canonical body.
     pub fingerprint: String,
@@ -87,8 +98,12 @@ impl Idempotency {
         h.update([0]);
         h.update(serde_json::to_vec(body).unwrap_or_default());
         let fingerprint = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        // Scoped by the caller's kind and subject, length-prefixed: no subject, whatever it
+        // contains (`:` included), can make one caller's key another's.
+        let subject = principal.subject();
+        let kind = principal.actor.acted_by().role;
         Idempotency {
-            key: format!("{}:{client_key}", principal.subject()),
+            key: format!("{kind}:{}:{subject}:{client_key}", subject.len()),
             fingerprint,
         }
     }
@@ -143,6 +158,7 @@ enum Outcome {
         status: StatusCode,
         body: String,
         location: Option<String>,
+        etag: Option<String>,
     },
     Replay(IdempotencyRecord),
     KeyReused,
@@ -211,6 +227,7 @@ impl AppState {
                         status: reply.status,
                         body,
                         location: reply.location,
+                        etag: reply.etag,
                     },
                 ))
             })
@@ -220,7 +237,14 @@ impl AppState {
                 status,
                 body,
                 location,
-            } => Ok(json_response(status, body, location.as_deref(), false)),
+                etag,
+            } => {
+                let mut res = json_response(status, body, location.as_deref(), false);
+                if let Some(v) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+                    res.headers_mut().insert(header::ETAG, v);
+                }
+                Ok(res)
+            }
             Outcome::Replay(record) => Ok(replay(&record)),
             Outcome::KeyReused => Err(ApiError::IdempotencyMismatch(
                 "this Idempotency-Key was already used with a different request",

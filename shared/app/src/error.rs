@@ -19,6 +19,9 @@ pub enum AppError {
     /// changed since it was first read), or contention that outlasted the retry budget.
     #[error("{what} was changed by another request; reload and retry")]
     Changed { what: &'static str },
+    /// The client's precondition (`If-Match`) names another state of `what` than the current one.
+    #[error("{0} has changed since the version the request names")]
+    PreconditionFailed(&'static str),
     /// The store failed or refused the commit.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -60,6 +60,7 @@ async fn issued(store: &dyn Store) -> (CertificationId, Actor) {
         created_at: now(),
         updated_at: now(),
         version: 0,
+        renewed_by: None,
     };
     let id = certification.id;
     let admin = Actor::Staff {

@@ -77,6 +77,11 @@ pub struct Certification {
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency version: 1 after creation, +1 per committed command.
     pub version: u64,
+    /// The submission that renewed the certification into its current cycle (that submission is
+    /// kept with the previous cycle, outside the working set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub renewed_by: Option<uuid::Uuid>,
 }
 
 impl Certification {
@@ -824,6 +829,7 @@ mod tests {
             created_at: at(1),
             updated_at: at(1),
             version: 0,
+            renewed_by: None,
         };
         let issued = Changes::issue(
             certification,

@@ -113,18 +113,7 @@ pub struct EntryLimits {
 }
 
 fn check_text(errors: &mut FieldErrors, field: &str, value: &str) -> String {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        errors.add(field, "must not be blank");
-    } else if trimmed.chars().count() > MAX_TEXT_CHARS {
-        errors.add(
-            field,
-            format!("must be at most {MAX_TEXT_CHARS} characters"),
-        );
-    } else if trimmed.chars().any(char::is_control) {
-        errors.add(field, "must not contain control characters");
-    }
-    trimmed.to_string()
+    crate::text::check(errors, field, value, MAX_TEXT_CHARS)
 }
 
 impl CeEntryInput {
@@ -159,14 +148,13 @@ impl CeEntryInput {
         }
         for (i, e) in self.evidence.iter().enumerate() {
             let r = e.reference.trim();
-            if r.is_empty()
-                || r.chars().count() > MAX_REFERENCE_CHARS
-                || r.chars().any(char::is_control)
-            {
+            if crate::text::problem(r, MAX_REFERENCE_CHARS).is_some() {
                 errors.add(
                     format!("evidence/{i}/reference"),
                     format!("must be 1 to {MAX_REFERENCE_CHARS} printable characters"),
                 );
+            } else if let Some(p) = crate::text::link_problem(r) {
+                errors.add(format!("evidence/{i}/reference"), p);
             }
             if let Some(d) = &e.description {
                 check_text(&mut errors, &format!("evidence/{i}/description"), d);

@@ -19,6 +19,7 @@ pub mod notice;
 pub mod readiness;
 pub mod rules;
 pub mod submission;
+pub mod text;
 
 pub use actor::{ActedBy, Actor, JobName, ProviderId, Role, WebhookSender};
 pub use calendar::{Cycle, RenewalWindow, add_months};

@@ -212,10 +212,20 @@ fn money(amount_minor: i64, currency: &str) -> String {
 
 impl CertificationAggregate {
     fn renewal(&self, id: uuid::Uuid) -> Result<&Renewal, DomainError> {
-        self.renewals
-            .iter()
-            .find(|r| r.id == id)
-            .ok_or(DomainError::NotFound("submission"))
+        if let Some(r) = self.renewals.iter().find(|r| r.id == id) {
+            return Ok(r);
+        }
+        // The submission that renewed the certification lives with the previous cycle now.
+        if self.certification.renewed_by == Some(id) {
+            return Err(conflict(
+                "not_in_review",
+                format!(
+                    "this submission was approved: the certification is renewed until {}",
+                    self.certification.expires_on
+                ),
+            ));
+        }
+        Err(DomainError::NotFound("submission"))
     }
 
     /// The renewal of the current cycle that an order number names.
@@ -582,6 +592,7 @@ impl CertificationAggregate {
                 root.cycle_starts_on = new_starts_on;
                 root.expires_on = new_expires_on;
                 root.extended_to = None;
+                root.renewed_by = Some(renewal_id);
             })
             .put(Item::Renewal(approved.clone()))
             .put(Item::Outbox(OutboxMessage::new(
@@ -610,9 +621,12 @@ impl CertificationAggregate {
             errors.add("reasons", "give at least one reason");
         }
         for (i, reason) in reasons.iter().enumerate() {
-            if reason.reason.trim().is_empty() {
-                errors.add(format!("reasons/{i}/reason"), "must not be blank");
-            }
+            crate::text::check(
+                &mut errors,
+                &format!("reasons/{i}/reason"),
+                &reason.reason,
+                1000,
+            );
             if let Some(entry) = reason.entry_id
                 && self.entry(entry).is_err()
             {

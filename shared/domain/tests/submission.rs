@@ -84,6 +84,7 @@ fn aggregate(hours: u32) -> CertificationAggregate {
         created_at: at("2023-09-01"),
         updated_at: at("2023-09-01"),
         version: 0,
+        renewed_by: None,
     };
     let mut agg = CertificationAggregate::new(certification.clone());
     agg = agg.apply(&Changes::issue(certification, &me(), at("2023-09-01")));

@@ -540,6 +540,7 @@ mod tests {
             created_at,
             updated_at: created_at,
             version: 1,
+            renewed_by: None,
         };
         let (pk, early) = certifications_of_keys(&root(at, 9));
         let (_, late) = certifications_of_keys(&root(at + chrono::Duration::nanoseconds(1), 1));

@@ -176,6 +176,7 @@ pub fn new_certification(certificant_id: CertificantId) -> Certification {
         created_at: instant(0),
         updated_at: instant(0),
         version: 0,
+        renewed_by: None,
     }
 }
 

@@ -8,6 +8,7 @@ mod contention;
 mod eligibility;
 mod enrolment;
 mod errors;
+mod hardening;
 mod helpers;
 mod lambda_events;
 mod notifications;

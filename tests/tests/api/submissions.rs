@@ -531,6 +531,9 @@ async fn two_reviewers_deciding_at_once_one_wins_and_a_return_lets_the_certifica
         &ret
     };
     assert_eq!(loser.body["code"], "not_in_review");
+    // A third reviewer, later, whichever decision won: the same clear 409.
+    let late = app.post(&approve_url, &a, json!({})).await;
+    assert_eq!(late.problem(409)["code"], "not_in_review");
 
     // A second certification: returned, corrected, resubmitted, no second payment.
     let (url2, sid2, order2, token2) = submitted(&app, Some("evt_2")).await;

@@ -5,18 +5,21 @@
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::NaiveDate;
 use recert_api::error::{ReadErrors, WriteErrors};
+use recert_api::extract::idempotency_key;
 use recert_api::page::PageParams;
-use recert_api::{ApiError, AppState, Json, Path, Principal, Query, Role};
+use recert_api::{ApiError, AppState, Idempotency, Json, Path, Principal, Query, Role};
 use recert_domain::notice::issue_with_welcome;
 use recert_domain::{
     Certificant, CertificantId, Certification, CertificationId, CertificationStatus, Credential,
     FieldErrors, HistoryEvent, Membership, Recipient,
 };
+use recert_store::StoreError;
 
 use serde::{Deserialize, Serialize};
 
@@ -89,6 +92,33 @@ fn created<T: Serialize>(location: String, body: &T) -> Response {
     res
 }
 
+/// The first response again, for a retry with the same `Idempotency-Key`.
+fn replayed<T: Serialize>(location: String, body: &T) -> Response {
+    let mut res = created(location, body);
+    res.headers_mut().insert(
+        "idempotent-replayed",
+        axum::http::HeaderValue::from_static("true"),
+    );
+    res
+}
+
+/// The namespace of ids derived from idempotency keys.
+const IDEMPOTENT_IDS: uuid::Uuid = uuid::Uuid::from_u128(0x9d1c_52e4_7a0b_4f6e_8c3d_2b1a_0f9e_8d7c);
+
+/// The id of what a creating request makes: with an `Idempotency-Key`, derived from the caller's
+/// scoped key (UUID v5), so a retry addresses exactly what the first request created and needs no
+/// stored response; without one, a fresh time-ordered id.
+fn new_id(idempotency: Option<&Idempotency>, at_millis: u64) -> uuid::Uuid {
+    match idempotency {
+        Some(idem) => uuid::Uuid::new_v5(&IDEMPOTENT_IDS, idem.key.as_bytes()),
+        None => CertificantId::new_v7(at_millis).0,
+    }
+}
+
+fn key_reused() -> ApiError {
+    ApiError::IdempotencyMismatch("this Idempotency-Key was already used with a different request")
+}
+
 fn valid_email(email: &str) -> bool {
     let mut parts = email.split('@');
     let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
@@ -110,6 +140,7 @@ fn check_len(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
     post,
     path = "/certificants",
     tag = "certifications",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: a retry with the same key and body answers what the first request created; another body is a 422")),
     request_body = NewCertificant,
     responses(
         (status = 201, description = "Enrolled", body = Certificant),
@@ -120,9 +151,14 @@ fn check_len(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
 pub async fn create_certificant(
     State(state): State<AppState>,
     principal: Principal,
+    headers: HeaderMap,
     Json(input): Json<NewCertificant>,
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Admin])?;
+    // Only the scoped key is used here (the id derives from it); a retry is matched against what
+    // the first request created, field by field.
+    let idempotency = idempotency_key(&headers)?
+        .map(|k| Idempotency::new(&principal, k, "POST", "/certificants", &()));
     let email = input.email.trim().to_string();
     let full_name = input.full_name.trim().to_string();
     let mut errors = FieldErrors::default();
@@ -133,17 +169,36 @@ pub async fn create_certificant(
     errors.into_result()?;
     let now = state.app.clock.now();
     let certificant = Certificant {
-        id: CertificantId::new_v7(now.timestamp_millis().unsigned_abs()),
+        id: CertificantId(new_id(
+            idempotency.as_ref(),
+            now.timestamp_millis().unsigned_abs(),
+        )),
         email,
         full_name,
         membership: input.membership,
         created_at: now,
     };
-    state.app.store.create_certificant(&certificant).await?;
-    Ok(created(
-        format!("/certificants/{}", certificant.id),
-        &certificant,
-    ))
+    let location = format!("/certificants/{}", certificant.id);
+    match state.app.store.create_certificant(&certificant).await {
+        Ok(()) => Ok(created(location, &certificant)),
+        // A retry: what the first request created is there (the store may name the id or the
+        // email it found taken); replay it if it is this request's.
+        Err(StoreError::Duplicate { what }) if idempotency.is_some() => {
+            let Some(first) = state.app.store.certificant(certificant.id).await? else {
+                // Not ours: the email belongs to someone else.
+                return Err(StoreError::Duplicate { what }.into());
+            };
+            let same = first.email == certificant.email
+                && first.full_name == certificant.full_name
+                && first.membership == certificant.membership;
+            if same {
+                Ok(replayed(location, &first))
+            } else {
+                Err(key_reused())
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[utoipa::path(
@@ -201,6 +256,7 @@ pub async fn list_certifications(
     post,
     path = "/certifications",
     tag = "certifications",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: a retry with the same key and body answers what the first request created; another body is a 422")),
     request_body = NewCertification,
     responses(
         (status = 201, description = "Issued", body = Certification),
@@ -211,9 +267,12 @@ pub async fn list_certifications(
 pub async fn issue_certification(
     State(state): State<AppState>,
     principal: Principal,
+    headers: HeaderMap,
     Json(input): Json<NewCertification>,
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Admin])?;
+    let idempotency = idempotency_key(&headers)?
+        .map(|k| Idempotency::new(&principal, k, "POST", "/certifications", &()));
     let mut errors = FieldErrors::default();
     let number = input.certificate_number.trim().to_string();
     check_len(
@@ -264,7 +323,10 @@ pub async fn issue_certification(
     };
     let now = state.app.clock.now();
     let certification = Certification {
-        id: CertificationId::new_v7(now.timestamp_millis().unsigned_abs()),
+        id: CertificationId(new_id(
+            idempotency.as_ref(),
+            now.timestamp_millis().unsigned_abs(),
+        )),
         certificant_id: input.certificant_id,
         credential: input.credential,
         certificate_number: number,
@@ -288,6 +350,7 @@ pub async fn issue_certification(
     };
     let message_id = uuid::Uuid::now_v7();
     // The welcome email and the cycle's deadlines commit with the certification itself.
+    let wanted = certification.clone();
     let changes = issue_with_welcome(
         certification,
         rules,
@@ -296,9 +359,30 @@ pub async fn issue_certification(
         &principal.actor,
         now,
     );
-    state.app.store.commit(&changes).await?;
     let issued = changes.certification();
-    Ok(created(format!("/certifications/{}", issued.id), issued))
+    let location = format!("/certifications/{}", issued.id);
+    match state.app.store.commit(&changes).await {
+        Ok(()) => Ok(created(location, issued)),
+        // A retry: the certification exists; replay it if it is this request's.
+        Err(StoreError::VersionConflict) if idempotency.is_some() => {
+            let first = state
+                .app
+                .store
+                .certification(wanted.id)
+                .await?
+                .ok_or_else(key_reused)?;
+            // What never changes after issue (the cycle dates move on renewal).
+            let same = first.certificant_id == wanted.certificant_id
+                && first.credential == wanted.credential
+                && first.certificate_number == wanted.certificate_number;
+            if same {
+                Ok(replayed(location, &first))
+            } else {
+                Err(key_reused())
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[utoipa::path(

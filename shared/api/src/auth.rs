@@ -90,7 +90,46 @@ pub struct Authenticator {
     issuer: String,
     audience: String,
     signer: Option<EncodingKey>,
+    claims: ClaimNames,
+    /// Tokens issued (`iat`) longer ago than this are refused, whatever their `exp`.
+    max_age_seconds: Option<i64>,
 }
+
+/// Where a token carries who the caller is: configurable, so a standard issuer works (a Cognito
+/// user pool cannot put our certificant id in `sub`, but can in `custom:certificant_id`, and
+/// carries roles as `cognito:groups`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimNames {
+    /// The claim holding a certificant's id (default `sub`).
+    pub certificant_id: String,
+    /// The claim holding one role (default `role`).
+    pub role: String,
+    /// A claim holding a list of groups, any of which may name a role (e.g. `cognito:groups`).
+    pub groups: Option<String>,
+    /// The claim holding a provider's id (default `sub`).
+    pub provider_id: String,
+}
+
+impl Default for ClaimNames {
+    fn default() -> Self {
+        ClaimNames {
+            certificant_id: "sub".into(),
+            role: "role".into(),
+            groups: None,
+            provider_id: "sub".into(),
+        }
+    }
+}
+
+/// When a token's groups name several roles, the one it acts with: the most privileged.
+const ROLE_PRECEDENCE: [Role; 6] = [
+    Role::Admin,
+    Role::Committee,
+    Role::Auditor,
+    Role::Reviewer,
+    Role::Provider,
+    Role::Certificant,
+];
 
 impl fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -125,6 +164,8 @@ impl Authenticator {
             issuer: issuer.into(),
             audience: audience.into(),
             signer: Some(EncodingKey::from_secret(secret)),
+            claims: ClaimNames::default(),
+            max_age_seconds: None,
         })
     }
 
@@ -159,7 +200,21 @@ impl Authenticator {
             issuer: issuer.into(),
             audience: audience.into(),
             signer: None,
+            claims: ClaimNames::default(),
+            max_age_seconds: None,
         })
+    }
+
+    /// Read the caller from these claims instead of the defaults.
+    pub fn with_claims(mut self, claims: ClaimNames) -> Self {
+        self.claims = claims;
+        self
+    }
+
+    /// Refuse tokens issued more than `seconds` ago.
+    pub fn with_max_age(mut self, seconds: i64) -> Self {
+        self.max_age_seconds = Some(seconds);
+        self
     }
 
     fn validation(&self, alg: Algorithm) -> Validation {
@@ -167,8 +222,63 @@ impl Authenticator {
         v.set_issuer(&[&self.issuer]);
         v.set_audience(&[&self.audience]);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        v.validate_nbf = true;
         v.leeway = 30;
         v
+    }
+
+    /// The caller the verified claims name (see [`ClaimNames`]).
+    fn principal(
+        &self,
+        claims: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Principal, ApiError> {
+        let text = |name: &str| claims.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        let from_groups = self.claims.groups.as_ref().and_then(|name| {
+            let groups: Vec<&str> = claims
+                .get(name)?
+                .as_array()?
+                .iter()
+                .filter_map(|g| g.as_str())
+                .collect();
+            ROLE_PRECEDENCE
+                .into_iter()
+                .find(|r| groups.contains(&r.as_str()))
+        });
+        let role = match from_groups {
+            Some(r) => r,
+            None => text(&self.claims.role)
+                .and_then(|r| r.parse().ok())
+                .ok_or(ApiError::Unauthorized("the bearer token names no role"))?,
+        };
+        let subject = text("sub").ok_or(ApiError::Unauthorized("the bearer token is invalid"))?;
+        let issued_at = claims.get("iat").and_then(|v| v.as_i64());
+        if let (Some(max), Some(iat)) = (self.max_age_seconds, issued_at)
+            && chrono::Utc::now().timestamp() - iat > max
+        {
+            return Err(ApiError::Unauthorized(
+                "the bearer token is too old; sign in again",
+            ));
+        }
+        match role {
+            Role::Certificant => {
+                let id = text(&self.claims.certificant_id).ok_or(ApiError::Unauthorized(
+                    "the bearer token carries no certificant id",
+                ))?;
+                Principal::from_claims(id, role)
+            }
+            Role::Provider => {
+                let provider = text(&self.claims.provider_id).ok_or(ApiError::Unauthorized(
+                    "the bearer token carries no provider id",
+                ))?;
+                Ok(Principal {
+                    actor: Actor::Provider {
+                        subject,
+                        provider: ProviderId(provider),
+                    },
+                })
+            }
+            _ => Principal::from_claims(subject, role),
+        }
     }
 
     /// Verify a bearer token. The error text is safe to return (it never echoes the token).
@@ -192,13 +302,17 @@ impl Authenticator {
             return Err(invalid);
         }
         let data =
-            decode::<Claims>(token, key, &self.validation(alg)).map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                    ApiError::Unauthorized("the bearer token has expired")
-                }
-                _ => ApiError::Unauthorized("the bearer token is invalid"),
-            })?;
-        Principal::from_claims(data.claims.sub, data.claims.role)
+            decode::<serde_json::Map<String, serde_json::Value>>(token, key, &self.validation(alg))
+                .map_err(|e| match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                        ApiError::Unauthorized("the bearer token has expired")
+                    }
+                    jsonwebtoken::errors::ErrorKind::ImmatureSignature => {
+                        ApiError::Unauthorized("the bearer token is not valid yet (nbf)")
+                    }
+                    _ => ApiError::Unauthorized("the bearer token is invalid"),
+                })?;
+        self.principal(&data.claims)
     }
 
     /// Mint a token (development secret only).

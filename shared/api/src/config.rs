@@ -8,8 +8,13 @@
 //! | `JWT_JWKS` | the issuer's public keys (JWKS JSON, RS256/ES256) — production | — |
 //! | `JWT_HS256_SECRET` | shared secret (≥ 32 bytes) — development only | — |
 //! | `CURSOR_SECRET` | key for pagination cursors (≥ 32 bytes); required with `JWT_JWKS` | derived from the HS256 secret |
+//! | `JWT_CERTIFICANT_CLAIM` | the claim holding a certificant's id (e.g. `custom:certificant_id`) | `sub` |
+//! | `JWT_ROLE_CLAIM` | the claim holding one role | `role` |
+//! | `JWT_GROUPS_CLAIM` | a claim listing groups that name roles (e.g. `cognito:groups`); the most privileged wins | — |
+//! | `JWT_PROVIDER_CLAIM` | the claim holding a provider's id | `sub` |
+//! | `JWT_MAX_TOKEN_AGE_SECONDS` | refuse tokens issued (`iat`) longer ago than this | `86400` |
 
-use crate::auth::Authenticator;
+use crate::auth::{Authenticator, ClaimNames};
 use crate::cursor::CursorCodec;
 use crate::state::AppState;
 use recert_app::App;
@@ -45,7 +50,12 @@ pub struct HttpConfig {
     pub audience: String,
     pub keys: TokenKeys,
     pub cursor_secret: Secret,
+    pub claims: ClaimNames,
+    pub max_token_age_seconds: i64,
 }
+
+/// The default maximum token age: a day.
+pub const DEFAULT_MAX_TOKEN_AGE_SECONDS: i64 = 86_400;
 
 impl HttpConfig {
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
@@ -73,12 +83,36 @@ impl HttpConfig {
             let cursor = cursor.unwrap_or_else(|| secret.clone());
             (TokenKeys::Hs256(secret), cursor)
         };
+        let defaults = ClaimNames::default();
+        let claims = ClaimNames {
+            certificant_id: env
+                .var("JWT_CERTIFICANT_CLAIM")
+                .unwrap_or(defaults.certificant_id),
+            role: env.var("JWT_ROLE_CLAIM").unwrap_or(defaults.role),
+            groups: env.var("JWT_GROUPS_CLAIM"),
+            provider_id: env
+                .var("JWT_PROVIDER_CLAIM")
+                .unwrap_or(defaults.provider_id),
+        };
+        let max_token_age_seconds = match env.var("JWT_MAX_TOKEN_AGE_SECONDS") {
+            None => DEFAULT_MAX_TOKEN_AGE_SECONDS,
+            Some(v) => v
+                .parse()
+                .ok()
+                .filter(|n: &i64| *n > 0)
+                .ok_or(ConfigError::Invalid {
+                    var: "JWT_MAX_TOKEN_AGE_SECONDS",
+                    reason: "must be a positive number of seconds".into(),
+                })?,
+        };
         Ok(HttpConfig {
             core,
             issuer,
             audience,
             keys,
             cursor_secret,
+            claims,
+            max_token_age_seconds,
         })
     }
 
@@ -90,14 +124,17 @@ impl HttpConfig {
                 reason: e.to_string(),
             }
         };
-        match &self.keys {
+        let auth = match &self.keys {
             TokenKeys::Jwks(jwks) => Authenticator::from_jwks(jwks, &self.issuer, &self.audience)
                 .map_err(invalid("JWT_JWKS")),
             TokenKeys::Hs256(secret) => {
                 Authenticator::hs256(secret.expose().as_bytes(), &self.issuer, &self.audience)
                     .map_err(invalid("JWT_HS256_SECRET"))
             }
-        }
+        }?;
+        Ok(auth
+            .with_claims(self.claims.clone())
+            .with_max_age(self.max_token_age_seconds))
     }
 
     /// The HTTP state over an application built from [`Self::core`].

@@ -117,3 +117,84 @@ fn a_jwks_without_usable_keys_or_a_short_secret_is_a_configuration_error() {
     assert!(Authenticator::from_jwks(r#"{"keys": []}"#, "i", "a").is_err());
     assert!(Authenticator::hs256(b"short", "i", "a").is_err());
 }
+
+/// A token shaped like a Cognito user pool's: the certificant id in a custom claim, roles as
+/// groups, no `role` claim.
+fn cognito(extra: serde_json::Value) -> String {
+    let rsa = EncodingKey::from_rsa_pem(RSA.as_bytes()).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let mut c = serde_json::json!({
+        "sub": "3f1c9a6e-0000-4000-8000-cognito-user",
+        "iss": "https://issuer.example",
+        "aud": "recert",
+        "iat": now,
+        "exp": now + 300,
+        "token_use": "id",
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        c[k] = v.clone();
+    }
+    let mut h = Header::new(Algorithm::RS256);
+    h.kid = Some("test-rsa".into());
+    encode(&h, &c, &rsa).unwrap()
+}
+
+fn cognito_auth() -> Authenticator {
+    auth()
+        .with_claims(recert_api::auth::ClaimNames {
+            certificant_id: "custom:certificant_id".into(),
+            groups: Some("cognito:groups".into()),
+            ..Default::default()
+        })
+        .with_max_age(3600)
+}
+
+#[test]
+fn a_cognito_shaped_token_names_the_certificant_and_the_role_through_configured_claims() {
+    let id = "0193f1c9-a6e0-7000-8000-000000000042";
+    let p = cognito_auth()
+        .verify(&cognito(serde_json::json!({
+            "custom:certificant_id": id,
+            "cognito:groups": ["certificant"],
+        })))
+        .unwrap();
+    assert_eq!(
+        p.actor,
+        recert_domain::Actor::Certificant(id.parse().unwrap())
+    );
+    // Several groups: the most privileged acts.
+    let p = cognito_auth()
+        .verify(&cognito(
+            serde_json::json!({"cognito:groups": ["reviewer", "admin"]}),
+        ))
+        .unwrap();
+    assert_eq!(p.actor.role(), Some(Role::Admin));
+    // A certificant without the id claim, or no role at all: 401.
+    assert!(
+        cognito_auth()
+            .verify(&cognito(
+                serde_json::json!({"cognito:groups": ["certificant"]})
+            ))
+            .is_err()
+    );
+    assert!(
+        cognito_auth()
+            .verify(&cognito(serde_json::json!({})))
+            .is_err()
+    );
+}
+
+#[test]
+fn a_token_not_valid_yet_or_too_old_is_unauthorized() {
+    let now = chrono::Utc::now().timestamp();
+    let future = cognito(serde_json::json!({"cognito:groups": ["admin"], "nbf": now + 600}));
+    match cognito_auth().verify(&future) {
+        Err(ApiError::Unauthorized(why)) => assert!(why.contains("not valid yet"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let old = cognito(serde_json::json!({"cognito:groups": ["admin"], "iat": now - 7200}));
+    match cognito_auth().verify(&old) {
+        Err(ApiError::Unauthorized(why)) => assert!(why.contains("too old"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -203,3 +203,64 @@ async fn certificants_see_staff_by_role_and_answers_are_neither_cached_nor_sniff
         .await;
     assert_eq!(problem.headers["cache-control"], "no-store");
 }
+
+async fn post_with_key(app: &TestApp, path: &str, key: &str, body: serde_json::Value) -> Reply {
+    let req = http::Request::post(path)
+        .header("authorization", format!("Bearer {}", app.admin()))
+        .header("content-type", "application/json")
+        .header("idempotency-key", key)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    app.send(req).await
+}
+
+#[tokio::test]
+async fn every_creating_post_honours_idempotency_key_and_a_replay_has_the_original_location() {
+    let app = TestApp::on("2026-05-01");
+    let email = format!("retry-{}@example.org", uuid::Uuid::now_v7().simple());
+    let person = json!({"email": email, "full_name": "Retry Person", "membership": "member"});
+    // The 201 was lost: the retry gets it again, with its Location, and nothing twice.
+    let first = post_with_key(&app, "/certificants", "enrol-1", person.clone()).await;
+    let again = post_with_key(&app, "/certificants", "enrol-1", person.clone()).await;
+    assert_eq!(again.ok(201), first.ok(201));
+    assert_eq!(again.headers["location"], first.headers["location"]);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    let mut other = person.clone();
+    other["full_name"] = json!("Someone Else");
+    let reused = post_with_key(&app, "/certificants", "enrol-1", other).await;
+    assert_eq!(reused.problem(422)["code"], "idempotency_key_reused");
+
+    let number = format!("CPHIMS-R-{}", uuid::Uuid::now_v7().simple());
+    let cert = json!({"certificant_id": first.body["id"], "credential": "CPHIMS", "certificate_number": number,
+                      "initial_certification_date": "2023-09-01", "expires_on": "2026-08-31"});
+    let issued = post_with_key(&app, "/certifications", "issue-1", cert.clone()).await;
+    let retried = post_with_key(&app, "/certifications", "issue-1", cert.clone()).await;
+    assert_eq!(retried.ok(201)["id"], issued.ok(201)["id"]);
+    assert_eq!(retried.headers["location"], issued.headers["location"]);
+    let mut other = cert;
+    other["credential"] = json!("CAHIMS");
+    post_with_key(&app, "/certifications", "issue-1", other)
+        .await
+        .problem(422);
+    // One certification, one welcome: the retry committed nothing.
+    let id = issued.body["id"].as_str().unwrap();
+    let history = app
+        .get(&format!("/certifications/{id}/history"), &app.admin())
+        .await;
+    assert_eq!(history.ok(200)["events"].as_array().unwrap().len(), 1);
+    // An entry's replay keeps its Location too.
+    let token = app.token(Role::Certificant, first.body["id"].as_str().unwrap());
+    let send = || {
+        let req = http::Request::post(format!("/certifications/{id}/entries"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", "entry-1")
+            .body(Body::from(
+                entry("Course", "society", 1, 0, "2024-01-01").to_string(),
+            ))
+            .unwrap();
+        app.send(req)
+    };
+    let (a, b) = (send().await, send().await);
+    assert_eq!(b.headers["location"], a.headers["location"]);
+}

@@ -716,7 +716,15 @@ def test_functions_run_on_arm64_al2023_with_the_bootstrap_handler(cfn):
 # the settings of its kinds (no JWT keys or cursor key where no request is served, no sender where
 # nothing is sent), and never a setting of the local server.
 COMMON_SETTINGS = {"TABLE_NAME": {"Ref": "Table"}, "RUST_LOG": {"Ref": "RustLog"}}
-HTTP_SETTINGS = {"JWT_ISSUER": {"Ref": "JwtIssuer"}, "JWT_AUDIENCE": {"Ref": "JwtAudience"}, "JWT_JWKS": {"Ref": "JwksJson"}}
+HTTP_SETTINGS = {
+    "JWT_ISSUER": {"Ref": "JwtIssuer"},
+    "JWT_AUDIENCE": {"Ref": "JwtAudience"},
+    "JWT_JWKS": {"Ref": "JwksJson"},
+    # Where a standard issuer's tokens carry the certificant id and the roles (a Cognito user
+    # pool: custom:certificant_id and cognito:groups).
+    "JWT_CERTIFICANT_CLAIM": {"Ref": "JwtCertificantClaim"},
+    "JWT_GROUPS_CLAIM": {"Ref": "JwtGroupsClaim"},
+}
 MAIL_SETTINGS = {
     "SES_SENDER": {"Ref": "SesSenderIdentity"},
     "SES_CONFIGURATION_SET": {"Ref": "SesConfigurationSet"},
@@ -1222,6 +1230,25 @@ def test_parameters(sam):
         f"PaymentWebhookScheme: {scheme['AllowedValues']}, the code parses {sorted(webhook_schemes())}"
     )
     assert scheme.get("Default") in webhook_schemes(), f"PaymentWebhookScheme: default {scheme.get('Default')!r}"
+    # CORS: https origins only, none by default (the local server reads the same list).
+    cors = re.compile(params["CorsAllowedOrigins"]["AllowedPattern"])
+    assert params["CorsAllowedOrigins"].get("Default") == ""
+    assert cors.fullmatch("https://app.example.org,https://staff.example.org:8443")
+    for bad in ("*", "http://app.example.org", "https://app.example.org/path", "https://a.org, https://b.org"):
+        assert not cors.fullmatch(bad), bad
+
+
+def test_cors_is_answered_by_api_gateway_with_the_headers_the_clients_use(sam):
+    api = resources(sam, "AWS::Serverless::HttpApi")["HttpApi"]["Properties"]
+    cors = api["CorsConfiguration"]
+    assert cors["Fn::If"][0] == "HasCorsOrigins" and cors["Fn::If"][2] == {"Ref": "AWS::NoValue"}
+    config = cors["Fn::If"][1]
+    assert config["AllowOrigins"] == {"Fn::Split": [",", {"Ref": "CorsAllowedOrigins"}]}
+    assert {"authorization", "if-match", "idempotency-key"} <= set(config["AllowHeaders"])
+    assert {"location", "etag"} <= set(config["ExposeHeaders"])
+    assert "AllowCredentials" not in config, "bearer tokens, not cookies"
+    serve = (FUNCTIONS_DIR / "local" / "src" / "serve.rs").read_text()
+    assert "CORS_ALLOWED_ORIGINS" in serve, "the local server honours the same list"
 
 
 def webhook_schemes() -> set[str]:

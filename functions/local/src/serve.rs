@@ -39,6 +39,10 @@ pub async fn run(
     });
     let webhooks = dev_webhooks(&data_dir())?;
     let mut router = app_with(state, webhooks, crate::mailbox::routes(mailbox));
+    let cors_origins = allowed_origins()?;
+    if !cors_origins.is_empty() {
+        router = router.layer(cors(&cors_origins));
+    }
     if let Some(day) = today
         && let Ok(value) = HeaderValue::from_str(&day.to_string())
     {
@@ -86,6 +90,41 @@ pub async fn run(
     sweeper.abort();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The web origins allowed to call the API (`CORS_ALLOWED_ORIGINS`, comma-separated): the same
+/// list the template gives API Gateway, which answers preflights in production.
+fn allowed_origins() -> Result<Vec<HeaderValue>, String> {
+    std::env::var("CORS_ALLOWED_ORIGINS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            HeaderValue::from_str(o)
+                .map_err(|_| format!("CORS_ALLOWED_ORIGINS: {o:?} is not an origin"))
+        })
+        .collect()
+}
+
+/// Cross-origin access for those origins, with the headers clients send and read.
+fn cors(origins: &[HeaderValue]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, Method, header};
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(origins.to_vec())
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([
+            header::LOCATION,
+            header::ETAG,
+            HeaderName::from_static("idempotent-replayed"),
+        ])
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 async fn shutdown_signal() {

@@ -234,6 +234,8 @@ impl From<AppError> for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        // Only a failure a retry may get past is a 503 (which invites one); the rest is a 500.
+        let transient = e.is_transient();
         match e {
             StoreError::VersionConflict => ApiError::Conflict {
                 code: "concurrent_update",
@@ -244,7 +246,8 @@ impl From<StoreError> for ApiError {
                 detail: format!("{what} already exists"),
             },
             StoreError::Rejected(m) => ApiError::Internal(m.into()),
-            StoreError::Backend(source) => ApiError::Unavailable(source),
+            StoreError::Backend(source) if transient => ApiError::Unavailable(source),
+            StoreError::Backend(source) => ApiError::Internal(source),
         }
     }
 }
@@ -298,4 +301,27 @@ pub enum WriteErrors {
     /// Invalid fields (see `errors`), or an `Idempotency-Key` reused with another request.
     #[response(status = 422, content_type = "application/problem+json")]
     Unprocessable(Problem),
+}
+
+#[cfg(test)]
+mod store_error_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_failure_a_retry_cannot_fix_is_a_500_not_a_503() {
+        let corrupt = recert_store::decode_body::<u32>("entry", "not json").unwrap_err();
+        assert_eq!(
+            ApiError::from(corrupt).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let throttled = StoreError::backend(recert_store::dynamodb::DynamoStoreError::Throttled {
+            codes: "ThrottlingError".into(),
+            source: "throttled".into(),
+        });
+        assert_eq!(
+            ApiError::from(throttled).status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+    }
 }

@@ -108,11 +108,36 @@ impl App {
     }
 }
 
+/// Crates that log whole events, requests or responses (tokens and personal data included) below
+/// `info`: whatever `RUST_LOG` says, they log at `info` at most.
+const CAPPED: [&str; 8] = [
+    "lambda_runtime",
+    "lambda_runtime_api_client",
+    "lambda_http",
+    "aws_smithy_runtime",
+    "aws_smithy_http_client",
+    "aws_sdk_dynamodb",
+    "aws_sdk_sesv2",
+    "hyper",
+];
+
+/// The log filter for `rust_log` (default `info`), with [`CAPPED`] crates held at `info`.
+pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
+    let mut filter = rust_log
+        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    for target in CAPPED {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}
+
 /// Logs go to stderr (CloudWatch in Lambda; stdout stays for command output locally), level from
-/// `RUST_LOG` (default `info`), JSON in Lambda. Every binary calls this once.
+/// `RUST_LOG` (default `info`, see [`log_filter`]), JSON in Lambda. Every binary calls this once.
 pub fn init_tracing(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -144,5 +169,22 @@ pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, ConfigEr
         StoreConfig::Sqlite { path } => Ok(Arc::new(
             recert_store::sqlite::SqliteStore::open(path).map_err(ConfigError::Store)?,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_never_reaches_the_crates_that_log_raw_events() {
+        let filter = log_filter(Some("trace")).to_string();
+        for target in CAPPED {
+            assert!(filter.contains(&format!("{target}=info")), "{filter}");
+        }
+        assert!(
+            filter.contains("trace"),
+            "our own crates still trace: {filter}"
+        );
     }
 }

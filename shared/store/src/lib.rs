@@ -62,6 +62,30 @@ impl StoreError {
     pub fn backend(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         StoreError::Backend(Box::new(e))
     }
+
+    /// Whether the same call may succeed later: throttling, the network, a busy database. Corrupt
+    /// data, a request the backend refuses, a poisoned connection will fail again: a caller
+    /// should not be invited to retry them.
+    pub fn is_transient(&self) -> bool {
+        let StoreError::Backend(source) = self else {
+            return false;
+        };
+        if let Some(e) = source.downcast_ref::<dynamodb::DynamoStoreError>() {
+            return matches!(
+                e,
+                dynamodb::DynamoStoreError::Sdk { .. }
+                    | dynamodb::DynamoStoreError::Throttled { .. }
+            );
+        }
+        #[cfg(feature = "sqlite")]
+        if let Some(e) = source.downcast_ref::<rusqlite::Error>() {
+            return matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            );
+        }
+        false
+    }
 }
 
 /// The certification aggregate: load, commit, and what a load leaves out (history, old cycles).
@@ -264,4 +288,38 @@ pub fn check_commit(changes: &Changes, extra_writes: usize) -> Result<(), StoreE
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn only_what_may_pass_later_is_transient() {
+        let corrupt = codec::decode_body::<u32>("entry", "not json").unwrap_err();
+        assert!(!corrupt.is_transient(), "corrupt data fails again");
+        let throttled = StoreError::backend(dynamodb::DynamoStoreError::Throttled {
+            codes: "ThrottlingError".into(),
+            source: "throttled".into(),
+        });
+        assert!(throttled.is_transient());
+        assert!(!StoreError::backend(dynamodb::DynamoStoreError::NoTableName).is_transient());
+        assert!(!StoreError::VersionConflict.is_transient());
+    }
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn a_busy_database_is_transient_a_constraint_is_not() {
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        assert!(StoreError::backend(busy).is_transient());
+        let constraint = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+            None,
+        );
+        assert!(!StoreError::backend(constraint).is_transient());
+    }
 }

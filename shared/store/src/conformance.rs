@@ -1316,6 +1316,27 @@ pub async fn certification_by_number_finds_the_certification(store: &dyn Store) 
     );
 }
 
+/// A fresh certification with `entries` entries and a live idempotency record (a working set
+/// that spans several pages of a paged load); what the store now holds.
+async fn with_entries_and_a_record(store: &dyn Store, entries: u32) -> CertificationAggregate {
+    let mut aggregate = create_fresh(store).await;
+    for n in 1..=entries {
+        aggregate = add_entry(
+            store,
+            &aggregate,
+            entry_id(u128::from(n)),
+            date(2026, 1, n),
+            instant(i64::from(n)),
+        )
+        .await;
+    }
+    let at = instant(i64::from(entries) + 1);
+    let changes = bump(&aggregate, at)
+        .put(Item::Idempotency(idempotency_record(at, "{}")))
+        .build();
+    commit(store, Some(&aggregate), &changes).await
+}
+
 /// Without a writer in between, a paged load (page size 2) is the plain load, and the hook runs
 /// after the root and after every page but the last (seven items: pages of 2, 2, 2, 1); an unknown
 /// id loads as `None` without running the hook. Returns the paged store and the aggregate, for an
@@ -1324,21 +1345,7 @@ pub async fn a_paged_load_without_a_writer_is_the_plain_load<S: Store>(
     plain: &dyn Store,
     paged: impl FnOnce(PageHook) -> S,
 ) -> (S, CertificationAggregate) {
-    let mut expected = create_fresh(plain).await;
-    for n in 1..=6u32 {
-        expected = add_entry(
-            plain,
-            &expected,
-            entry_id(u128::from(n)),
-            date(2026, 1, n),
-            instant(i64::from(n)),
-        )
-        .await;
-    }
-    let changes = bump(&expected, instant(9))
-        .put(Item::Idempotency(idempotency_record(instant(9), "{}")))
-        .build();
-    let expected = commit(plain, Some(&expected), &changes).await;
+    let expected = with_entries_and_a_record(plain, 6).await;
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let hook: PageHook = {
         let calls = Arc::clone(&calls);
@@ -1377,22 +1384,8 @@ pub async fn a_load_never_pairs_old_items_with_a_new_version<S: Store + 'static>
     paged: impl FnOnce(PageHook) -> S,
 ) {
     let store: &dyn Store = &*plain;
-    let mut aggregate = create_fresh(store).await;
-    let id = aggregate.certification.id;
-    for n in 1..=5u32 {
-        aggregate = add_entry(
-            store,
-            &aggregate,
-            entry_id(u128::from(n)),
-            date(2026, 1, n),
-            instant(i64::from(n)),
-        )
-        .await;
-    }
-    let changes = bump(&aggregate, instant(6))
-        .put(Item::Idempotency(idempotency_record(instant(6), "{}")))
-        .build();
-    let before = commit(store, Some(&aggregate), &changes).await;
+    let before = with_entries_and_a_record(store, 5).await;
+    let id = before.certification.id;
     assert_eq!(load(store, id).await, before);
 
     let calls = Arc::new(AtomicUsize::new(0));

@@ -149,18 +149,24 @@ pub fn init_tracing(json: bool) {
     }
 }
 
+/// The AWS SDK's shared configuration (region, credentials, endpoint overrides from the standard
+/// variables), loaded once per process however many clients (DynamoDB, SES) are built from it.
+/// Makes no network call.
+pub async fn aws_sdk_config() -> &'static aws_config::SdkConfig {
+    static SDK: tokio::sync::OnceCell<aws_config::SdkConfig> = tokio::sync::OnceCell::const_new();
+    SDK.get_or_init(|| aws_config::defaults(aws_config::BehaviorVersion::latest()).load())
+        .await
+}
+
 /// The store a configuration names.
 pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, ConfigError> {
     match config {
         StoreConfig::DynamoDb { table } => {
             use recert_store::dynamodb::{CallCounter, DynamoStore, client};
             // Region, credentials and AWS_ENDPOINT_URL_DYNAMODB from the standard AWS variables.
-            let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .load()
-                .await;
             let calls = CallCounter::new();
             Ok(Arc::new(DynamoStore::with_counter(
-                client(&sdk, &calls),
+                client(aws_sdk_config().await, &calls),
                 table.clone(),
                 calls,
             )))

@@ -276,15 +276,10 @@ impl Courier {
     /// The courier a configuration describes, over `app`'s store and clock. No network call.
     pub async fn from_config(app: &crate::App, config: &NotifyConfig) -> Self {
         let mailer: Arc<dyn Mailer> = match &config.mail {
-            MailConfig::Ses(ses) => {
-                let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .load()
-                    .await;
-                Arc::new(recert_notify::ses::SesMailer::new(
-                    recert_notify::ses::client(&sdk),
-                    ses.clone(),
-                ))
-            }
+            MailConfig::Ses(ses) => Arc::new(recert_notify::ses::SesMailer::new(
+                recert_notify::ses::client(crate::aws_sdk_config().await),
+                ses.clone(),
+            )),
             #[cfg(feature = "mailbox")]
             MailConfig::Mailbox(dir) => {
                 Arc::new(recert_notify::mailbox::MailboxMailer::new(dir.clone()))

@@ -127,9 +127,6 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(12);
 /// Attempts per operation (the first try and two retries), standard retry mode.
 pub const MAX_ATTEMPTS: u32 = 3;
 
-/// The environment variable naming the table; set, it selects this adapter.
-pub const TABLE_NAME_ENV: &str = "TABLE_NAME";
-
 /// Failures of this adapter. All of them surface as [`StoreError::Backend`].
 #[derive(Debug, thiserror::Error)]
 pub enum DynamoStoreError {
@@ -155,8 +152,6 @@ pub enum DynamoStoreError {
     },
     #[error("cannot build a DynamoDB request")]
     Build(#[source] aws_sdk_dynamodb::error::BuildError),
-    #[error("{TABLE_NAME_ENV} is not set")]
-    NoTableName,
     #[error("infra/table.json is not a valid table definition")]
     Definition(#[source] serde_json::Error),
     #[error("the table did not become ACTIVE")]
@@ -310,20 +305,6 @@ impl DynamoStore {
             between_pages,
         });
         self
-    }
-
-    /// From the environment: `TABLE_NAME`, the standard AWS variables (region, credentials) and
-    /// `AWS_ENDPOINT_URL_DYNAMODB` (DynamoDB Local). Makes no network call.
-    pub async fn from_env() -> Result<Self, StoreError> {
-        let table = std::env::var(TABLE_NAME_ENV)
-            .ok()
-            .filter(|t| !t.trim().is_empty())
-            .ok_or_else(|| backend(DynamoStoreError::NoTableName))?;
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        let calls = CallCounter::new();
-        Ok(Self::with_counter(client(&sdk, &calls), table, calls))
     }
 
     pub fn table_name(&self) -> &str {

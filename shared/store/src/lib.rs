@@ -304,7 +304,7 @@ mod tests {
             source: "throttled".into(),
         });
         assert!(throttled.is_transient());
-        assert!(!StoreError::backend(dynamodb::DynamoStoreError::NoTableName).is_transient());
+        assert!(!StoreError::backend(dynamodb::DynamoStoreError::TableNotActive).is_transient());
         assert!(!StoreError::VersionConflict.is_transient());
     }
 

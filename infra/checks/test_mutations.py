@@ -4,7 +4,8 @@ asserts that the named invariant test fails on it (and that the real template pa
 The allow-lists of test_template.py are exercised the same way: each SHAPE is a change that a
 future feature needs (another unauthenticated webhook route, a scheduled job, a stream consumer, a
 second binary in a crate), on top of what the lists already admit (the payment webhook, the
-notifier's stream, the sweeper's and the jobs' schedules, the sweeper binary). With its allow-list entries it passes
+notifier's stream, the sweeper's, the jobs' and the audit jobs' schedules, the sweeper and audit-jobs
+binaries, the public audit draw route). With its allow-list entries it passes
 every invariant; without them the named invariants fail; and with them, each of BREAKS (the shape
 minus a required safeguard) still fails."""
 
@@ -485,6 +486,185 @@ def drop_the_submissions_duration_alarm(sam: Sam) -> None:
     del sam["Resources"]["SubmissionsDurationAlarm"]
 
 
+# ---- the audits functions: routes, roles, the evidence bucket, the audit jobs --------------------
+
+
+def open_an_audit_decision_route(sam: Sam) -> None:
+    res(sam, "AuditsFunction")["Events"]["DecideAudit"]["Properties"]["Auth"] = {"Authorizer": "NONE"}
+
+
+def the_public_draw_behind_the_jwt(sam: Sam) -> None:
+    del res(sam, "AuditsFunction")["Events"]["GetAuditPeriod"]["Properties"]["Auth"]
+
+
+def audits_write_the_ledger(sam: Sam) -> None:
+    statement(sam, "AuditsRole", "LoadAndCommitCertifications")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"].append("AUDIT#*")
+
+
+def audits_read_the_draw_queue(sam: Sam) -> None:
+    statement(sam, "AuditsRole", "ReadTheAuditDecisionQueue")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] = ["QUEUE#audit_draw"]
+
+
+def audits_query_the_due_index(sam: Sam) -> None:
+    statement(sam, "AuditsRole", "ReadTheAuditDecisionQueue")["Resource"] = {"Fn::Sub": "${Table.Arn}/index/gsi3"}
+
+
+def audit_jobs_read_the_outbox_queue(sam: Sam) -> None:
+    statement(sam, "AuditJobsRole", "ReadTheDrawQueue")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"].append("QUEUE#outbox")
+
+
+def audit_jobs_delete_from_the_ledger(sam: Sam) -> None:
+    statement(sam, "AuditJobsRole", "KeepTheAuditLedger")["Action"].append("dynamodb:DeleteItem")
+
+
+def audit_jobs_touch_evidence(sam: Sam) -> None:
+    role_statements(sam, "AuditJobsRole").append(copy.deepcopy(statement(sam, "AuditsRole", "SignUploadsAndCheckEvidence")))
+
+
+def evidence_on_every_bucket(sam: Sam) -> None:
+    statement(sam, "AuditsRole", "SignUploadsAndCheckEvidence")["Resource"] = "*"
+
+
+def evidence_outside_its_prefix(sam: Sam) -> None:
+    statement(sam, "AuditsRole", "SignUploadsAndCheckEvidence")["Resource"] = {"Fn::Sub": "${EvidenceBucket.Arn}/*"}
+
+
+def audits_delete_evidence(sam: Sam) -> None:
+    statement(sam, "AuditsRole", "SignUploadsAndCheckEvidence")["Action"].append("s3:DeleteObject")
+
+
+def audits_cannot_tell_missing_evidence(sam: Sam) -> None:
+    statements = role_statements(sam, "AuditsRole")
+    statements[:] = [s for s in statements if s.get("Sid") != "TellMissingEvidenceFromForbidden"]
+
+
+def a_public_evidence_bucket(sam: Sam) -> None:
+    res(sam, "EvidenceBucket")["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] = False
+
+
+def unencrypted_evidence(sam: Sam) -> None:
+    del res(sam, "EvidenceBucket")["BucketEncryption"]
+
+
+def unversioned_evidence(sam: Sam) -> None:
+    res(sam, "EvidenceBucket")["VersioningConfiguration"] = {"Status": "Suspended"}
+
+
+def evidence_acls_back_on(sam: Sam) -> None:
+    res(sam, "EvidenceBucket")["OwnershipControls"]["Rules"][0]["ObjectOwnership"] = "ObjectWriter"
+
+
+def evidence_deleted_with_the_stack(sam: Sam) -> None:
+    del sam["Resources"]["EvidenceBucket"]["DeletionPolicy"]
+
+
+def evidence_bucket_with_a_fixed_name(sam: Sam) -> None:
+    res(sam, "EvidenceBucket")["BucketName"] = "recert-evidence"
+
+
+def old_versions_kept_forever(sam: Sam) -> None:
+    del res(sam, "EvidenceBucket")["LifecycleConfiguration"]["Rules"][0]["NoncurrentVersionExpiration"]
+
+
+def evidence_over_plain_http(sam: Sam) -> None:
+    policy = res(sam, "EvidenceBucketPolicy")["PolicyDocument"]["Statement"]
+    policy[:] = [s for s in policy if s.get("Sid") != "TlsOnly"]
+
+
+def tls_only_on_the_objects_but_not_the_bucket(sam: Sam) -> None:
+    statement = next(s for s in res(sam, "EvidenceBucketPolicy")["PolicyDocument"]["Statement"] if s.get("Sid") == "TlsOnly")
+    statement["Resource"] = statement["Resource"][1:]
+
+
+def evidence_readable_by_anyone(sam: Sam) -> None:
+    res(sam, "EvidenceBucketPolicy")["PolicyDocument"]["Statement"].append(
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": {"Fn::Sub": "${EvidenceBucket.Arn}/*"}}
+    )
+
+
+def a_wildcard_allow_in_a_bucket_policy(sam: Sam) -> None:
+    res(sam, "EvidenceBucketPolicy")["PolicyDocument"]["Statement"].append({
+        "Effect": "Allow", "Principal": {"AWS": {"Fn::GetAtt": ["JobsRole", "Arn"]}}, "Action": "s3:*",
+        "Resource": {"Fn::Sub": "${EvidenceBucket.Arn}/*"},
+    })
+
+
+def another_role_may_write_evidence(sam: Sam) -> None:
+    statement = next(
+        s for s in res(sam, "EvidenceBucketPolicy")["PolicyDocument"]["Statement"] if s.get("Sid") == "OnlyTheAuditsFunctionWrites"
+    )
+    statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] = {"Fn::GetAtt": ["JobsRole", "Arn"]}
+
+
+def any_principal_may_write_evidence(sam: Sam) -> None:
+    policy = res(sam, "EvidenceBucketPolicy")["PolicyDocument"]["Statement"]
+    policy[:] = [s for s in policy if s.get("Sid") != "OnlyTheAuditsFunctionWrites"]
+
+
+def evidence_access_unlogged(sam: Sam) -> None:
+    del res(sam, "EvidenceBucket")["LoggingConfiguration"]
+
+
+def logs_from_any_bucket(sam: Sam) -> None:
+    statement = next(
+        s for s in res(sam, "EvidenceAccessLogBucketPolicy")["PolicyDocument"]["Statement"] if s.get("Sid") == "S3ServerAccessLogs"
+    )
+    del statement["Condition"]["ArnLike"]
+
+
+def logs_kept_forever(sam: Sam) -> None:
+    del res(sam, "EvidenceAccessLogBucket")["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"]
+
+
+def cors_get_too(sam: Sam) -> None:
+    res(sam, "EvidenceBucket")["CorsConfiguration"]["Fn::If"][1]["CorsRules"][0]["AllowedMethods"].append("GET")
+
+
+def cors_any_origin(sam: Sam) -> None:
+    res(sam, "EvidenceBucket")["CorsConfiguration"]["Fn::If"][1]["CorsRules"][0]["AllowedOrigins"] = ["*"]
+
+
+def cors_any_header(sam: Sam) -> None:
+    res(sam, "EvidenceBucket")["CorsConfiguration"]["Fn::If"][1]["CorsRules"][0]["AllowedHeaders"] = ["*"]
+
+
+def evidence_bucket_for_the_jobs(sam: Sam) -> None:
+    env(sam, "AuditJobsFunction")["EVIDENCE_BUCKET"] = {"Ref": "EvidenceBucket"}
+
+
+def no_evidence_bucket_for_the_audits(sam: Sam) -> None:
+    del env(sam, "AuditsFunction")["EVIDENCE_BUCKET"]
+
+
+def evidence_cap_fixed(sam: Sam) -> None:
+    env(sam, "AuditsFunction")["EVIDENCE_MAX_BYTES"] = "10485760"
+
+
+def evidence_cap_above_one_put(sam: Sam) -> None:
+    sam["Parameters"]["EvidenceMaxBytes"]["MaxValue"] = 6 * 1024**3
+
+
+def audit_draw_on_the_jobs_function(sam: Sam) -> None:
+    event = res(sam, "AuditJobsFunction")["Events"].pop("AuditDrawDaily")
+    res(sam, "JobsFunction")["Events"]["AuditDrawDaily"] = event
+
+
+def the_draw_schedule_runs_the_deadlines(sam: Sam) -> None:
+    res(sam, "AuditJobsFunction")["Events"]["AuditDrawDaily"]["Properties"]["Input"] = json.dumps(
+        {"job": "audit-deadlines", "scheduled_time": T.SCHEDULED_TIME}
+    )
+
+
+def a_job_input_on_the_sweeper(sam: Sam) -> None:
+    res(sam, "OutboxSweeperFunction")["Events"]["Every5Minutes"]["Properties"]["Input"] = json.dumps(
+        {"job": "window-opens", "scheduled_time": T.SCHEDULED_TIME}
+    )
+
+
+def drop_the_audit_jobs_duration_alarm(sam: Sam) -> None:
+    del sam["Resources"]["AuditJobsDurationAlarm"]
+
+
 CASES: list[tuple[Callable[[Sam], None], Callable[..., None]]] = [
     (set_auth_none, T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed),
     (set_auth_none, T.test_every_translated_route_requires_the_jwt_authorizer_unless_allow_listed),
@@ -560,9 +740,9 @@ CASES: list[tuple[Callable[[Sam], None], Callable[..., None]]] = [
     (jobs_write_profiles, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
     (jobs_query_the_outbox_queue, T.test_each_role_grants_exactly_the_dynamodb_calls_its_code_makes),
     # the jobs' schedules
-    (job_input_with_an_extra_field, T.test_every_job_is_scheduled_with_exactly_the_input_the_jobs_function_reads),
-    (an_unknown_job, T.test_every_job_is_scheduled_with_exactly_the_input_the_jobs_function_reads),
-    (a_job_without_its_schedule, T.test_every_job_is_scheduled_with_exactly_the_input_the_jobs_function_reads),
+    (job_input_with_an_extra_field, T.test_every_job_is_scheduled_with_exactly_the_input_its_function_reads),
+    (an_unknown_job, T.test_every_job_is_scheduled_with_exactly_the_input_its_function_reads),
+    (a_job_without_its_schedule, T.test_every_job_is_scheduled_with_exactly_the_input_its_function_reads),
     (job_input_without_the_scheduled_time, T.test_scheduled_and_stream_events_have_their_safeguards),
     (a_schedule_name_every_stack_shares, T.test_scheduled_and_stream_events_have_their_safeguards),
     # alarms
@@ -610,6 +790,55 @@ CASES: list[tuple[Callable[[Sam], None], Callable[..., None]]] = [
     (submissions_query_the_due_index, T.test_each_role_grants_exactly_the_dynamodb_calls_its_code_makes),
     (submissions_send_email, T.test_only_the_mail_roles_send_email_and_only_as_the_sender),
     (drop_the_submissions_duration_alarm, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
+    # the audits function: one public read, nothing else open
+    (open_an_audit_decision_route, T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed),
+    (open_an_audit_decision_route, T.test_every_translated_route_requires_the_jwt_authorizer_unless_allow_listed),
+    (the_public_draw_behind_the_jwt, T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed),
+    (the_public_draw_behind_the_jwt, T.test_every_translated_route_requires_the_jwt_authorizer_unless_allow_listed),
+    # the audit roles: the ledger written by the jobs only, each its own queue
+    (audits_write_the_ledger, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (audits_read_the_draw_queue, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (audits_query_the_due_index, T.test_each_role_grants_exactly_the_dynamodb_calls_its_code_makes),
+    (audit_jobs_read_the_outbox_queue, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (audit_jobs_delete_from_the_ledger, T.test_each_role_grants_exactly_the_dynamodb_calls_its_code_makes),
+    # S3: the audits role only, exactly its calls, on evidence/ only
+    (audit_jobs_touch_evidence, T.test_only_the_evidence_binaries_hold_s3_actions_and_only_their_calls),
+    (evidence_on_every_bucket, T.test_only_the_evidence_binaries_hold_s3_actions_and_only_their_calls),
+    (evidence_on_every_bucket, T.test_resource_star_only_for_actions_without_resource_level_permissions),
+    (evidence_outside_its_prefix, T.test_only_the_evidence_binaries_hold_s3_actions_and_only_their_calls),
+    (audits_delete_evidence, T.test_only_the_evidence_binaries_hold_s3_actions_and_only_their_calls),
+    (audits_cannot_tell_missing_evidence, T.test_only_the_evidence_binaries_hold_s3_actions_and_only_their_calls),
+    # the buckets: private, encrypted, versioned, retained, TLS only, logged
+    (a_public_evidence_bucket, T.test_every_bucket_is_private_encrypted_versioned_tls_only_and_retained),
+    (unencrypted_evidence, T.test_every_bucket_is_private_encrypted_versioned_tls_only_and_retained),
+    (unversioned_evidence, T.test_every_bucket_is_private_encrypted_versioned_tls_only_and_retained),
+    (evidence_acls_back_on, T.test_every_bucket_is_private_encrypted_versioned_tls_only_and_retained),
+    (evidence_deleted_with_the_stack, T.test_every_bucket_is_private_encrypted_versioned_tls_only_and_retained),
+    (evidence_bucket_with_a_fixed_name, T.test_every_bucket_is_private_encrypted_versioned_tls_only_and_retained),
+    (old_versions_kept_forever, T.test_every_bucket_is_private_encrypted_versioned_tls_only_and_retained),
+    (evidence_over_plain_http, T.test_every_bucket_is_private_encrypted_versioned_tls_only_and_retained),
+    (tls_only_on_the_objects_but_not_the_bucket, T.test_every_bucket_is_private_encrypted_versioned_tls_only_and_retained),
+    (evidence_readable_by_anyone, T.test_every_bucket_is_private_encrypted_versioned_tls_only_and_retained),
+    (evidence_readable_by_anyone, T.test_only_the_audits_function_may_write_evidence),
+    (a_wildcard_allow_in_a_bucket_policy, T.test_no_wildcard_actions_in_any_policy),
+    (another_role_may_write_evidence, T.test_only_the_audits_function_may_write_evidence),
+    (any_principal_may_write_evidence, T.test_only_the_audits_function_may_write_evidence),
+    (evidence_access_unlogged, T.test_every_bucket_but_the_access_log_bucket_logs_to_it),
+    (logs_from_any_bucket, T.test_every_bucket_but_the_access_log_bucket_logs_to_it),
+    (logs_kept_forever, T.test_every_bucket_but_the_access_log_bucket_logs_to_it),
+    (cors_get_too, T.test_the_evidence_bucket_takes_browser_uploads_from_the_api_origins_only),
+    (cors_any_origin, T.test_the_evidence_bucket_takes_browser_uploads_from_the_api_origins_only),
+    (cors_any_header, T.test_the_evidence_bucket_takes_browser_uploads_from_the_api_origins_only),
+    # the evidence settings: the audits function's alone
+    (evidence_bucket_for_the_jobs, T.test_functions_get_the_configuration_the_code_reads),
+    (no_evidence_bucket_for_the_audits, T.test_functions_get_the_configuration_the_code_reads),
+    (evidence_cap_fixed, T.test_functions_get_the_configuration_the_code_reads),
+    (evidence_cap_above_one_put, T.test_parameters),
+    # the audit jobs: on their own function, each once
+    (audit_draw_on_the_jobs_function, T.test_every_job_is_scheduled_with_exactly_the_input_its_function_reads),
+    (the_draw_schedule_runs_the_deadlines, T.test_every_job_is_scheduled_with_exactly_the_input_its_function_reads),
+    (a_job_input_on_the_sweeper, T.test_every_job_is_scheduled_with_exactly_the_input_its_function_reads),
+    (drop_the_audit_jobs_duration_alarm, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
 ]
 
 
@@ -967,6 +1196,8 @@ def test_every_allow_listed_entry_has_a_reason() -> None:
         "EXTRA_BINARIES": T.EXTRA_BINARIES,
         "MAIL_BINARIES": T.MAIL_BINARIES,
         "PAYMENT_WEBHOOK_BINARIES": T.PAYMENT_WEBHOOK_BINARIES,
+        "EVIDENCE_BINARIES": T.EVIDENCE_BINARIES,
+        "JOB_BINARIES": T.JOB_BINARIES,
         "UNROUTED": T.UNROUTED,
     }
     for name, table in tables.items():
@@ -991,3 +1222,16 @@ def test_an_allow_list_entry_with_nothing_to_allow_fails(pristine, monkeypatch, 
     monkeypatch.setattr(T, table, {**getattr(T, table), key: value})
     with pytest.raises(AssertionError):
         call(test, copy.deepcopy(pristine))
+
+
+def test_an_open_route_must_be_a_signed_webhook_or_a_public_read(pristine, monkeypatch) -> None:
+    # Listing a route does not make any route openable: a POST outside /webhooks/ (here an
+    # auditor's decision) fails even when allow-listed.
+    sam = copy.deepcopy(pristine)
+    call(T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed, sam)
+    open_an_audit_decision_route(sam)
+    key = ("audits", "POST", "/certifications/{certification_id}/audit/decisions")
+    monkeypatch.setattr(T, "UNAUTHENTICATED_ROUTES", {**T.UNAUTHENTICATED_ROUTES, key: "a reason of five words"})
+    with pytest.raises(AssertionError, match="signed webhook"):
+        call(T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed, sam)
+

@@ -47,6 +47,17 @@ AUTHORIZER = "JwtAuthorizer"
 #                   the recipient); load = GetItem + Query; commit = TransactWriteItems of Puts only
 #                   (root, history, renewal, deadline, outbox message, idempotency record); Query on
 #                   gsi2 (the review queue, QUEUE#renewal_review). Sends no email (the outbox does).
+#   audits:         GetItem of a certification root and of its certificant's profile (a decision's
+#                   recipient); load = GetItem + Query; commit = TransactWriteItems of Puts only
+#                   (root, history, renewal, audit, deadline, outbox message, idempotency record);
+#                   Query on gsi2 (the auditors' queue, QUEUE#audit_decision); the audit ledger
+#                   read-only: GetItem of a period, Query of its draw records (AUDIT#<yyyy-mm>).
+#                   S3: EXPECTED_S3. Sends no email.
+#   audit-jobs:     Query on gsi2 (the draw queue, QUEUE#audit_draw) and gsi3 (audit deadlines due on
+#                   a date, DUE#<date>); GetItem of a root and of a profile (the recipient); load and
+#                   commit as above; the audit ledger read and written: GetItem of a period, PutItem
+#                   of a new period / a day's draw record (attribute_not_exists) / a reveal
+#                   (conditional on the body read), Query of a period's draw records. No S3, no email.
 # Keyed by the deployed binary (Metadata.BuildProperties.Binary; a crate's default binary has the
 # crate's name), so two binaries of one crate can have different roles. Resources: TABLE, an index
 # name ("gsi1"), or STREAM (the table's stream, for a stream-event consumer).
@@ -77,6 +88,15 @@ EXPECTED_DYNAMODB: dict[str, dict[str, set[str]]] = {
         TABLE: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
         "gsi2": {"dynamodb:Query"},
     },
+    "audits": {
+        TABLE: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
+        "gsi2": {"dynamodb:Query"},
+    },
+    "audit-jobs": {
+        TABLE: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
+        "gsi2": {"dynamodb:Query"},
+        "gsi3": {"dynamodb:Query"},
+    },
 }
 
 # The partition keys each grant on the table or an index is confined to: every such statement
@@ -86,8 +106,11 @@ EXPECTED_DYNAMODB: dict[str, dict[str, set[str]]] = {
 # if any statement does), so a widened or added prefix fails the check. Key layout: docs/dynamodb.md.
 CERT, CERTIFICANT, EMAIL, CERTNO = "CERT#*", "CERTIFICANT#*", "EMAIL#*", "CERTNO#*"
 DUE = "DUE#*"
+# The audit ledger: a month's period (seed, commitment) and its daily draw records, AUDIT#<yyyy-mm>.
+AUDIT = "AUDIT#*"
 # A queue is one exact partition: a role may read only the queue it works.
 OUTBOX_QUEUE, REVIEW_QUEUE = "QUEUE#outbox", "QUEUE#renewal_review"
+AUDIT_DRAW_QUEUE, AUDIT_DECISION_QUEUE = "QUEUE#audit_draw", "QUEUE#audit_decision"
 EXPECTED_LEADING_KEYS: dict[str, dict[str, dict[str, set[str]]]] = {
     # Every item it reads or writes is in a certification's partition.
     "transcripts": {
@@ -143,6 +166,33 @@ EXPECTED_LEADING_KEYS: dict[str, dict[str, dict[str, set[str]]]] = {
         # whose messages carry recipients' addresses)
         "gsi2": {"dynamodb:Query": {REVIEW_QUEUE}},
     },
+    "audits": {
+        TABLE: {
+            # certification root, certificant profile (a decision's recipient); a ledger period
+            "dynamodb:GetItem": {CERT, CERTIFICANT, AUDIT},
+            # a certification's working set; a period's draw records
+            "dynamodb:Query": {CERT, AUDIT},
+            # root, history, renewal, audit, deadline, outbox message, idempotency record: never
+            # the ledger (the draw job alone writes it)
+            "dynamodb:PutItem": {CERT},
+        },
+        # gsi2pk = QUEUE#audit_decision on an audit waiting for an auditor (not the draw queue)
+        "gsi2": {"dynamodb:Query": {AUDIT_DECISION_QUEUE}},
+    },
+    "audit-jobs": {
+        TABLE: {
+            # certification root, certificant profile (the recipient), a ledger period
+            "dynamodb:GetItem": {CERT, CERTIFICANT, AUDIT},
+            # a certification's working set; a period's draw records
+            "dynamodb:Query": {CERT, AUDIT},
+            # the commits (CERT#<id>); a new period, a day's draw record, a reveal (AUDIT#<yyyy-mm>)
+            "dynamodb:PutItem": {CERT, AUDIT},
+        },
+        # gsi2pk = QUEUE#audit_draw on a paid submission waiting for the draw
+        "gsi2": {"dynamodb:Query": {AUDIT_DRAW_QUEUE}},
+        # gsi3pk = DUE#<yyyy-mm-dd> on an audit deadline
+        "gsi3": {"dynamodb:Query": {DUE}},
+    },
 }
 # A fixed "PREFIX#" and then anything, or one exact queue partition ("QUEUE#<name>").
 LEADING_KEY_PATTERN = re.compile(r"[A-Z][A-Z0-9_]*#\*|QUEUE#[a-z_]+")
@@ -155,7 +205,7 @@ RESOURCE_STAR_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 # no security requirement.
 UNROUTED = {
     ("GET", "/health"): "liveness of the local server; API Gateway routes require a JWT (but the "
-    "signed webhooks of UNAUTHENTICATED_ROUTES), and Lambda health is watched by the "
+    "reviewed routes of UNAUTHENTICATED_ROUTES), and Lambda health is watched by the "
     "Errors/Throttles alarms, not by polling",
 }
 
@@ -163,14 +213,25 @@ UNROUTED = {
 # An entry that no longer matches the template fails the checks too: the lists stay exact.
 
 # HttpApi routes that skip the JWT authorizer (event Auth: {Authorizer: NONE}), by (function
-# crate, METHOD, path). Only for a caller that cannot carry our JWT and whose request the handler
-# authenticates itself, by verifying a signature over the raw body before acting on it. Each must
-# be in openapi/openapi.json with an explicit `security: []`.
+# crate, METHOD, path). Only of two kinds (OPEN_ROUTE_KINDS): a signed webhook (POST under
+# /webhooks/), for a caller that cannot carry our JWT and whose request the handler authenticates
+# itself, by verifying a signature over the raw body before acting on it; or a public read (GET) of
+# what is published by design, with no personal data. Each must be in openapi/openapi.json with an
+# explicit `security: []`.
 UNAUTHENTICATED_ROUTES: dict[tuple[str, str, str], str] = {
     ("submissions", "POST", "/webhooks/payments"): "the payment processor's webhook: the processor "
     "cannot carry our JWT; the handler verifies its HMAC signature (Stripe-Signature, or Standard "
     "Webhooks' webhook-id/-timestamp/-signature) over the raw body with PAYMENT_WEBHOOK_SECRET, "
     "refuses a stale timestamp, and only then reads the event (shared/webhooks)",
+    ("audits", "GET", "/audit-periods/{period}"): "the random audit's public record, read-only: "
+    "anyone may check a month's draw (the seed's commitment, the seed once the period has ended and "
+    "the draw job revealed it, each day's candidates and selections by submission id and ticket; "
+    "no names or addresses) and re-run it with the public package; the handler takes no principal",
+}
+# What an open route may be: (METHOD, path prefix) -> the kind.
+OPEN_ROUTE_KINDS: dict[tuple[str, str], str] = {
+    ("POST", "/webhooks/"): "a signed webhook",
+    ("GET", "/"): "a public read-only record",
 }
 
 # Function events other than HttpApi, by (function crate, event name): (event type, reason). The
@@ -192,6 +253,17 @@ NON_HTTP_EVENTS: dict[tuple[str, str], tuple[str, str]] = {
         "the window-opens job, daily at 13:00 UTC: emails (through the outbox) each certificant "
         "whose renewal window opens that UTC day; idempotent per date",
     ),
+    ("audits", "AuditDrawDaily"): (
+        "ScheduleV2",
+        "the audit-draw job (audit-jobs binary), daily at 02:15 UTC: keeps this and next month's "
+        "periods (seed committed before its first draw), reveals an ended period's seed, records "
+        "the day's draw once and judges the paid submissions waiting for it; idempotent per date",
+    ),
+    ("audits", "AuditDeadlinesDaily"): (
+        "ScheduleV2",
+        "the audit-deadlines job (audit-jobs binary), daily at 02:30 UTC: reminders before an "
+        "audit's documentation is due, and the audit failed the day after; idempotent per date",
+    ),
 }
 
 # Binaries deployed as a function other than their crate's default one (the package name, built
@@ -200,6 +272,9 @@ EXTRA_BINARIES: dict[tuple[str, str], str] = {
     ("notifier", "outbox-sweeper"): "the sweeper is the notifier's backstop: the same delivery code "
     "(recert_app::outbox::Courier), another trigger (a schedule, not the stream) and role (the "
     "outbox queue index, no stream, no dead-letter queue)",
+    ("audits", "audit-jobs"): "the audit's scheduled draw and deadlines share the audits crate's "
+    "domain code; another trigger (schedules, no routes) and role (writes the audit ledger and "
+    "reads the draw queue and due-date index; no S3, no JWT settings)",
 }
 
 # Binaries that send email (SES v2 SendEmail): they read SES_SENDER, SES_CONFIGURATION_SET and
@@ -216,6 +291,21 @@ MAIL_BINARIES: dict[str, str] = {
 PAYMENT_WEBHOOK_BINARIES: dict[str, str] = {
     "submissions": "serves POST /webhooks/payments (UNAUTHENTICATED_ROUTES) and refuses to start "
     "without a valid signing secret",
+}
+
+# Binaries that keep audit evidence in the evidence bucket (recert_evidence::s3): they read
+# EVIDENCE_BUCKET and EVIDENCE_MAX_BYTES (EVIDENCE_SETTINGS), no other function gets an EVIDENCE_
+# setting, and theirs are the only roles with S3 actions: exactly EXPECTED_S3.
+EVIDENCE_BINARIES: dict[str, str] = {
+    "audits": "declares evidence, presigns each upload with its role (PutObject) and checks the "
+    "uploaded files with HeadObject when the certificant responds; refuses to start without a bucket",
+}
+
+# Binaries that run scheduled jobs (recert_app::jobs::run_scheduled): each runs the jobs of its
+# crate's `pub const JOBS: [Job; N] = [...]` (src/lib.rs), and its schedules name exactly those.
+JOB_BINARIES: dict[str, str] = {
+    "jobs": "runs the certification jobs of functions/jobs (window-opens)",
+    "audit-jobs": "runs the random audit's jobs of functions/audits (audit-draw, audit-deadlines)",
 }
 
 
@@ -298,7 +388,21 @@ def is_account_root_key_admin(where: str, template: dict[str, Any], st: dict[str
     return listify(st.get("Action")) == ["kms:*"] and principal == {"AWS": root}
 
 
-# ---- the API: every route authorized (but the allow-listed signed webhooks) -------------------
+def is_tls_only_deny(where: str, template: dict[str, Any], st: dict[str, Any]) -> bool:
+    """A bucket policy's TLS-only statement: Deny every S3 action (a wildcard that takes away, never
+    grants) to everyone on the bucket and its objects when the request is not over TLS."""
+    name = where.split(".")[0]
+    if template["Resources"][name]["Type"] != "AWS::S3::BucketPolicy" or not where.endswith("PolicyDocument"):
+        return False
+    return (
+        st.get("Effect") == "Deny"
+        and st.get("Principal") == "*"
+        and listify(st.get("Action")) == ["s3:*"]
+        and st.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+    )
+
+
+# ---- the API: every route authorized (but the allow-listed open routes) -----------------------
 
 
 def test_the_api_has_a_jwt_authorizer_on_the_issuer_and_audience_parameters_as_default(sam):
@@ -316,6 +420,12 @@ def test_the_api_has_a_jwt_authorizer_on_the_issuer_and_audience_parameters_as_d
 
 
 def test_every_route_requires_the_jwt_authorizer_unless_allow_listed(sam):
+    for crate, method, path in UNAUTHENTICATED_ROUTES:
+        kinds = [k for (m, prefix), k in OPEN_ROUTE_KINDS.items() if m == method and path.startswith(prefix)]
+        assert kinds, (
+            f"UNAUTHENTICATED_ROUTES ({crate}, {method}, {path}): an open route is a signed webhook "
+            f"(POST /webhooks/...) or a public read (GET) only"
+        )
     opened = set()
     for fname, fn in functions(sam).items():
         for ename, event in http_events(fn).items():
@@ -536,28 +646,64 @@ def test_stream_failures_go_to_an_encrypted_retained_queue_only_its_consumer_may
                     assert senders.get(r["Fn::GetAtt"][0]) == rname, f"{rname}: sqs:SendMessage on {r}"
 
 
+def job_variants() -> dict[str, str]:
+    """The jobs there are, variant -> name (`Job::X => "name"` in shared/app/src/jobs.rs)."""
+    src = (SHARED_DIR / "app" / "src" / "jobs.rs").read_text()
+    variants = dict(re.findall(r'Job::(\w+)\s*=>\s*"([a-z0-9-]+)"', src))
+    assert variants, "no job names found in shared/app/src/jobs.rs"
+    return variants
+
+
 def job_names() -> set[str]:
-    """The job names the jobs function accepts (`Job::X => "name"` in shared/app/src/jobs.rs)."""
-    names = set(re.findall(r'Job::\w+\s*=>\s*"([a-z0-9-]+)"', (SHARED_DIR / "app" / "src" / "jobs.rs").read_text()))
-    assert names, "no job names found in shared/app/src/jobs.rs"
-    return names
+    """The job names a job function accepts."""
+    return set(job_variants().values())
 
 
-def test_every_job_is_scheduled_with_exactly_the_input_the_jobs_function_reads(sam):
-    # functions/jobs refuses unknown fields and unknown job names: a schedule that sends anything
-    # else fails every run.
-    scheduled = set()
+def crate_jobs(crate: str) -> set[str]:
+    """The names of the jobs functions/<crate> runs: its `pub const JOBS: [Job; N] = [Job::X, ...]`."""
+    src = (FUNCTIONS_DIR / crate / "src" / "lib.rs").read_text()
+    m = re.search(r"pub const JOBS: \[Job; (\d+)\] = \[([^\]]*)\]", src)
+    assert m, f"functions/{crate}/src/lib.rs: no `pub const JOBS: [Job; N] = [...]`"
+    variants = re.findall(r"Job::(\w+)", m.group(2))
+    assert len(variants) == int(m.group(1)), f"functions/{crate}: JOBS {m.group(0)!r}"
+    known = job_variants()
+    unknown = [v for v in variants if v not in known]
+    assert not unknown, f"functions/{crate}: JOBS names {unknown}, not jobs of shared/app/src/jobs.rs"
+    return {known[v] for v in variants}
+
+
+def test_every_job_is_scheduled_with_exactly_the_input_its_function_reads(sam):
+    # A job function refuses unknown fields, unknown job names and the jobs of another function
+    # (run_scheduled): a schedule that sends anything else fails every run. Each job is scheduled,
+    # on the function that runs it, and on one function only.
+    scheduled: dict[str, str] = {}
+    deployed = set()
     for fname, fn in functions(sam).items():
-        if crate_of(fn) != "jobs":
-            continue
+        binary = binary_of(fn)
         for ename, event in other_events(fn).items():
+            text = (event.get("Properties") or {}).get("Input")
+            body = json.loads(text) if isinstance(text, str) else {}
+            if binary not in JOB_BINARIES:
+                assert "job" not in body, f"{fname}.{ename}: a job input on {binary}, not in JOB_BINARIES"
+                continue
             assert event.get("Type") == "ScheduleV2", f"{fname}.{ename}: jobs run on schedules only"
-            body = json.loads(event["Properties"]["Input"])
             assert set(body) == {"job", "scheduled_time"}, f"{fname}.{ename}: input fields {sorted(body)}"
             assert body["scheduled_time"] == SCHEDULED_TIME, f"{fname}.{ename}: {body['scheduled_time']!r}"
-            assert body["job"] in job_names(), f"{fname}.{ename}: unknown job {body['job']!r}, not in {sorted(job_names())}"
-            scheduled.add(body["job"])
-    assert scheduled == job_names(), f"jobs without a schedule: {sorted(job_names() - scheduled)}"
+            runs = crate_jobs(crate_of(fn))
+            assert body["job"] in runs, (
+                f"{fname}.{ename}: job {body['job']!r}, but {binary} runs {sorted(runs)} "
+                f"(all jobs: {sorted(job_names())})"
+            )
+            assert body["job"] not in scheduled, f"{fname}.{ename}: {body['job']!r} scheduled twice"
+            scheduled[body["job"]] = binary
+        if binary in JOB_BINARIES:
+            deployed.add(binary)
+            mine = {j for j, b in scheduled.items() if b == binary}
+            assert mine == crate_jobs(crate_of(fn)), (
+                f"{fname}: runs {sorted(crate_jobs(crate_of(fn)))}, scheduled {sorted(mine)}"
+            )
+    assert deployed == set(JOB_BINARIES), f"JOB_BINARIES not deployed: {sorted(set(JOB_BINARIES) - deployed)}"
+    assert set(scheduled) == job_names(), f"jobs without a schedule: {sorted(job_names() - set(scheduled))}"
 
 
 # ---- the API ⇔ the OpenAPI document ⇔ the code -------------------------------------------
@@ -742,6 +888,12 @@ PAYMENT_SETTINGS = {
         "Fn::If": ["HasPaymentWebhookPreviousSecret", {"Fn::Sub": PAYMENT_PREVIOUS_SECRET_REF}, ""]
     },
 }
+# Where the evidence goes and the largest file taken (recert_evidence::s3::BUCKET_ENV,
+# audits::MAX_BYTES_ENV): the bucket of this stack, the size cap a parameter.
+EVIDENCE_SETTINGS = {
+    "EVIDENCE_BUCKET": {"Ref": "EvidenceBucket"},
+    "EVIDENCE_MAX_BYTES": {"Ref": "EvidenceMaxBytes"},
+}
 LOCAL_ONLY = {"JWT_HS256_SECRET", "RECERT_DB_PATH", "RECERT_MAILBOX_DIR", "RECERT_DATA_DIR"}
 
 
@@ -755,6 +907,10 @@ def is_mail_setting(name: str) -> bool:
 
 def is_payment_setting(name: str) -> bool:
     return name.startswith("PAYMENT_")
+
+
+def is_evidence_setting(name: str) -> bool:
+    return name.startswith("EVIDENCE_")
 
 
 def test_functions_get_the_configuration_the_code_reads(sam, cfn):
@@ -785,6 +941,18 @@ def test_functions_get_the_configuration_the_code_reads(sam, cfn):
         else:
             payment = sorted(k for k in env if is_payment_setting(k))
             assert not payment, f"{fname} verifies no webhook, yet gets {payment}"
+        if binary_of(fn) in EVIDENCE_BINARIES:
+            got = {k: v for k, v in env.items() if is_evidence_setting(k)}
+            assert got == EVIDENCE_SETTINGS, f"{fname} keeps evidence: {got}, want {EVIDENCE_SETTINGS}"
+        else:
+            evidence = sorted(k for k in env if is_evidence_setting(k))
+            assert not evidence, f"{fname} keeps no evidence, yet gets {evidence}"
+    assert set(EVIDENCE_BINARIES) <= {binary_of(fn) for fn in functions(sam).values()}, (
+        "EVIDENCE_BINARIES not deployed"
+    )
+    # The names are the code's (the settings would otherwise be set and never read).
+    assert rust_str_const(SHARED_DIR / "evidence" / "src" / "s3.rs", "BUCKET_ENV") in EVIDENCE_SETTINGS
+    assert rust_str_const(FUNCTIONS_DIR / "audits" / "src" / "lib.rs", "MAX_BYTES_ENV") in EVIDENCE_SETTINGS
     assert set(PAYMENT_WEBHOOK_BINARIES) <= {binary_of(fn) for fn in functions(sam).values()}, (
         "PAYMENT_WEBHOOK_BINARIES not deployed"
     )
@@ -916,7 +1084,7 @@ def test_no_wildcard_actions_in_any_policy(cfn):
     for where, doc in policy_documents(cfn):
         for st in statements(doc):
             assert "NotAction" not in st and "NotResource" not in st, f"{where}: Not* statement"
-            if is_account_root_key_admin(where, cfn, st):
+            if is_account_root_key_admin(where, cfn, st) or is_tls_only_deny(where, cfn, st):
                 continue
             for action in listify(st.get("Action", [])):
                 assert isinstance(action, str) and "*" not in action, f"{where}: action {action!r}"
@@ -1236,6 +1404,21 @@ def test_parameters(sam):
     assert cors.fullmatch("https://app.example.org,https://staff.example.org:8443")
     for bad in ("*", "http://app.example.org", "https://app.example.org/path", "https://a.org, https://b.org"):
         assert not cors.fullmatch(bad), bad
+    # The evidence size cap: the code's default, at most what one presigned PUT can carry.
+    cap = params["EvidenceMaxBytes"]
+    assert cap["Type"] == "Number" and cap.get("MinValue") == 1, f"EvidenceMaxBytes: {cap}"
+    assert cap.get("Default") == rust_u64_const(FUNCTIONS_DIR / "audits" / "src" / "lib.rs", "DEFAULT_MAX_BYTES")
+    assert cap.get("MaxValue") == rust_u64_const(SHARED_DIR / "evidence" / "src" / "lib.rs", "MAX_SIZE")
+
+
+def rust_u64_const(path: Path, name: str) -> int:
+    """The value of `pub const NAME: u64 = 10 * 1024 * 1024;` (a product of integers)."""
+    m = re.search(rf"pub const {name}: u64 = ([0-9_]+(?:\s*\*\s*[0-9_]+)*);", path.read_text())
+    assert m, f"{path}: no u64 constant {name} (a product of integers)"
+    value = 1
+    for factor in m.group(1).split("*"):
+        value *= int(factor.strip().replace("_", ""))
+    return value
 
 
 def test_cors_is_answered_by_api_gateway_with_the_headers_the_clients_use(sam):
@@ -1257,3 +1440,193 @@ def webhook_schemes() -> set[str]:
     names = set(re.findall(r'Scheme::\w+\s*=>\s*"([a-z0-9-]+)"', src))
     assert names, "no scheme names found in shared/webhooks/src/lib.rs"
     return names
+
+
+# ---- S3: the evidence bucket and its access logs ------------------------------------------------
+
+EVIDENCE_BUCKET = "EvidenceBucket"
+ACCESS_LOG_BUCKET = "EvidenceAccessLogBucket"
+# The S3 logging service: the only principal a bucket policy may allow (to deliver access logs).
+S3_LOGGING = {"Service": "logging.s3.amazonaws.com"}
+# The S3 calls each EVIDENCE_BINARIES binary's code makes, as IAM actions per resource: BUCKET (the
+# evidence bucket itself) or an object-key pattern in it. PutObject: the upload URL is presigned
+# with the role, so the browser's PUT is the role's PutObject. GetObject: HeadObject of each file
+# (authorized by s3:GetObject). ListBucket: without it S3 answers HeadObject of a key never
+# uploaded with 403, not 404 (recert_evidence::s3 reads only a 404 as "not there"). Keys:
+# evidence/<certification id>/<entry id>/<evidence id> (functions/audits/src/lib.rs, evidence_key).
+BUCKET = "bucket"
+EVIDENCE_KEYS = "evidence/*"
+EXPECTED_S3: dict[str, dict[str, set[str]]] = {
+    "audits": {EVIDENCE_KEYS: {"s3:PutObject", "s3:GetObject"}, BUCKET: {"s3:ListBucket"}},
+}
+S3_OBJECT_ACTIONS_THAT_WRITE = {"s3:PutObject"}
+SSE_ALGORITHMS = {"AES256", "aws:kms", "aws:kms:dsse"}
+
+
+def buckets(sam) -> dict[str, dict[str, Any]]:
+    return resources(sam, "AWS::S3::Bucket")
+
+
+def bucket_policy(sam, bucket: str) -> list[dict[str, Any]]:
+    """The statements of the one bucket policy of `bucket`."""
+    policies = [
+        p["Properties"]["PolicyDocument"]
+        for p in resources(sam, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket}
+    ]
+    assert len(policies) == 1, f"{bucket}: {len(policies)} bucket policies, want one"
+    return statements(policies[0])
+
+
+def bucket_arns(bucket: str) -> list[dict[str, Any]]:
+    """The bucket and every object in it."""
+    return [{"Fn::GetAtt": [bucket, "Arn"]}, {"Fn::Sub": "${" + bucket + ".Arn}/*"}]
+
+
+def test_every_bucket_is_private_encrypted_versioned_tls_only_and_retained(sam):
+    assert set(buckets(sam)) == {EVIDENCE_BUCKET, ACCESS_LOG_BUCKET}, f"buckets: {sorted(buckets(sam))}"
+    for name, bucket in buckets(sam).items():
+        assert bucket.get("DeletionPolicy") == "Retain", f"{name}: evidence and its logs outlive the stack"
+        assert bucket.get("UpdateReplacePolicy") == "Retain", f"{name}: a replacement must not drop them"
+        p = bucket["Properties"]
+        assert "BucketName" not in p, f"{name}: a fixed name would block a re-deploy next to a retained bucket"
+        assert p.get("PublicAccessBlockConfiguration") == {
+            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+        }, f"{name}: {p.get('PublicAccessBlockConfiguration')}"
+        assert p.get("OwnershipControls") == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}, (
+            f"{name}: ACLs must be off (BucketOwnerEnforced)"
+        )
+        for key in ("AccessControl", "WebsiteConfiguration", "AccelerateConfiguration", "NotificationConfiguration"):
+            assert key not in p, f"{name}: {key}"
+        rules = (p.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration") or []
+        assert rules and all(
+            r["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in SSE_ALGORITHMS for r in rules
+        ), f"{name}: default encryption {rules}"
+        assert p.get("VersioningConfiguration") == {"Status": "Enabled"}, f"{name}: versioning"
+        lifecycle = [r for r in p["LifecycleConfiguration"]["Rules"] if r["Status"] == "Enabled"]
+        assert any(r.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") == 1 for r in lifecycle), (
+            f"{name}: abort incomplete multipart uploads after a day"
+        )
+        assert any(r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays") for r in lifecycle), (
+            f"{name}: expire noncurrent versions (else every replaced object is kept and billed forever)"
+        )
+        # TLS only: Deny s3:* to everyone, on the bucket and its objects, without SecureTransport.
+        policy = bucket_policy(sam, name)
+        tls = [
+            s for s in policy
+            if s["Effect"] == "Deny" and s.get("Principal") == "*" and listify(s["Action"]) == ["s3:*"]
+            and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+        ]
+        assert tls and listify(tls[0]["Resource"]) == bucket_arns(name), f"{name}: no TLS-only Deny on it all"
+        # Nobody is allowed in by the bucket policy but the S3 logging service (next test).
+        for s in policy:
+            if s["Effect"] == "Allow":
+                assert s.get("Principal") == S3_LOGGING, f"{name}: the bucket policy allows {s.get('Principal')}"
+
+
+def test_every_bucket_but_the_access_log_bucket_logs_to_it(sam):
+    logs = buckets(sam)[ACCESS_LOG_BUCKET]["Properties"]
+    assert "LoggingConfiguration" not in logs, "the access-log bucket would log its own deliveries"
+    # S3 delivers access logs to SSE-S3 buckets only; kept as long as the function logs.
+    algorithms = {r["ServerSideEncryptionByDefault"]["SSEAlgorithm"] for r in logs["BucketEncryption"]["ServerSideEncryptionConfiguration"]}
+    assert algorithms == {"AES256"}, f"{ACCESS_LOG_BUCKET}: log delivery needs SSE-S3, not {algorithms}"
+    expiry = [r.get("ExpirationInDays") for r in logs["LifecycleConfiguration"]["Rules"] if r["Status"] == "Enabled"]
+    assert {"Ref": "LogRetentionInDays"} in expiry, f"{ACCESS_LOG_BUCKET}: logs kept LogRetentionInDays: {expiry}"
+    sources: dict[str, str] = {}
+    for name, bucket in buckets(sam).items():
+        if name == ACCESS_LOG_BUCKET:
+            continue
+        cfg = bucket["Properties"].get("LoggingConfiguration") or {}
+        assert cfg.get("DestinationBucketName") == {"Ref": ACCESS_LOG_BUCKET}, f"{name}: access logs {cfg}"
+        prefix = cfg.get("LogFilePrefix")
+        assert isinstance(prefix, str) and prefix.endswith("/") and len(prefix) > 1, f"{name}: LogFilePrefix {prefix!r}"
+        sources[name] = prefix
+    # Each source may deliver under its prefix only, for this account only.
+    allowed = [s for s in bucket_policy(sam, ACCESS_LOG_BUCKET) if s["Effect"] == "Allow"]
+    assert len(allowed) == len(sources), f"{ACCESS_LOG_BUCKET}: {len(allowed)} Allow statements for {sorted(sources)}"
+    for s in allowed:
+        assert s["Principal"] == S3_LOGGING and listify(s["Action"]) == ["s3:PutObject"], s
+        cond = s.get("Condition") or {}
+        assert sorted(cond) == ["ArnLike", "StringEquals"], f"logs only from this account's sources: {cond}"
+        assert cond["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}, f"SourceAccount: {cond}"
+        source = cond["ArnLike"]
+        assert list(source) == ["aws:SourceArn"] and isinstance(source["aws:SourceArn"], dict), cond
+        name = source["aws:SourceArn"].get("Fn::GetAtt", [None])[0]
+        assert source["aws:SourceArn"] == {"Fn::GetAtt": [name, "Arn"]} and name in sources, f"logs of {source}"
+        want = {"Fn::Sub": "${" + ACCESS_LOG_BUCKET + ".Arn}/" + sources[name] + "*"}
+        assert s["Resource"] == want, f"logs of {name}: on {s['Resource']}, want {want}"
+
+
+def s3_resource(r: Any) -> str:
+    """BUCKET or an object-key pattern of the evidence bucket; anything else is refused."""
+    if r == {"Fn::GetAtt": [EVIDENCE_BUCKET, "Arn"]}:
+        return BUCKET
+    sub = r.get("Fn::Sub") if isinstance(r, dict) else None
+    m = re.fullmatch(r"\$\{" + EVIDENCE_BUCKET + r"\.Arn\}/(.+)", sub) if isinstance(sub, str) else None
+    assert m, f"S3 actions on {r!r}: only the evidence bucket and its keys"
+    return m.group(1)
+
+
+def test_only_the_evidence_binaries_hold_s3_actions_and_only_their_calls(sam, cfn):
+    assert set(EXPECTED_S3) == set(EVIDENCE_BINARIES)
+    role_binary = {fn["Properties"]["Role"]["Fn::GetAtt"][0]: binary_of(fn) for fn in functions(sam).values()}
+    granted: dict[str, dict[str, set[str]]] = {}
+    for where, doc in policy_documents(cfn):
+        if cfn["Resources"][where.split(".")[0]]["Type"] == "AWS::S3::BucketPolicy":
+            continue  # the bucket policies: the previous tests and the next
+        for st in statements(doc):
+            actions = {a for a in listify(st.get("Action", [])) if isinstance(a, str) and a.lower().startswith("s3:")}
+            if not actions:
+                continue
+            role = where.split(".")[0]
+            binary = role_binary.get(role)
+            assert binary in EVIDENCE_BINARIES and ".Policies[" in where, f"{where}: S3 actions {sorted(actions)}"
+            assert st["Effect"] == "Allow" and set(listify(st["Action"])) == actions, f"{where}: {st}"
+            for r in listify(st["Resource"]):
+                granted.setdefault(binary, {}).setdefault(s3_resource(r), set()).update(actions)
+    assert granted == EXPECTED_S3, f"S3 grants {granted} != EXPECTED_S3 {EXPECTED_S3}"
+    # The keys the code writes are the ones granted.
+    lib = (FUNCTIONS_DIR / "audits" / "src" / "lib.rs").read_text()
+    assert re.search(r'fn evidence_key\([^)]*\) -> String \{\s*format!\("evidence/', lib), (
+        "functions/audits/src/lib.rs: evidence_key no longer makes evidence/... keys: change EXPECTED_S3"
+    )
+
+
+def test_only_the_audits_function_may_write_evidence(sam, cfn):
+    writers = {
+        fn["Properties"]["Role"]["Fn::GetAtt"][0]
+        for fn in functions(sam).values()
+        if S3_OBJECT_ACTIONS_THAT_WRITE & set().union(*EXPECTED_S3.get(binary_of(fn), {}).values())
+    }
+    assert len(writers) == 1, f"evidence writers: {sorted(writers)}"
+    (writer,) = writers
+    policy = bucket_policy(sam, EVIDENCE_BUCKET)
+    assert not [s for s in policy if s["Effect"] == "Allow"], "the evidence bucket policy allows nobody in"
+    # Whatever IAM says elsewhere in the account: a PutObject by anyone but that role is refused.
+    deny = [
+        s for s in policy
+        if s["Effect"] == "Deny" and s.get("Principal") == "*" and listify(s["Action"]) == ["s3:PutObject"]
+    ]
+    assert deny, "the evidence bucket policy must deny PutObject to every other principal"
+    assert deny[0]["Resource"] == {"Fn::Sub": "${" + EVIDENCE_BUCKET + ".Arn}/*"}, deny[0]["Resource"]
+    assert deny[0]["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": [writer, "Arn"]}}}, (
+        f"the PutObject Deny must spare {writer} only: {deny[0]['Condition']}"
+    )
+
+
+def test_the_evidence_bucket_takes_browser_uploads_from_the_api_origins_only(sam):
+    src = SHARED_DIR / "evidence" / "src" / "lib.rs"
+    signed = {rust_str_const(src, c) for c in ("CONTENT_LENGTH", "CONTENT_TYPE", "CHECKSUM_SHA256")}
+    for name, bucket in buckets(sam).items():
+        cors = bucket["Properties"].get("CorsConfiguration")
+        if name != EVIDENCE_BUCKET:
+            assert cors is None, f"{name}: CORS"
+            continue
+        # Configured exactly when the API's is, for the same origins.
+        assert cors["Fn::If"][0] == "HasCorsOrigins" and cors["Fn::If"][2] == {"Ref": "AWS::NoValue"}, cors
+        (rule,) = cors["Fn::If"][1]["CorsRules"]
+        assert rule["AllowedOrigins"] == {"Fn::Split": [",", {"Ref": "CorsAllowedOrigins"}]}, rule["AllowedOrigins"]
+        assert rule["AllowedMethods"] == ["PUT"], f"{name}: browsers only PUT presigned uploads: {rule['AllowedMethods']}"
+        assert set(rule["AllowedHeaders"]) == signed, f"{name}: headers {rule['AllowedHeaders']}, signed {sorted(signed)}"
+        assert "ExposedHeaders" not in rule, f"{name}: {rule['ExposedHeaders']}"
+

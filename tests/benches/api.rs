@@ -45,7 +45,8 @@ async fn setup(n: usize) -> (axum::Router, String, String) {
         Arc::new(FixedClock::on(today)),
     )
     .unwrap();
-    let app = recert_local::app(state, recert_tests::harness::webhooks());
+    let (evidence, _) = recert_tests::harness::evidence(state.app.clock.clone());
+    let app = recert_local::app(state, recert_tests::harness::webhooks(), evidence);
     let auth = Authenticator::hs256(SECRET, "recert-local", "recert").unwrap();
     let now = chrono::Utc::now().timestamp();
     let admin = auth.mint("admin", Role::Admin, now, 3600).unwrap();

@@ -30,6 +30,9 @@ pub struct Harness {
     pub auth: Authenticator,
 }
 
+/// Where the test apps' upload URLs point (the harness router serves them: send the path).
+pub const EVIDENCE_BASE: &str = "http://evidence.test";
+
 /// The payment webhook secret of test and benchmark apps (Stripe scheme; a throwaway).
 pub const WEBHOOK_SECRET: &str = "whsec_test-only-0123456789abcdef-not-used-anywhere-else";
 
@@ -41,30 +44,51 @@ pub fn webhooks() -> recert_webhooks::Verifier {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The evidence store of test apps (a fresh folder under the temporary directory) and the router
+/// taking its uploads.
+pub fn evidence(clock: Arc<dyn recert_domain::Clock>) -> (audits::EvidenceUploads, axum::Router) {
+    let dir =
+        std::env::temp_dir().join(format!("recert-evidence-{}", uuid::Uuid::now_v7().simple()));
+    recert_local::local_evidence(dir, EVIDENCE_BASE, SECRET, clock)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The day benchmarks run "as of".
 fn bench_day() -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(2026, 5, 1).unwrap_or_default()
 }
 
 impl Harness {
-    /// Over `store`, as of `today`.
+    /// Over `store`, as of `today`, with the default rules.
     pub fn over(
         store: Arc<dyn Store>,
         calls: Option<CallCounter>,
         today: chrono::NaiveDate,
         label: &'static str,
     ) -> Self {
+        Self::over_with(store, calls, today, label, RuleBook::default_rules())
+    }
+
+    /// Over `store`, as of `today`, with `rules`.
+    pub fn over_with(
+        store: Arc<dyn Store>,
+        calls: Option<CallCounter>,
+        today: chrono::NaiveDate,
+        label: &'static str,
+        rules: RuleBook,
+    ) -> Self {
         let state = recert_local::state_with(
             store.clone(),
             SECRET,
-            RuleBook::default_rules(),
+            rules,
             Arc::new(FixedClock::on(today)),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let auth = Authenticator::hs256(SECRET, "recert-local", "recert")
             .unwrap_or_else(|e| panic!("{e}"));
+        let (evidence, uploads) = evidence(state.app.clock.clone());
         Harness {
-            router: recert_local::app(state.clone(), webhooks()),
+            router: recert_local::app(state.clone(), webhooks(), evidence).merge(uploads),
             state,
             store,
             calls,

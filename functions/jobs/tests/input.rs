@@ -43,7 +43,7 @@ async fn an_unknown_job_or_an_unexpected_field_fails_the_invocation() {
     .unwrap();
     assert!(matches!(
         jobs::run(&app(), input).await,
-        Err(jobs::JobError::UnknownJob(_))
+        Err(jobs::JobError::UnknownJob(..))
     ));
     assert!(
         serde_json::from_str::<jobs::JobInput>(

@@ -4,6 +4,7 @@
 //! The development JWT secret is generated on first use into `.recert/dev-jwt-secret` (mode 0600,
 //! git-ignored) unless `JWT_HS256_SECRET` is set. It is a throwaway for this machine only.
 
+use audits::EvidenceUploads;
 use axum::Router;
 use rand::RngCore;
 use recert_api::config::{DEFAULT_AUDIENCE, DEFAULT_ISSUER, derive_cursor_key};
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use utoipa::OpenApi;
 
+pub mod audit;
 pub mod jobs;
 pub mod mailbox;
 pub mod openapi;
@@ -27,25 +29,53 @@ pub mod pay;
 pub mod serve;
 
 /// The routes of every function, as the Lambdas serve them; `webhooks` verifies the payment
-/// processor's signatures.
-pub fn routes(webhooks: Verifier) -> Router<AppState> {
+/// processor's signatures, `evidence` takes audit uploads.
+pub fn routes(webhooks: Verifier, evidence: EvidenceUploads) -> Router<AppState> {
     Router::new()
         .merge(certifications::router())
         .merge(transcripts::router())
         .merge(eligibility::router())
         .merge(submissions::router_with(webhooks))
+        .merge(audits::router_with(evidence))
+}
+
+/// The evidence store of a local run: files under `dir`, upload URLs on `base_url` (the server's
+/// own address) signed with a key derived from `secret`; and the router taking those uploads
+/// (`PUT /dev/evidence/...`, authenticated by the URL's signature like a presigned S3 URL).
+pub fn local_evidence(
+    dir: PathBuf,
+    base_url: &str,
+    secret: &[u8],
+    clock: Arc<dyn Clock>,
+) -> Result<(EvidenceUploads, Router), String> {
+    use hmac::Mac;
+    let mut mac =
+        <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).map_err(|e| e.to_string())?;
+    mac.update(b"recert-local evidence uploads");
+    let key = mac.finalize().into_bytes().to_vec();
+    let store = Arc::new(
+        recert_evidence::local::LocalEvidence::new(dir, base_url.to_owned(), key)
+            .with_clock(Arc::new(move || clock.now())),
+    );
+    let uploads = EvidenceUploads::from_env(store.clone())?;
+    Ok((uploads, recert_evidence::local::upload_router(store)))
 }
 
 /// The whole API over `state`, with the shared layers and the Swagger UI at `/docs`.
-pub fn app(state: AppState, webhooks: Verifier) -> Router {
-    app_with(state, webhooks, Router::new())
+pub fn app(state: AppState, webhooks: Verifier, evidence: EvidenceUploads) -> Router {
+    app_with(state, webhooks, evidence, Router::new())
 }
 
 /// [`app`] plus local-only routes (the dev mailbox), under the same layers and authentication.
-pub fn app_with(state: AppState, webhooks: Verifier, local: Router<AppState>) -> Router {
+pub fn app_with(
+    state: AppState,
+    webhooks: Verifier,
+    evidence: EvidenceUploads,
+    local: Router<AppState>,
+) -> Router {
     let docs =
         utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", openapi::ApiDoc::openapi());
-    finish(routes(webhooks).merge(local), state).merge(docs)
+    finish(routes(webhooks, evidence).merge(local), state).merge(docs)
 }
 
 /// The payment webhook verifier of a local run: `PAYMENT_WEBHOOK_*` when set, else a Stripe-style

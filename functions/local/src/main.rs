@@ -62,9 +62,14 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:3000")]
         api: String,
     },
+    /// The random audit's public checks.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Run a scheduled job for a date (default today), then deliver its mail to the local mailbox.
     Job {
-        /// The job: window-opens.
+        /// The job: window-opens, audit-draw or audit-deadlines.
         name: String,
         /// The date the job runs for (YYYY-MM-DD).
         #[arg(long)]
@@ -75,6 +80,17 @@ enum Command {
         /// A rules file replacing the compiled-in default rules.
         #[arg(long, env = "RECERT_RULES_PATH")]
         rules: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Re-run every draw of a period (YYYY-MM) with its revealed seed and check each record.
+    Verify {
+        period: String,
+        /// The SQLite file.
+        #[arg(long, env = "RECERT_DB_PATH", default_value = ".recert/recert.db")]
+        db: PathBuf,
     },
 }
 
@@ -98,6 +114,9 @@ async fn main() -> std::process::ExitCode {
             db,
             rules,
         } => recert_local::jobs::run(&name, date, &db, rules.as_deref()).await,
+        Command::Audit {
+            command: AuditCommand::Verify { period, db },
+        } => recert_local::audit::verify(&period, &db).await,
         Command::Token {
             role,
             sub,

@@ -17,6 +17,12 @@ impl Modify for BearerAuth {
         {
             post.security = Some(Vec::new());
         }
+        // Anyone may check the audit draw: no bearer token.
+        if let Some(item) = openapi.paths.paths.get_mut("/audit-periods/{period}")
+            && let Some(get) = item.get.as_mut()
+        {
+            get.security = Some(Vec::new());
+        }
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
@@ -53,6 +59,13 @@ impl Modify for BearerAuth {
         transcripts::delete_entry,
         eligibility::get_eligibility,
         eligibility::what_if,
+        audits::get_period,
+        audits::get_audit,
+        audits::declare_evidence,
+        audits::upload_url,
+        audits::respond,
+        audits::decide,
+        audits::audit_queue,
         submissions::submit,
         submissions::list_submissions,
         submissions::get_submission,
@@ -73,6 +86,7 @@ impl Modify for BearerAuth {
         (name = "eligibility", description = "Where a certification stands, and what-if"),
         (name = "submissions", description = "Renewal submissions, staff-recorded payments, the certificate"),
         (name = "review", description = "The reviewers' queue and their decisions"),
+        (name = "audits", description = "The random audit: the public draw records, evidence uploads, the auditors' queue and decisions"),
         (name = "payments", description = "The payment processor's signed webhook (no bearer token: the signature is verified)"),
         (name = "health", description = "Liveness"),
     )

@@ -2,7 +2,8 @@
 
 use crate::mailbox::Mailbox;
 use crate::{
-    app_with, data_dir, dev_secret, dev_webhooks, local_courier, local_state, mailbox_dir,
+    app_with, data_dir, dev_secret, dev_webhooks, local_courier, local_evidence, local_state,
+    mailbox_dir,
 };
 use axum::http::HeaderValue;
 use recert_api::Role;
@@ -37,8 +38,20 @@ pub async fn run(
             tokio::time::sleep(SWEEP_EVERY).await;
         }
     });
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let webhooks = dev_webhooks(&data_dir())?;
-    let mut router = app_with(state, webhooks, crate::mailbox::routes(mailbox));
+    let secret = dev_secret(&data_dir()).map_err(|e| format!("dev secret: {e}"))?;
+    let (evidence, uploads) = local_evidence(
+        data_dir().join("evidence"),
+        &format!("http://{bound}"),
+        &secret,
+        state.app.clock.clone(),
+    )?;
+    let mut router =
+        app_with(state, webhooks, evidence, crate::mailbox::routes(mailbox)).merge(uploads);
     let cors_origins = allowed_origins()?;
     if !cors_origins.is_empty() {
         router = router.layer(cors(&cors_origins));
@@ -51,10 +64,6 @@ pub async fn run(
             value,
         ));
     }
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
 
     // Written with `writeln!` and errors ignored: a closed stdout must not stop the server.
     let mut out = std::io::stdout().lock();

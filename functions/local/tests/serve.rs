@@ -329,6 +329,29 @@ fn a_renewal_rehearsed_locally_from_submission_to_approval() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("applied"));
 
+    // The day's audit draw (with a rules file whose share selects nobody) lets review begin.
+    let rules = dir.join("no-audit.toml");
+    std::fs::write(
+        &rules,
+        include_str!("../../../shared/domain/rules/default.toml")
+            .replace("audit_sample_percent = 10", "audit_sample_percent = 0"),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["job", "audit-draw", "--date", "2026-03-01", "--db"])
+        .arg(dir.join("recert.db"))
+        .arg("--rules")
+        .arg(&rules)
+        .env("RECERT_DATA_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 due, 1 acted"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     let reviewer = token(&dir, "reviewer", "rev-1");
     let queue = get("/review-queue", &reviewer);
     let sid = submitted["id"].as_str().unwrap();

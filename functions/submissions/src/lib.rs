@@ -31,7 +31,6 @@ use recert_domain::{
     Actor, CertificantId, Certification, CertificationId, CertificationStatus, Changes, Credential,
     Membership, Queue, Recipient, Renewal, WebhookSender,
 };
-use recert_store::{IndexCursor, IndexedItem};
 use recert_webhooks::{PaymentKind, Verifier, WebhookError};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -190,14 +189,7 @@ async fn holder(
         .certificant(certificant)
         .await?
         .ok_or(ApiError::NotFound("certificant"))?;
-    Ok((
-        Recipient {
-            certificant_id: c.id,
-            email: c.email,
-            full_name: c.full_name,
-        },
-        c.membership,
-    ))
+    Ok((Recipient::from(&c), c.membership))
 }
 
 /// The certification (its root) the caller may see, and its holder.
@@ -465,51 +457,35 @@ pub async fn review_queue(
     Query(params): Query<PageParams>,
 ) -> Result<axum::Json<Page<QueuedSubmission>>, ApiError> {
     principal.require(&[Role::Reviewer, Role::Auditor, Role::Admin])?;
-    let limit = params.limit()?;
-    let scope = "review-queue";
-    let after: Option<IndexCursor> = params
-        .cursor
-        .as_deref()
-        .map(|c| state.cursors.decode(scope, c))
-        .transpose()?;
-    let page = state
-        .app
-        .store
-        .queued(Queue::RenewalReview, after.as_ref(), limit)
-        .await?;
     let today = state.app.clock.today();
-    let items = page
-        .items
-        .into_iter()
-        .filter_map(|entry| match entry.item {
-            IndexedItem::Item(Item::Renewal(r)) => Some((entry.certification_id, r)),
-            _ => None,
-        })
-        .map(|(certification_id, r)| {
-            let waiting_since = r.paid_at.unwrap_or(r.submitted_at);
-            let due_days = i64::from(
-                state
-                    .app
-                    .rules
-                    .for_cycle_starting(r.cycle_starts_on)
-                    .deadlines
-                    .review_due_days,
-            );
-            let review_due_on = waiting_since.date_naive() + chrono::Duration::days(due_days);
-            QueuedSubmission {
-                certification_id,
-                waiting_days: (today - waiting_since.date_naive()).num_days(),
-                overdue: today > review_due_on,
-                review_due_on,
-                waiting_since,
-                submission: r,
-            }
-        })
-        .collect();
-    Ok(axum::Json(Page {
-        items,
-        next_cursor: page.next.map(|c| state.cursors.encode(scope, &c)),
-    }))
+    let rules = state.app.rules.clone();
+    let page = state
+        .queue_page(
+            "review-queue",
+            Queue::RenewalReview,
+            &params,
+            |certification_id, item| {
+                let Item::Renewal(r) = item else { return None };
+                let waiting_since = r.paid_at.unwrap_or(r.submitted_at);
+                let due_days = i64::from(
+                    rules
+                        .for_cycle_starting(r.cycle_starts_on)
+                        .deadlines
+                        .review_due_days,
+                );
+                let review_due_on = waiting_since.date_naive() + chrono::Duration::days(due_days);
+                Some(QueuedSubmission {
+                    certification_id,
+                    waiting_days: (today - waiting_since.date_naive()).num_days(),
+                    overdue: today > review_due_on,
+                    review_due_on,
+                    waiting_since,
+                    submission: r,
+                })
+            },
+        )
+        .await?;
+    Ok(axum::Json(page))
 }
 
 fn webhook_problem(e: &WebhookError) -> ApiError {

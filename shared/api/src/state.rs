@@ -6,12 +6,14 @@
 use crate::auth::{Authenticator, Principal};
 use crate::cursor::CursorCodec;
 use crate::error::ApiError;
+use crate::page::{Page, PageParams};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use recert_app::runner::Context;
 use recert_app::{App, AppError, Concurrency, Decision};
-use recert_domain::{CertificationId, Changes, IdempotencyRecord};
+use recert_domain::{CertificationId, Changes, IdempotencyRecord, Item, Queue};
+use recert_store::{IndexCursor, IndexedItem};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
@@ -171,6 +173,36 @@ impl AppState {
             auth: Arc::new(auth),
             cursors,
         }
+    }
+
+    /// One page of a staff queue (oldest first) for `params`, its cursor sealed under `scope`:
+    /// each listed item `view` keeps (with its certification) becomes an item of the page.
+    pub async fn queue_page<T>(
+        &self,
+        scope: &str,
+        queue: Queue,
+        params: &PageParams,
+        mut view: impl FnMut(CertificationId, Item) -> Option<T>,
+    ) -> Result<Page<T>, ApiError> {
+        let limit = params.limit()?;
+        let after: Option<IndexCursor> = params
+            .cursor
+            .as_deref()
+            .map(|c| self.cursors.decode(scope, c))
+            .transpose()?;
+        let page = self.app.store.queued(queue, after.as_ref(), limit).await?;
+        let items = page
+            .items
+            .into_iter()
+            .filter_map(|entry| match entry.item {
+                IndexedItem::Item(item) => view(entry.certification_id, item),
+                IndexedItem::Certification(_) => None,
+            })
+            .collect();
+        Ok(Page {
+            items,
+            next_cursor: page.next.map(|c| self.cursors.encode(scope, &c)),
+        })
     }
 
     /// Run a write command on one certification for an HTTP caller: the application's runner

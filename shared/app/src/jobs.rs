@@ -8,9 +8,10 @@
 
 use crate::runner::Context;
 use crate::{App, AppError, Decision};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use recert_domain::{Actor, CertificationId, DueKind, JobName, Recipient};
 use recert_store::{IndexCursor, Store};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// The jobs there are, by the name schedules and `recert-local job` use.
@@ -18,14 +19,20 @@ use std::collections::BTreeSet;
 pub enum Job {
     /// Email each certificant whose renewal window opens that day, with their current gap.
     WindowOpens,
+    /// The random audit draw of that day (see [`crate::audit`]).
+    AuditDraw,
+    /// Audit reminders, and audits failed for want of documentation (see [`crate::audit`]).
+    AuditDeadlines,
 }
 
 impl Job {
-    pub const ALL: [Job; 1] = [Job::WindowOpens];
+    pub const ALL: [Job; 3] = [Job::WindowOpens, Job::AuditDraw, Job::AuditDeadlines];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::WindowOpens => "window-opens",
+            Job::AuditDraw => "audit-draw",
+            Job::AuditDeadlines => "audit-deadlines",
         }
     }
 
@@ -37,6 +44,8 @@ impl Job {
     pub async fn run(self, app: &App, date: NaiveDate) -> Result<JobReport, AppError> {
         match self {
             Job::WindowOpens => window_opens(app, date).await,
+            Job::AuditDraw => Ok(crate::audit::audit_draw(app, date).await?.0),
+            Job::AuditDeadlines => crate::audit::audit_deadlines(app, date).await,
         }
     }
 }
@@ -51,11 +60,69 @@ pub struct JobReport {
     pub unchanged: usize,
 }
 
+/// What a schedule sends (EventBridge Scheduler's input, as the template writes it).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobInput {
+    /// The job's name (`window-opens`...).
+    pub job: String,
+    /// When the schedule fired (EventBridge Scheduler's `<aws.scheduler.scheduled-time>`).
+    pub scheduled_time: DateTime<Utc>,
+}
+
+/// What a scheduled function answers (and logs): the job's report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobOutput {
+    pub job: String,
+    pub date: NaiveDate,
+    pub due: usize,
+    pub acted: usize,
+    pub unchanged: usize,
+}
+
+impl From<JobReport> for JobOutput {
+    fn from(r: JobReport) -> Self {
+        JobOutput {
+            job: r.job.to_owned(),
+            date: r.date,
+            due: r.due,
+            acted: r.acted,
+            unchanged: r.unchanged,
+        }
+    }
+}
+
+/// Why a scheduled run failed: the invocation fails (and the Errors alarm counts it).
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("unknown job {0:?} (this function runs {1})")]
+    UnknownJob(String, String),
+    #[error("job failed: {0}")]
+    Failed(#[from] AppError),
+}
+
+/// Run the job `input` names for its scheduled date, if it is one of `runs` (each scheduled
+/// function runs its own jobs only).
+pub async fn run_scheduled(
+    app: &App,
+    input: JobInput,
+    runs: &[Job],
+) -> Result<JobOutput, JobError> {
+    let job = Job::parse(&input.job)
+        .filter(|j| runs.contains(j))
+        .ok_or_else(|| {
+            let names: Vec<_> = runs.iter().map(|j| j.name()).collect();
+            JobError::UnknownJob(input.job.clone(), names.join(", "))
+        })?;
+    let report = job.run(app, input.scheduled_time.date_naive()).await?;
+    Ok(report.into())
+}
+
 /// Page size of due-date index reads.
 const PAGE: usize = 100;
 
 /// Every certification with a `kind` item due on `date` (paged through the index).
-async fn due_certifications(
+pub(crate) async fn due_certifications(
     store: &dyn Store,
     date: NaiveDate,
     kind: DueKind,
@@ -73,7 +140,10 @@ async fn due_certifications(
 }
 
 /// The certificant of a certification, as a notice's recipient.
-async fn recipient(app: &App, id: CertificationId) -> Result<Option<Recipient>, AppError> {
+pub(crate) async fn recipient(
+    app: &App,
+    id: CertificationId,
+) -> Result<Option<Recipient>, AppError> {
     let Some(certification) = app.store.certification(id).await? else {
         return Ok(None);
     };
@@ -81,11 +151,53 @@ async fn recipient(app: &App, id: CertificationId) -> Result<Option<Recipient>, 
         .store
         .certificant(certification.certificant_id)
         .await?
-        .map(|c| Recipient {
-            certificant_id: c.id,
-            email: c.email,
-            full_name: c.full_name,
-        }))
+        .as_ref()
+        .map(Recipient::from))
+}
+
+impl JobReport {
+    /// A report of `job` for `date` that found `due` certifications, before acting on any.
+    pub(crate) fn new(job: Job, date: NaiveDate, due: usize) -> Self {
+        JobReport {
+            job: job.name(),
+            date,
+            due,
+            acted: 0,
+            unchanged: 0,
+        }
+    }
+
+    /// Count one certification: acted on, or found with nothing to do.
+    pub(crate) fn count(&mut self, acted: bool) {
+        if acted {
+            self.acted += 1;
+        } else {
+            self.unchanged += 1;
+        }
+    }
+}
+
+/// One job command on certification `id` that may email its certificant: `decide` gets the
+/// context, the certificant as recipient and a fresh message id, and returns the changes to
+/// commit (`None`: nothing to do). Whether it committed; `false` too when the certificant is gone.
+pub(crate) async fn act_on(
+    app: &App,
+    actor: &Actor,
+    id: CertificationId,
+    decide: impl Fn(&Context<'_>, Recipient, uuid::Uuid) -> Option<recert_domain::Changes>,
+) -> Result<bool, AppError> {
+    let Some(to) = recipient(app, id).await? else {
+        return Ok(false);
+    };
+    let message_id = uuid::Uuid::now_v7();
+    app.command(actor, id)
+        .run(|ctx: &Context<'_>| {
+            Ok(match decide(ctx, to.clone(), message_id) {
+                Some(changes) => Decision::commit(changes, true),
+                None => Decision::Unchanged(false),
+            })
+        })
+        .await
 }
 
 /// The window-opening reminder for `date` (see [`Job::WindowOpens`]).
@@ -93,41 +205,14 @@ pub async fn window_opens(app: &App, date: NaiveDate) -> Result<JobReport, AppEr
     let job = Job::WindowOpens;
     let actor = Actor::System(JobName(job.name().to_owned()));
     let due = due_certifications(app.store.as_ref(), date, DueKind::WindowOpens).await?;
-    let mut report = JobReport {
-        job: job.name(),
-        date,
-        due: due.len(),
-        acted: 0,
-        unchanged: 0,
-    };
+    let mut report = JobReport::new(job, date, due.len());
     for id in due {
-        let Some(to) = recipient(app, id).await? else {
-            report.unchanged += 1;
-            continue;
-        };
-        let message_id = uuid::Uuid::now_v7();
-        let acted = app
-            .command(&actor, id)
-            .run(|ctx: &Context<'_>| {
-                Ok(
-                    match ctx.aggregate.remind_window_opens(
-                        ctx.rules,
-                        to.clone(),
-                        message_id,
-                        ctx.actor,
-                        ctx.now,
-                    ) {
-                        Some(changes) => Decision::commit(changes, true),
-                        None => Decision::Unchanged(false),
-                    },
-                )
-            })
-            .await?;
-        if acted {
-            report.acted += 1;
-        } else {
-            report.unchanged += 1;
-        }
+        let acted = act_on(app, &actor, id, |ctx, to, message_id| {
+            ctx.aggregate
+                .remind_window_opens(ctx.rules, to, message_id, ctx.actor, ctx.now)
+        })
+        .await?;
+        report.count(acted);
     }
     tracing::info!(
         job = report.job,

@@ -56,6 +56,8 @@ pub enum CertificationStatus {
     Active,
     /// Not renewed by the closing date: revoked. Only passing the exam again reinstates it.
     Lapsed,
+    /// Revoked because its renewal failed an audit.
+    Revoked,
 }
 
 /// One credential held by one certificant (the aggregate root).
@@ -85,6 +87,11 @@ pub struct Certification {
 }
 
 impl Certification {
+    /// In good standing (not lapsed, not revoked).
+    pub fn is_active(&self) -> bool {
+        self.status == CertificationStatus::Active
+    }
+
     pub fn cycle(&self) -> Cycle {
         Cycle {
             starts_on: self.cycle_starts_on,
@@ -115,6 +122,10 @@ pub enum RenewalStatus {
     Returned,
     /// Withdrawn by the certificant before paying: the entries unlock.
     Withdrawn,
+    /// Paid and selected by the random draw: waiting for its audit (review waits).
+    InAudit,
+    /// Its audit failed: not renewed (the credential was revoked).
+    Rejected,
 }
 
 /// A renewal submission for one cycle: what was attested, billed and paid, and how it was decided.
@@ -150,6 +161,13 @@ pub struct Renewal {
     pub paid_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<Box<crate::submission::Review>>,
+    /// How the random audit draw judged it (once paid; a submission is judged once). Reviewers
+    /// see a paid submission only after the draw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draw: Option<Box<crate::audit::DrawJudgement>>,
+    /// After a passed audit: the updated certificate is due by this day (the service level).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_due_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -196,6 +214,35 @@ pub enum HistoryKind {
         new_expires_on: NaiveDate,
     },
     RenewalReturned {
+        #[schema(value_type = String, format = Uuid)]
+        renewal_id: uuid::Uuid,
+    },
+    /// The random draw judged a paid submission (selected for audit or not).
+    AuditDrawn {
+        #[schema(value_type = String, format = Uuid)]
+        renewal_id: uuid::Uuid,
+        selected: bool,
+    },
+    /// A file was declared for an entry under audit.
+    EvidenceDeclared {
+        entry_id: EntryId,
+    },
+    AuditResponded {
+        #[schema(value_type = String, format = Uuid)]
+        renewal_id: uuid::Uuid,
+    },
+    AuditPassed {
+        #[schema(value_type = String, format = Uuid)]
+        renewal_id: uuid::Uuid,
+    },
+    /// Rejected hours left a gap: extra time to document or replace them, once.
+    AuditExtraTime {
+        #[schema(value_type = String, format = Uuid)]
+        renewal_id: uuid::Uuid,
+        due_on: NaiveDate,
+    },
+    /// The audit failed: the credential is revoked.
+    AuditFailed {
         #[schema(value_type = String, format = Uuid)]
         renewal_id: uuid::Uuid,
     },
@@ -267,15 +314,26 @@ pub enum Queue {
     RenewalReview,
     /// Outbox messages not yet delivered, by when they are (next) due to be sent.
     Outbox,
+    /// Paid submissions the random audit draw has not judged yet (its candidates).
+    AuditDraw,
+    /// Audits the certificant responded to, waiting for an auditor.
+    AuditDecision,
 }
 
 impl Queue {
-    pub const ALL: [Queue; 2] = [Queue::RenewalReview, Queue::Outbox];
+    pub const ALL: [Queue; 4] = [
+        Queue::RenewalReview,
+        Queue::Outbox,
+        Queue::AuditDraw,
+        Queue::AuditDecision,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Queue::RenewalReview => "renewal_review",
             Queue::Outbox => "outbox",
+            Queue::AuditDraw => "audit_draw",
+            Queue::AuditDecision => "audit_decision",
         }
     }
 }
@@ -295,15 +353,30 @@ pub enum DueKind {
     CycleCloses,
     /// The renewal window opens: tell the certificant where they stand.
     WindowOpens,
+    /// A week before an audit's documentation is due: remind.
+    AuditReminderWeek,
+    /// A day before an audit's documentation is due: remind.
+    AuditReminderDay,
+    /// The day after an audit's documentation was due: fail it if still undocumented.
+    AuditOverdue,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 2] = [DueKind::CycleCloses, DueKind::WindowOpens];
+    pub const ALL: [DueKind; 5] = [
+        DueKind::CycleCloses,
+        DueKind::WindowOpens,
+        DueKind::AuditReminderWeek,
+        DueKind::AuditReminderDay,
+        DueKind::AuditOverdue,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             DueKind::CycleCloses => "cycle_closes",
             DueKind::WindowOpens => "window_opens",
+            DueKind::AuditReminderWeek => "audit_reminder_week",
+            DueKind::AuditReminderDay => "audit_reminder_day",
+            DueKind::AuditOverdue => "audit_overdue",
         }
     }
 
@@ -361,6 +434,8 @@ pub struct CertificationAggregate {
     pub idempotency: Vec<IdempotencyRecord>,
     /// The current cycle's deadlines (dates a job acts on once).
     pub deadlines: Vec<Deadline>,
+    /// The audits of the current cycle's submissions that were selected.
+    pub audits: Vec<crate::audit::Audit>,
 }
 
 /// An item of the aggregate other than the root (the history is written beside them, by
@@ -371,6 +446,8 @@ pub enum Item {
     Renewal(Renewal),
     Idempotency(IdempotencyRecord),
     Deadline(Deadline),
+    /// The audit of a selected submission.
+    Audit(crate::audit::Audit),
     /// A message of the transactional outbox. Written with the change it reports; not part of the
     /// loaded aggregate (delivery reads and updates it on its own).
     Outbox(OutboxMessage),
@@ -380,10 +457,23 @@ pub enum Item {
 /// reads the current cycle's and older cycles stay readable by cycle.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ItemKey {
-    Entry { cycle: NaiveDate, id: EntryId },
-    Renewal { cycle: NaiveDate, id: uuid::Uuid },
+    Entry {
+        cycle: NaiveDate,
+        id: EntryId,
+    },
+    Renewal {
+        cycle: NaiveDate,
+        id: uuid::Uuid,
+    },
     Idempotency(String),
-    Deadline { cycle: NaiveDate, kind: DueKind },
+    Deadline {
+        cycle: NaiveDate,
+        kind: DueKind,
+    },
+    Audit {
+        cycle: NaiveDate,
+        renewal: uuid::Uuid,
+    },
     Outbox(uuid::Uuid),
 }
 
@@ -403,6 +493,10 @@ impl Item {
                 cycle: d.cycle_starts_on,
                 kind: d.kind,
             },
+            Item::Audit(a) => ItemKey::Audit {
+                cycle: a.cycle_starts_on,
+                renewal: a.renewal_id,
+            },
             Item::Outbox(m) => ItemKey::Outbox(m.id),
         }
     }
@@ -410,10 +504,22 @@ impl Item {
     /// The queue this item waits in, if any: a renewal in review waits for a reviewer.
     pub fn queue_slot(&self) -> Option<QueueSlot> {
         match self {
+            // A paid submission waits for the draw, then (not selected, or its audit passed) for
+            // a reviewer.
             Item::Renewal(r) if r.status == RenewalStatus::InReview => Some(QueueSlot {
-                queue: Queue::RenewalReview,
+                queue: if r.draw.is_some() {
+                    Queue::RenewalReview
+                } else {
+                    Queue::AuditDraw
+                },
                 since: r.paid_at.unwrap_or(r.submitted_at),
             }),
+            Item::Audit(a) if a.status == crate::audit::AuditStatus::AwaitingDecision => {
+                Some(QueueSlot {
+                    queue: Queue::AuditDecision,
+                    since: a.responded_at.unwrap_or(a.selected_at),
+                })
+            }
             Item::Outbox(m) => match &m.delivery {
                 Delivery::Pending => Some(QueueSlot {
                     queue: Queue::Outbox,
@@ -455,6 +561,7 @@ impl ItemKey {
             ItemKey::Renewal { .. } => "a renewal",
             ItemKey::Idempotency(_) => "an idempotency record",
             ItemKey::Deadline { .. } => "a deadline",
+            ItemKey::Audit { .. } => "an audit",
             ItemKey::Outbox(_) => "an outbox message",
         }
     }
@@ -607,6 +714,7 @@ impl CertificationAggregate {
             renewals: Vec::new(),
             idempotency: Vec::new(),
             deadlines: Vec::new(),
+            audits: Vec::new(),
         }
     }
 
@@ -661,10 +769,10 @@ impl CertificationAggregate {
 
     /// Entries may change only while the cycle is open for logging: not lapsed, not submitted.
     fn ensure_transcript_open(&self) -> Result<(), DomainError> {
-        if self.certification.status == CertificationStatus::Lapsed {
+        if !self.certification.is_active() {
             return Err(DomainError::conflict(
                 "certification_lapsed",
-                "this certification has lapsed; its transcript can no longer change",
+                "this certification is no longer active (lapsed or revoked); its transcript can no longer change",
             ));
         }
         if let Some(r) = self.current_submission() {
@@ -699,7 +807,10 @@ impl CertificationAggregate {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(CeEntry, Changes), DomainError> {
-        self.ensure_transcript_open()?;
+        // During an audit's extra time, replacement hours may be logged (never changed).
+        if !self.in_audit_extra_time() {
+            self.ensure_transcript_open()?;
+        }
         if self.entries.iter().any(|e| e.id == id) {
             return Err(DomainError::conflict(
                 "entry_exists",
@@ -770,6 +881,7 @@ impl CertificationAggregate {
                 ItemKey::Deadline { cycle, kind } => self
                     .deadlines
                     .retain(|d| !(d.cycle_starts_on == *cycle && d.kind == *kind)),
+                ItemKey::Audit { renewal, .. } => self.audits.retain(|a| a.renewal_id != *renewal),
                 ItemKey::Outbox(_) => {}
             }
         }
@@ -792,6 +904,14 @@ impl CertificationAggregate {
                         .retain(|x| !(x.cycle_starts_on == d.cycle_starts_on && x.kind == d.kind));
                     self.deadlines.push(d.clone());
                 }
+                Item::Audit(a) => match self
+                    .audits
+                    .iter_mut()
+                    .find(|x| x.renewal_id == a.renewal_id)
+                {
+                    Some(slot) => *slot = a.clone(),
+                    None => self.audits.push(a.clone()),
+                },
                 // Not part of the loaded working set.
                 Item::Outbox(_) => {}
             }
@@ -940,12 +1060,28 @@ mod tests {
         assert_eq!(Item::Renewal(renewal.clone()).queue_slot(), None);
         renewal.status = RenewalStatus::InReview;
         assert_eq!(
-            Item::Renewal(renewal).queue_slot(),
+            Item::Renewal(renewal.clone()).queue_slot(),
+            Some(QueueSlot {
+                queue: Queue::AuditDraw,
+                since: at(4)
+            }),
+            "paid: it waits for the audit draw first"
+        );
+        renewal.draw = Some(Box::new(crate::audit::DrawJudgement {
+            period: "2026-01".parse().unwrap(),
+            run_on: date(2026, 1, 5),
+            ticket: crate::audit::Ticket::first("seed", "id"),
+            selected: false,
+        }));
+        assert_eq!(
+            Item::Renewal(renewal.clone()).queue_slot(),
             Some(QueueSlot {
                 queue: Queue::RenewalReview,
                 since: at(4)
             })
         );
+        renewal.status = RenewalStatus::InAudit;
+        assert_eq!(Item::Renewal(renewal).queue_slot(), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! contract and the model cannot drift.
 
 pub mod actor;
+pub mod audit;
 pub mod calendar;
 pub mod certification;
 pub mod clock;

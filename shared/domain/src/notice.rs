@@ -19,6 +19,16 @@ pub struct Recipient {
     pub full_name: String,
 }
 
+impl From<&crate::certification::Certificant> for Recipient {
+    fn from(c: &crate::certification::Certificant) -> Self {
+        Recipient {
+            certificant_id: c.id,
+            email: c.email.clone(),
+            full_name: c.full_name.clone(),
+        }
+    }
+}
+
 /// One requirement and its hours, for a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HoursLine {
@@ -95,6 +105,14 @@ pub enum Notice {
     Receipt(Receipt),
     Approved(Approved),
     Returned(Returned),
+    /// Selected for audit: what to document, by when.
+    AuditSelected(crate::audit::AuditNotice),
+    /// A week and a day before the audit's documentation is due.
+    AuditReminder(crate::audit::AuditReminder),
+    /// Rejected hours left a gap: what was rejected, what is missing, the new due date.
+    AuditExtraTime(crate::audit::AuditNotice),
+    /// The audit passed or failed.
+    AuditOutcome(crate::audit::AuditOutcome),
 }
 
 impl Notice {
@@ -106,6 +124,10 @@ impl Notice {
             Notice::Receipt(_) => "receipt",
             Notice::Approved(_) => "approved",
             Notice::Returned(_) => "returned",
+            Notice::AuditSelected(_) => "audit_selected",
+            Notice::AuditReminder(_) => "audit_reminder",
+            Notice::AuditExtraTime(_) => "audit_extra_time",
+            Notice::AuditOutcome(_) => "audit_outcome",
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Would a renewal submission be accepted today, and if not, why not.
 
 use crate::calendar::WindowState;
-use crate::certification::{CertificationAggregate, CertificationStatus};
+use crate::certification::CertificationAggregate;
 use crate::eligibility::Eligibility;
 use crate::rules::RuleSet;
 use chrono::NaiveDate;
@@ -34,10 +34,10 @@ impl SubmissionReadiness {
         let cycle = aggregate.certification.cycle();
         let window = cycle.window(&rules.deadlines);
         let mut reasons = Vec::new();
-        if aggregate.certification.status == CertificationStatus::Lapsed {
+        if !aggregate.certification.is_active() {
             reasons.push(SubmissionCheck {
                 code: "certification_lapsed",
-                message: "the certification has lapsed; only passing the exam again reinstates it"
+                message: "the certification is no longer active (lapsed or revoked); only passing the exam again reinstates it"
                     .into(),
             });
         }

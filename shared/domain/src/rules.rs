@@ -195,6 +195,15 @@ impl RuleBook {
         Ok(RuleBook { versions })
     }
 
+    /// These rules with every version's audit share set to `percent` (0 to 100): a rehearsal or
+    /// a test that needs the draw to select nobody, or everybody.
+    pub fn with_audit_share(mut self, percent: u32) -> Self {
+        for v in &mut self.versions {
+            v.deadlines.audit_sample_percent = percent.min(100);
+        }
+        self
+    }
+
     /// The version in force on the day a cycle starts (the first version for earlier cycles).
     pub fn for_cycle_starting(&self, starts_on: NaiveDate) -> &RuleSet {
         self.versions

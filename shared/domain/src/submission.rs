@@ -8,8 +8,8 @@
 
 use crate::actor::{ActedBy, Actor};
 use crate::certification::{
-    CertificationAggregate, CertificationStatus, Changes, Deadline, HistoryKind, Item, Membership,
-    Renewal, RenewalStatus,
+    CertificationAggregate, Changes, Deadline, HistoryKind, Item, Membership, Renewal,
+    RenewalStatus,
 };
 use crate::eligibility::evaluate;
 use crate::error::{DomainError, FieldErrors};
@@ -328,6 +328,9 @@ impl CertificationAggregate {
             flags: Vec::new(),
             paid_at: carried.and_then(|r| r.paid_at.map(|_| now)),
             review: None,
+            // A resubmission after a return was judged by the draw already (judged once).
+            draw: carried.and_then(|r| r.draw.clone()),
+            certificate_due_on: None,
         };
         let changes = self
             .change(actor, now, HistoryKind::RenewalSubmitted { renewal_id })
@@ -671,10 +674,10 @@ impl CertificationAggregate {
 
     fn in_review(&self, renewal_id: uuid::Uuid) -> Result<&Renewal, DomainError> {
         let r = self.renewal(renewal_id)?;
-        if self.certification.status == CertificationStatus::Lapsed {
+        if !self.certification.is_active() {
             return Err(conflict(
                 "certification_lapsed",
-                "this certification has lapsed",
+                "this certification is no longer active (lapsed or revoked)",
             ));
         }
         if r.status != RenewalStatus::InReview {
@@ -684,6 +687,12 @@ impl CertificationAggregate {
                     "only a paid submission in review can be decided; this one is {}",
                     status_name(r.status)
                 ),
+            ));
+        }
+        if r.draw.is_none() {
+            return Err(conflict(
+                "awaiting_audit_draw",
+                "this submission waits for the daily random audit draw; it can be decided once drawn",
             ));
         }
         Ok(r)
@@ -698,5 +707,7 @@ pub fn status_name(status: RenewalStatus) -> &'static str {
         RenewalStatus::Approved => "approved",
         RenewalStatus::Returned => "returned",
         RenewalStatus::Withdrawn => "withdrawn",
+        RenewalStatus::InAudit => "in audit",
+        RenewalStatus::Rejected => "rejected after its audit",
     }
 }

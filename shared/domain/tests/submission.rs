@@ -434,7 +434,94 @@ fn in_review() -> CertificationAggregate {
         )
         .unwrap()
         .unwrap();
-    once.apply(&paid)
+    let paid = once.apply(&paid);
+    let id = paid.renewals[0].id;
+    let drawn = paid
+        .judge_draw(
+            id,
+            not_selected(),
+            rules().for_cycle_starting(paid.certification.cycle_starts_on),
+            recipient(),
+            Uuid::now_v7(),
+            &me(),
+            at("2026-03-03"),
+        )
+        .unwrap();
+    paid.apply(&drawn)
+}
+
+fn not_selected() -> recert_domain::audit::DrawJudgement {
+    recert_domain::audit::DrawJudgement {
+        period: "2026-03".parse().unwrap(),
+        run_on: d("2026-03-03"),
+        ticket: recert_domain::audit::Ticket::first("seed", "id"),
+        selected: false,
+    }
+}
+
+#[test]
+fn a_paid_submission_waits_for_the_audit_draw_and_is_judged_once() {
+    let once = submitted(&aggregate(45), Membership::Member, "2026-03-01");
+    let order = once.renewals[0].order_number.clone();
+    let paid = once.clone().apply(
+        &once
+            .apply_payment(
+                &order,
+                &paid_event("evt_1", 12500, "USD"),
+                recipient(),
+                Uuid::now_v7(),
+                &me(),
+                at("2026-03-02"),
+            )
+            .unwrap()
+            .unwrap(),
+    );
+    let rules = rules();
+    let set = rules.for_cycle_starting(paid.certification.cycle_starts_on);
+    let id = paid.renewals[0].id;
+    let early = paid
+        .approve(
+            id,
+            set,
+            recipient(),
+            Uuid::now_v7(),
+            &reviewer(),
+            at("2026-03-02"),
+        )
+        .unwrap_err();
+    assert_eq!(conflict_code(early), "awaiting_audit_draw");
+    let drawn = paid.clone().apply(
+        &paid
+            .judge_draw(
+                id,
+                not_selected(),
+                set,
+                recipient(),
+                Uuid::now_v7(),
+                &me(),
+                at("2026-03-03"),
+            )
+            .unwrap(),
+    );
+    assert_eq!(drawn.renewals[0].status, RenewalStatus::InReview);
+    // Judged once: a second draw (however it would judge) changes nothing.
+    let again = recert_domain::audit::DrawJudgement {
+        selected: true,
+        ..not_selected()
+    };
+    assert!(
+        drawn
+            .judge_draw(
+                id,
+                again,
+                set,
+                recipient(),
+                Uuid::now_v7(),
+                &me(),
+                at("2026-03-04")
+            )
+            .is_none()
+    );
 }
 
 #[test]

@@ -24,7 +24,7 @@ pub const LINK_BASE_ENV: &str = "RECERT_LINK_BASE";
 pub const DEFAULT_LINK_BASE: &str = "http://127.0.0.1:3000";
 
 /// Every template, by name, as compiled in.
-const TEMPLATES: [(&str, &str); 17] = [
+const TEMPLATES: [(&str, &str); 29] = [
     ("layout.html", include_str!("../templates/layout.html")),
     (
         "welcome.subject.txt",
@@ -62,6 +62,54 @@ const TEMPLATES: [(&str, &str); 17] = [
     ),
     ("returned.txt", include_str!("../templates/returned.txt")),
     ("returned.html", include_str!("../templates/returned.html")),
+    (
+        "audit_selected.subject.txt",
+        include_str!("../templates/audit_selected.subject.txt"),
+    ),
+    (
+        "audit_selected.txt",
+        include_str!("../templates/audit_selected.txt"),
+    ),
+    (
+        "audit_selected.html",
+        include_str!("../templates/audit_selected.html"),
+    ),
+    (
+        "audit_reminder.subject.txt",
+        include_str!("../templates/audit_reminder.subject.txt"),
+    ),
+    (
+        "audit_reminder.txt",
+        include_str!("../templates/audit_reminder.txt"),
+    ),
+    (
+        "audit_reminder.html",
+        include_str!("../templates/audit_reminder.html"),
+    ),
+    (
+        "audit_extra_time.subject.txt",
+        include_str!("../templates/audit_extra_time.subject.txt"),
+    ),
+    (
+        "audit_extra_time.txt",
+        include_str!("../templates/audit_extra_time.txt"),
+    ),
+    (
+        "audit_extra_time.html",
+        include_str!("../templates/audit_extra_time.html"),
+    ),
+    (
+        "audit_outcome.subject.txt",
+        include_str!("../templates/audit_outcome.subject.txt"),
+    ),
+    (
+        "audit_outcome.txt",
+        include_str!("../templates/audit_outcome.txt"),
+    ),
+    (
+        "audit_outcome.html",
+        include_str!("../templates/audit_outcome.html"),
+    ),
     (
         "certificate.html",
         include_str!("../templates/certificate.html"),
@@ -122,6 +170,11 @@ impl LinkBase {
     /// `<base>/certifications/<id>/eligibility`.
     pub fn eligibility(&self, id: CertificationId) -> String {
         format!("{}/certifications/{id}/eligibility", self.0)
+    }
+
+    /// The certification's audit page: `<base>/certifications/<id>/audit`.
+    pub fn audit(&self, id: CertificationId) -> String {
+        format!("{}/certifications/{id}/audit", self.0)
     }
 }
 
@@ -317,6 +370,31 @@ fn context_of(recipient: &Recipient, notice: &Notice, links: &LinkBase) -> Value
             window_closes_on => human_date(r.window_closes_on),
             reasons => r.reasons.iter().map(|x| one_line(x)).collect::<Vec<_>>(),
             links => context! { certification => link(links.certification(r.certification_id)) },
+        },
+        Notice::AuditSelected(a) | Notice::AuditExtraTime(a) => context! {
+            name,
+            credential => a.credential.to_string(),
+            due_on => human_date(a.due_on),
+            entries => hours_lines(&a.entries),
+            rejected => a.rejected.iter().map(|x| one_line(x)).collect::<Vec<_>>(),
+            missing => hours_lines(&a.missing),
+            links => context! { audit => link(links.audit(a.certification_id)) },
+        },
+        Notice::AuditReminder(a) => context! {
+            name,
+            credential => a.credential.to_string(),
+            due_on => human_date(a.due_on),
+            days_left => a.days_left,
+            entries => hours_lines(&a.entries),
+            links => context! { audit => link(links.audit(a.certification_id)) },
+        },
+        Notice::AuditOutcome(a) => context! {
+            name,
+            credential => a.credential.to_string(),
+            passed => a.passed,
+            certificate_due_on => a.certificate_due_on.map(human_date).unwrap_or_default(),
+            reason => a.reason.as_deref().map(one_line).unwrap_or_default(),
+            links => context! { certification => link(links.certification(a.certification_id)) },
         },
     }
 }
@@ -673,6 +751,68 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_audit_emails_list_what_to_document_and_the_dates() {
+        use recert_domain::audit::{AuditNotice, AuditOutcome, AuditReminder};
+        let selected = Notice::AuditSelected(AuditNotice {
+            certification_id: certification_id(),
+            credential: Credential::Cphims,
+            due_on: date("2027-01-31"),
+            entries: vec![line("Ethics in HIT (completed 2026-03-01)", 300)],
+            rejected: vec![],
+            missing: vec![],
+        });
+        let r = render(&recipient("Ada Lovelace"), &selected, &links()).unwrap();
+        assert!(r.subject.contains("31 January 2027"), "{}", r.subject);
+        for fact in [
+            "Ethics in HIT (completed 2026-03-01): 3.00 h",
+            "31 January 2027",
+            "https://app.example.org/certifications/01936f3e-7a2b-7c4d-8e9f-0a1b2c3d4e5f/audit",
+        ] {
+            in_both(&r, fact);
+        }
+        let extra = Notice::AuditExtraTime(AuditNotice {
+            certification_id: certification_id(),
+            credential: Credential::Cphims,
+            due_on: date("2027-04-01"),
+            entries: vec![],
+            rejected: vec!["Ethics in HIT: the certificate is unreadable".into()],
+            missing: vec![line("CE requirements: Ethics", 300)],
+        });
+        let r = render(&recipient("Ada Lovelace"), &extra, &links()).unwrap();
+        for fact in ["unreadable", "Ethics: 3.00 h missing", "1 April 2027"] {
+            in_both(&r, fact);
+        }
+        let reminder = Notice::AuditReminder(AuditReminder {
+            certification_id: certification_id(),
+            credential: Credential::Cphims,
+            due_on: date("2027-01-31"),
+            days_left: 1,
+            entries: vec![line("Ethics in HIT (completed 2026-03-01)", 300)],
+        });
+        let r = render(&recipient("Ada Lovelace"), &reminder, &links()).unwrap();
+        in_both(&r, "(1 day left)");
+        let failed = Notice::AuditOutcome(AuditOutcome {
+            certification_id: certification_id(),
+            credential: Credential::Cphims,
+            passed: false,
+            certificate_due_on: None,
+            reason: Some("no documentation was received by 2027-01-31".into()),
+        });
+        let r = render(&recipient("Ada Lovelace"), &failed, &links()).unwrap();
+        assert!(r.subject.contains("revoked"), "{}", r.subject);
+        in_both(&r, "no documentation was received by 2027-01-31");
+        let passed = Notice::AuditOutcome(AuditOutcome {
+            certification_id: certification_id(),
+            credential: Credential::Cphims,
+            passed: true,
+            certificate_due_on: Some(date("2027-02-28")),
+            reason: None,
+        });
+        let r = render(&recipient("Ada Lovelace"), &passed, &links()).unwrap();
+        in_both(&r, "28 February 2027");
     }
 
     #[test]

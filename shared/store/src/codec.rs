@@ -9,6 +9,7 @@
 //! | `CYCLE#<cycle start>#DUE#<kind>` | a deadline of that cycle (a date a job acts on once) |
 //! | `CYCLE#<cycle start>#ENTRY#<entry id>` | (order) |
 //! | `CYCLE#<cycle start>#RENEWAL#<renewal id>` | a renewal submission of that cycle |
+//! | `CYCLE#<cycle start>#AUDIT#<renewal id>` | the audit of a selected submission of that cycle |
 //! | `IDEM#<scoped key>` | an idempotency record (TTL) |
 //! | `LOG#<seq, 20 digits>` | a history event |
 //! | `META` | the root (the certification) |
@@ -38,11 +39,15 @@
 //! | certificant | `CERTIFICANT#<id>` | `PROFILE` |
 //! | email guard | `EMAIL#<lower-cased email>` | `GUARD` |
 //! | certificate-number guard | `CERTNO#<number>` | `GUARD` |
+//! | audit period (seed and commitment) | `AUDIT#<yyyy-mm>` | `PERIOD` |
+//! | audit draw record (one per day) | `AUDIT#<yyyy-mm>` | `DRAW#<run day, yyyy-mm-dd>` |
 //!
+//! The embedded store keeps the audit items in `audit_ledger (pk, sk, body)` under these very keys.
 //! and GSI1 on the root: `CERTIFICANT#<certificant id>`, `CERT#<created_at>#<certification id>`.
 
 use crate::{Indexed, IndexedItem, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
+use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
     CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
     DueKind, DueSlot, HistoryEvent, Item, ItemKey, Queue, QueueSlot,
@@ -55,6 +60,7 @@ pub const CYCLE_PREFIX: &str = "CYCLE#";
 pub const ENTRY_INFIX: &str = "ENTRY#";
 pub const RENEWAL_INFIX: &str = "RENEWAL#";
 pub const DEADLINE_INFIX: &str = "DUE#";
+pub const AUDIT_INFIX: &str = "AUDIT#";
 /// Outbox messages: after the root, outside every load's range.
 pub const OUTBOX_PREFIX: &str = "OUTBOX#";
 pub const IDEMPOTENCY_PREFIX: &str = "IDEM#";
@@ -100,6 +106,58 @@ pub fn certno_pk(number: &str) -> String {
     format!("CERTNO#{number}")
 }
 
+/// The sort key of an audit period's item (its seed and commitment).
+pub const AUDIT_PERIOD_SK: &str = "PERIOD";
+/// The prefix of the sort keys of a period's draw records: `DRAW#<yyyy-mm-dd>`.
+pub const DRAW_PREFIX: &str = "DRAW#";
+
+/// The partition of an audit period: its seed and commitment, and its draw records.
+pub fn audit_period_pk(period: Period) -> String {
+    format!("AUDIT#{period}")
+}
+
+/// The sort key of the draw record of `run_on` (sorts by day).
+pub fn draw_sk(run_on: NaiveDate) -> String {
+    format!("{DRAW_PREFIX}{}", run_on.format("%Y-%m-%d"))
+}
+
+/// The keys `(pk, sk)` of a draw record.
+pub fn draw_keys(record: &DrawRecord) -> (String, String) {
+    (audit_period_pk(record.period), draw_sk(record.run_on))
+}
+
+/// An audit period's body; `Rejected` if it cannot fit in one item.
+pub fn encode_audit_period(period: &AuditPeriod) -> Result<String, StoreError> {
+    sized_body("audit period", period)
+}
+
+pub fn decode_audit_period(body: &str) -> Result<AuditPeriod, StoreError> {
+    decode_body("audit period", body)
+}
+
+/// A draw record's body; `Rejected` if it cannot fit in one item (see [`crate::MAX_BODY_BYTES`]).
+pub fn encode_draw(record: &DrawRecord) -> Result<String, StoreError> {
+    sized_body("draw record", record)
+}
+
+pub fn decode_draw(body: &str) -> Result<DrawRecord, StoreError> {
+    decode_body("draw record", body)
+}
+
+/// `period` revealed at `at`, unless it already was (then `None`: nothing to write).
+pub fn revealed(period: &AuditPeriod, at: DateTime<Utc>) -> Option<AuditPeriod> {
+    period.revealed_at.is_none().then(|| AuditPeriod {
+        revealed_at: Some(at),
+        ..period.clone()
+    })
+}
+
+fn sized_body<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String, StoreError> {
+    let body = encode_body(what, value)?;
+    crate::check_body_size(what, &body)?;
+    Ok(body)
+}
+
 /// GSI1's keys on a root `(partition, sort)`: the certificant, then `CERT#<created_at>#<id>`,
 /// which sorts oldest first, then by id.
 pub fn certifications_of_keys(c: &Certification) -> (String, String) {
@@ -122,6 +180,9 @@ pub fn item_sort_key(key: &ItemKey) -> String {
         ItemKey::Idempotency(k) => format!("{IDEMPOTENCY_PREFIX}{k}"),
         ItemKey::Deadline { cycle, kind } => {
             format!("{}{DEADLINE_INFIX}{}", cycle_prefix(*cycle), kind.as_str())
+        }
+        ItemKey::Audit { cycle, renewal } => {
+            format!("{}{AUDIT_INFIX}{renewal}", cycle_prefix(*cycle))
         }
         ItemKey::Outbox(id) => format!("{OUTBOX_PREFIX}{id}"),
     }
@@ -308,6 +369,7 @@ pub fn encode_item(item: &Item) -> Result<String, StoreError> {
         Item::Renewal(r) => encode_body("renewal", r),
         Item::Idempotency(i) => encode_body("idempotency record", i),
         Item::Deadline(d) => encode_body("deadline", d),
+        Item::Audit(a) => encode_body("audit", a),
         Item::Outbox(m) => encode_body("outbox message", m),
     }
 }
@@ -325,6 +387,9 @@ pub fn decode_item(sk: &str, body: &str) -> Result<Option<Item>, StoreError> {
         }
         if kind.starts_with(DEADLINE_INFIX) {
             return Ok(Some(Item::Deadline(decode_body("deadline", body)?)));
+        }
+        if kind.starts_with(AUDIT_INFIX) {
+            return Ok(Some(Item::Audit(decode_body("audit", body)?)));
         }
     } else if sk.starts_with(IDEMPOTENCY_PREFIX) {
         return Ok(Some(Item::Idempotency(decode_body(
@@ -403,6 +468,7 @@ pub fn aggregate(
             Item::Renewal(r) => aggregate.renewals.push(r),
             Item::Idempotency(i) => aggregate.idempotency.push(i),
             Item::Deadline(d) => aggregate.deadlines.push(d),
+            Item::Audit(a) => aggregate.audits.push(a),
             // Never in a load's range; delivery reads messages on their own.
             Item::Outbox(_) => {}
         }
@@ -551,6 +617,18 @@ mod tests {
     }
 
     #[test]
+    fn audit_keys_sort_draws_by_day_inside_their_period() {
+        let period: Period = "2026-12".parse().unwrap();
+        assert_eq!(audit_period_pk(period), "AUDIT#2026-12");
+        assert_eq!(draw_sk(d(2026, 12, 5)), "DRAW#2026-12-05");
+        assert!(draw_sk(d(2026, 12, 9)) < draw_sk(d(2026, 12, 10)));
+        let (from, to) = prefix_range(DRAW_PREFIX);
+        let inside = |sk: &str| from.as_str() <= sk && sk <= to.as_str();
+        assert!(inside(&draw_sk(d(2026, 12, 31))));
+        assert!(!inside(AUDIT_PERIOD_SK));
+    }
+
+    #[test]
     fn emails_guard_case_insensitively() {
         assert_eq!(email_pk("Ada@Example.ORG"), email_pk("ada@example.org"));
         assert_eq!(email_pk("ÉMILE@x.test"), "EMAIL#émile@x.test");
@@ -619,9 +697,20 @@ mod tests {
                 ..recert_domain::Renewal::default()
             })
         };
-        let queued = item_index_keys(id, &renewal(recert_domain::RenewalStatus::InReview));
-        assert_eq!(queued.len(), 1);
-        assert_eq!(queued[0].index, Index::Queue);
+        let paid = item_index_keys(id, &renewal(recert_domain::RenewalStatus::InReview));
+        assert_eq!(paid.len(), 1);
+        assert_eq!(paid[0].index, Index::Queue);
+        assert_eq!(paid[0].pk, "QUEUE#audit_draw", "paid: waits for the draw");
+        let Item::Renewal(mut drawn) = renewal(recert_domain::RenewalStatus::InReview) else {
+            unreachable!()
+        };
+        drawn.draw = Some(Box::new(recert_domain::audit::DrawJudgement {
+            period: "2026-01".parse().unwrap(),
+            run_on: d(2026, 1, 2),
+            ticket: recert_domain::audit::Ticket::first("seed", "renewal"),
+            selected: false,
+        }));
+        let queued = item_index_keys(id, &Item::Renewal(drawn));
         assert_eq!(queued[0].pk, "QUEUE#renewal_review");
         assert!(item_index_keys(id, &renewal(recert_domain::RenewalStatus::Approved)).is_empty());
     }

@@ -28,6 +28,7 @@
 
 use crate::{IndexCursor, IndexPage, Indexed, IndexedItem, PageHook, Store, StoreError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::entry::Activity;
 use recert_domain::notice::WindowOpens;
 use recert_domain::{
@@ -38,8 +39,8 @@ use recert_domain::{
     Recipient, Renewal, RenewalStatus, Role,
 };
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use uuid::Uuid;
 
 /// Expands to the list of cases, handed to `__recert_store_conformance_expand!` in `mode`.
@@ -77,6 +78,13 @@ macro_rules! __recert_store_conformance_cases {
             certification_by_number_finds_the_certification,
             deadlines_load_with_the_cycle_and_leave_the_due_index_when_done,
             an_outbox_message_commits_with_its_change_and_is_claimed_once,
+            an_audit_period_is_created_once_and_keeps_its_first_seed,
+            an_unknown_audit_period_is_none,
+            an_audit_period_is_revealed_once,
+            a_draw_is_recorded_once_per_day,
+            draws_list_one_periods_records_by_day,
+            draws_over_a_megabyte_come_back_whole,
+            an_audit_body_too_large_for_one_item_is_rejected,
         }
     };
 }
@@ -232,7 +240,19 @@ pub fn renewal(
         cycle_expires_on: aggregate.certification.expires_on,
         status,
         submitted_at,
+        // Judged by the audit draw (not selected): a renewal in review waits for a reviewer.
+        draw: Some(Box::new(drawn())),
         ..Renewal::default()
+    }
+}
+
+/// How the audit draw judged a renewal that was not selected.
+pub fn drawn() -> recert_domain::audit::DrawJudgement {
+    recert_domain::audit::DrawJudgement {
+        period: "2026-01".parse().expect("a period"),
+        run_on: NaiveDate::from_ymd_opt(2026, 1, 2).expect("a date"),
+        ticket: recert_domain::audit::Ticket::first("seed", "renewal"),
+        selected: false,
     }
 }
 
@@ -1744,4 +1764,222 @@ pub async fn an_outbox_message_commits_with_its_change_and_is_claimed_once(store
         a.certification.version,
         "delivery never touches the certification"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The audit ledger
+// ---------------------------------------------------------------------------------------------
+
+/// A period no other case (nor another call in this process) uses: consecutive months from a
+/// random start between 3000-01 and 9999-12, so cases sharing a store never share a period.
+pub fn unique_period() -> Period {
+    const MONTHS: usize = 7000 * 12;
+    static START: OnceLock<usize> = OnceLock::new();
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let start = *START.get_or_init(|| (Uuid::now_v7().as_u128() & 0xffff_ffff) as usize);
+    let n = (start + NEXT.fetch_add(1, Ordering::SeqCst)) % MONTHS;
+    let year = 3000 + i32::try_from(n / 12).expect("a year");
+    let month = u32::try_from(n % 12).expect("a month") + 1;
+    Period::of(date(year, month, 1))
+}
+
+/// A period with a seed made of `seed_byte`, created at `instant(0)`.
+pub fn audit_period(period: Period, seed_byte: u8) -> AuditPeriod {
+    AuditPeriod::new(period, [seed_byte; 32], instant(0))
+}
+
+/// The draw of day `day` of `period` over `candidates` fresh submission ids (10% share).
+pub fn draw_record(period: &AuditPeriod, day: u32, candidates: usize) -> DrawRecord {
+    let run_on = period.period.first_day() + Duration::days(i64::from(day) - 1);
+    let ids = (0..candidates).map(|_| Uuid::now_v7().to_string());
+    recert_domain::audit::draw::draw(period, run_on, 10, ids, instant(1))
+}
+
+/// A period's seed is created once: two creates at the same time and a later one, each with
+/// another seed, all return the first stored, and it is what a read finds.
+pub async fn an_audit_period_is_created_once_and_keeps_its_first_seed(store: &dyn Store) {
+    let period = unique_period();
+    let (a, b) = (audit_period(period, 1), audit_period(period, 2));
+    let (ra, rb) = tokio::join!(store.create_audit_period(&a), store.create_audit_period(&b));
+    let (ra, rb) = (ra.expect("create"), rb.expect("create"));
+    assert_eq!(ra, rb, "two racing creates end with one seed");
+    assert!(ra == a || ra == b, "{ra:?}");
+    let later = audit_period(period, 3);
+    assert_eq!(
+        store.create_audit_period(&later).await.expect("create"),
+        ra,
+        "a later create returns the stored period"
+    );
+    assert_eq!(store.audit_period(period).await.expect("read"), Some(ra));
+
+    let other = audit_period(unique_period(), 4);
+    assert_eq!(
+        store.create_audit_period(&other).await.expect("create"),
+        other,
+        "a first create returns what it stored"
+    );
+}
+
+/// A period never created reads as `None`, cannot be revealed (nor is it created by trying),
+/// and has no draws.
+pub async fn an_unknown_audit_period_is_none(store: &dyn Store) {
+    let period = unique_period();
+    assert_eq!(store.audit_period(period).await.expect("read"), None);
+    assert_eq!(
+        store
+            .reveal_audit_period(period, instant(1))
+            .await
+            .expect("reveal"),
+        None
+    );
+    assert_eq!(store.audit_period(period).await.expect("read"), None);
+    assert_eq!(store.draws(period).await.expect("draws"), []);
+}
+
+/// A reveal sets `revealed_at` once: a later reveal, or one racing it, keeps the first instant;
+/// the seed and commitment never change.
+pub async fn an_audit_period_is_revealed_once(store: &dyn Store) {
+    let created = audit_period(unique_period(), 5);
+    let period = created.period;
+    store.create_audit_period(&created).await.expect("create");
+    let revealed = store
+        .reveal_audit_period(period, instant(40))
+        .await
+        .expect("reveal")
+        .expect("the period exists");
+    assert_eq!(
+        revealed,
+        AuditPeriod {
+            revealed_at: Some(instant(40)),
+            ..created.clone()
+        }
+    );
+    assert_eq!(
+        store.audit_period(period).await.expect("read"),
+        Some(revealed.clone())
+    );
+    assert_eq!(
+        store
+            .reveal_audit_period(period, instant(41))
+            .await
+            .expect("reveal"),
+        Some(revealed.clone()),
+        "a second reveal keeps the first instant"
+    );
+    assert_eq!(
+        store.create_audit_period(&created).await.expect("create"),
+        revealed,
+        "a create does not undo a reveal"
+    );
+
+    let racing = audit_period(unique_period(), 6);
+    store.create_audit_period(&racing).await.expect("create");
+    let (ra, rb) = tokio::join!(
+        store.reveal_audit_period(racing.period, instant(50)),
+        store.reveal_audit_period(racing.period, instant(51)),
+    );
+    let (ra, rb) = (ra.expect("reveal"), rb.expect("reveal"));
+    assert_eq!(ra, rb, "two racing reveals end with one instant");
+    let at = ra.and_then(|p| p.revealed_at);
+    assert!(at == Some(instant(50)) || at == Some(instant(51)), "{at:?}");
+}
+
+/// A draw record is put-if-absent per (period, run day): a second record of the same day with
+/// other content returns the first, which stays the only one of that day.
+pub async fn a_draw_is_recorded_once_per_day(store: &dyn Store) {
+    let period = audit_period(unique_period(), 7);
+    let first = draw_record(&period, 3, 40);
+    assert_eq!(store.record_draw(&first).await.expect("record"), first);
+    let rerun = DrawRecord {
+        share_percent: 50,
+        ran_at: instant(2),
+        ..draw_record(&period, 3, 41)
+    };
+    assert_ne!(rerun, first);
+    assert_eq!(
+        store.record_draw(&rerun).await.expect("record"),
+        first,
+        "a second record of the day returns the first"
+    );
+    assert_eq!(store.draws(period.period).await.expect("draws"), [first]);
+
+    let (a, b) = (draw_record(&period, 4, 5), draw_record(&period, 4, 6));
+    let (ra, rb) = tokio::join!(store.record_draw(&a), store.record_draw(&b));
+    let (ra, rb) = (ra.expect("record"), rb.expect("record"));
+    assert_eq!(ra, rb, "two racing runs end with one record of the day");
+    assert!(ra == a || ra == b);
+}
+
+/// `draws` lists a period's records by run day, whatever order they were recorded in, and never
+/// the period item beside them nor another period's records.
+pub async fn draws_list_one_periods_records_by_day(store: &dyn Store) {
+    let period = audit_period(unique_period(), 8);
+    let other = audit_period(unique_period(), 9);
+    store.create_audit_period(&period).await.expect("create");
+    store.create_audit_period(&other).await.expect("create");
+    let mut recorded = Vec::new();
+    for day in [15, 3, 28, 9, 10, 1] {
+        let record = draw_record(&period, day, 3);
+        store.record_draw(&record).await.expect("record");
+        recorded.push(record);
+        store
+            .record_draw(&draw_record(&other, day, 2))
+            .await
+            .expect("record another period's");
+    }
+    recorded.sort_by_key(|r| r.run_on);
+    assert_eq!(store.draws(period.period).await.expect("draws"), recorded);
+    assert_eq!(store.draws(other.period).await.expect("draws").len(), 6);
+}
+
+/// Thirty draw records of about 40 KB each (1,000 candidates and their selection), 1.2 MB in
+/// all: more than one DynamoDB `Query` page. Returns the period and its records by day.
+pub async fn many_large_draws(store: &dyn Store) -> (Period, Vec<DrawRecord>) {
+    let period = audit_period(unique_period(), 10);
+    let mut recorded = Vec::new();
+    for day in 1..=30 {
+        let record = draw_record(&period, day, 1_000);
+        store.record_draw(&record).await.expect("record");
+        recorded.push(record);
+    }
+    let bytes: usize = recorded
+        .iter()
+        .map(|r| crate::codec::encode_draw(r).expect("encode").len())
+        .sum();
+    assert!(
+        bytes > 1_100_000,
+        "only {bytes} bytes: too few for two pages"
+    );
+    (period.period, recorded)
+}
+
+/// More draw records than one DynamoDB page holds (over 1 MB) all come back, by day.
+pub async fn draws_over_a_megabyte_come_back_whole(store: &dyn Store) {
+    let (period, recorded) = many_large_draws(store).await;
+    assert_eq!(store.draws(period).await.expect("draws"), recorded);
+}
+
+/// A record whose body just fits in one DynamoDB item ([`crate::MAX_BODY_BYTES`]) is stored; one
+/// byte more is `Rejected`, with nothing stored, in every store alike.
+pub async fn an_audit_body_too_large_for_one_item_is_rejected(store: &dyn Store) {
+    let period = audit_period(unique_period(), 11);
+    let padded = |day: u32, bytes: usize| {
+        let mut record = draw_record(&period, day, 0);
+        record.candidates = vec![String::new()];
+        let base = crate::codec::encode_body("draw record", &record)
+            .expect("encode")
+            .len();
+        record.candidates = vec!["x".repeat(bytes - base)];
+        record
+    };
+    let fits = padded(1, crate::MAX_BODY_BYTES);
+    assert_eq!(store.record_draw(&fits).await.expect("record"), fits);
+    let too_large = padded(2, crate::MAX_BODY_BYTES + 1);
+    let refused = store.record_draw(&too_large).await;
+    assert!(
+        matches!(&refused, Err(StoreError::Rejected(m)) if m.contains("too large")),
+        "expected Rejected, got {:?}",
+        refused.map(|r| r.run_on)
+    );
+    assert_eq!(store.draws(period.period).await.expect("draws"), [fits]);
 }

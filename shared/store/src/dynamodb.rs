@@ -14,6 +14,8 @@
 //! | certificant | `CERTIFICANT#<id>` | `PROFILE` | `b` |
 //! | email guard | `EMAIL#<lower-cased email>` | `GUARD` | `o = CERTIFICANT#<id>` |
 //! | certificate-number guard | `CERTNO#<number>` | `GUARD` | `o = CERT#<id>` |
+//! | audit period | `AUDIT#<yyyy-mm>` | `PERIOD` | `b` |
+//! | audit draw record | `AUDIT#<yyyy-mm>` | `DRAW#<run day>` | `b` |
 //!
 //! - [`AggregateStore::load`] is a consistent `GetItem` of the root, THEN a consistent `Query`
 //!   of the root's working set (`sk BETWEEN` [`codec::working_set_range`]: the current cycle's
@@ -43,6 +45,13 @@
 //!   then a load returns them like any item and callers ignore the expired ones
 //!   (`CertificationAggregate::idempotency_record(key, now)`), exactly as with the embedded store,
 //!   which drops them at its next commit instead.
+//! - [`AuditLedger`]: a period and a draw record are created with one `PutItem` conditioned on
+//!   `attribute_not_exists(pk)`; when the condition fails, a consistent `GetItem` reads back the
+//!   one that won. A reveal reads the period (consistent `GetItem`) and puts it revealed with the
+//!   condition `b = <the body read>`: of two revealers one writes, the other reads the winner's.
+//!   [`AuditLedger::draws`] is a consistent `Query` of `begins_with(sk, DRAW#)`, all pages. A body
+//!   over [`crate::MAX_BODY_BYTES`] is refused before any call, and DynamoDB's own size refusal
+//!   (a `ValidationException`) is `Rejected` too ([`put_item_error`]).
 //! - Certificate numbers never change after issue: an update naming another number is `Rejected`
 //!   (the guard item is written once, at creation).
 //! - A creation carries its certificate-number guard as one more action, so it may hold one item
@@ -68,20 +77,23 @@ pub use table::{TableDefinition, create_table};
 
 use crate::codec::{self, Index, IndexKey};
 use crate::{
-    AggregateStore, CertificantStore, CertificateLookup, DueIndex, IndexCursor, IndexPage,
-    OutboxStore, PageHook, QueueIndex, StoreError,
+    AggregateStore, AuditLedger, CertificantStore, CertificateLookup, DueIndex, IndexCursor,
+    IndexPage, OutboxStore, PageHook, QueueIndex, StoreError,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, Delete, Put, ReturnConsumedCapacity,
     ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
+use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
     CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
     Changes, DueKind, HistoryEvent, Item, ItemKey, OutboxMessage, Queue,
@@ -161,6 +173,10 @@ pub enum DynamoStoreError {
         what: &'static str,
         attribute: &'static str,
     },
+    /// A put-if-absent failed on an item that a consistent read then did not find (items of this
+    /// kind are never deleted).
+    #[error("a stored {what} was there for a conditional put and gone when read")]
+    Vanished { what: &'static str },
 }
 
 fn backend(e: DynamoStoreError) -> StoreError {
@@ -369,6 +385,85 @@ impl DynamoStore {
             .expression_attribute_values(":pk", s(pk))
             .expression_attribute_values(":from", s(from))
             .expression_attribute_values(":to", s(to))
+    }
+
+    /// A consistent `Query` of partition `pk`, sort keys beginning with `prefix`.
+    fn sk_begins_with(&self, pk: String, prefix: impl Into<String>) -> QueryFluentBuilder {
+        self.query_builder(None)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
+    }
+
+    /// One `PutItem` of `item` under `condition`; `Ok(false)` when the condition failed.
+    async fn put_if(&self, item: Attributes, condition: Condition) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&*self.table)
+            .set_item(Some(item))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names(Some(condition.names))
+            .set_expression_attribute_values(
+                (!condition.values.is_empty()).then_some(condition.values),
+            )
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.record_capacity("PutItem", out.consumed_capacity());
+                Ok(true)
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(PutItemError::is_conditional_check_failed_exception) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(put_item_error(e)),
+        }
+    }
+
+    /// The body of item `(pk, sk)`, read strongly; `None` if there is none.
+    async fn body(
+        &self,
+        pk: String,
+        sk: &str,
+        what: &'static str,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(mut item) = self.get(pk, sk).await? else {
+            return Ok(None);
+        };
+        match item.remove(BODY) {
+            Some(AttributeValue::S(body)) => Ok(Some(body)),
+            _ => Err(backend(DynamoStoreError::BadAttribute {
+                what,
+                attribute: BODY,
+            })),
+        }
+    }
+
+    /// Put item `(pk, sk)` with `body` unless it exists; the body stored (`body`, or the one that
+    /// was there: never two).
+    async fn put_if_absent(
+        &self,
+        pk: String,
+        sk: &str,
+        body: String,
+        what: &'static str,
+    ) -> Result<String, StoreError> {
+        if self
+            .put_if(body_item(&pk, sk, &body), must_not_exist())
+            .await?
+        {
+            return Ok(body);
+        }
+        self.body(pk, sk, what)
+            .await?
+            .ok_or_else(|| backend(DynamoStoreError::Vanished { what }))
     }
 
     /// Run `request` page after page (following `LastEvaluatedKey`) as `pages` says.
@@ -693,6 +788,46 @@ fn put(
         .build())
 }
 
+/// A failed `PutItem`: DynamoDB's refusal of an item over its size limit (a `ValidationException`)
+/// is `Rejected`, with DynamoDB's message (it quotes no data); anything else is `Backend`.
+pub fn put_item_error(
+    e: aws_sdk_dynamodb::error::SdkError<
+        PutItemError,
+        aws_sdk_dynamodb::config::http::HttpResponse,
+    >,
+) -> StoreError {
+    let too_large = e.as_service_error().and_then(|e| {
+        let message = e.message().unwrap_or_default();
+        (e.code() == Some("ValidationException")
+            && message.to_ascii_lowercase().contains("item size"))
+        .then(|| message.to_owned())
+    });
+    match too_large {
+        Some(message) => StoreError::Rejected(format!(
+            "the item is larger than DynamoDB's 400 KB item limit ({message})"
+        )),
+        None => sdk_error("PutItem", e),
+    }
+}
+
+/// An item holding only its keys and a body.
+fn body_item(pk: &str, sk: &str, body: &str) -> Attributes {
+    HashMap::from([
+        (PK.to_owned(), s(pk)),
+        (SK.to_owned(), s(sk)),
+        (BODY.to_owned(), s(body)),
+    ])
+}
+
+/// `b = :expected`: the stored body must be `expected` (compare-and-swap).
+fn body_is(expected: String) -> Condition {
+    Condition {
+        expression: "#b = :expected",
+        names: HashMap::from([("#b".to_owned(), BODY.to_owned())]),
+        values: HashMap::from([(":expected".to_owned(), s(expected))]),
+    }
+}
+
 /// `attribute_not_exists(pk)`: the item must not exist.
 fn must_not_exist() -> Condition {
     Condition {
@@ -881,13 +1016,8 @@ impl AggregateStore for DynamoStore {
         id: CertificationId,
         cycle_starts_on: NaiveDate,
     ) -> Result<Vec<CeEntry>, StoreError> {
-        let request = self
-            .query_builder(None)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(codec::cert_pk(id)))
-            .expression_attribute_values(":prefix", s(codec::entries_prefix(cycle_starts_on)));
+        let request =
+            self.sk_begins_with(codec::cert_pk(id), codec::entries_prefix(cycle_starts_on));
         let out = self.query(request, Pages::default()).await?;
         let mut entries = Vec::with_capacity(out.items.len());
         for item in &out.items {
@@ -906,11 +1036,7 @@ impl CertificantStore for DynamoStore {
         let pk = codec::certificant_pk(certificant.id);
         let profile = put(
             &self.table,
-            HashMap::from([
-                (PK.to_owned(), s(&pk)),
-                (SK.to_owned(), s(PROFILE_SK)),
-                (BODY.to_owned(), s(codec::encode_certificant(certificant)?)),
-            ]),
+            body_item(&pk, PROFILE_SK, &codec::encode_certificant(certificant)?),
             Some(must_not_exist()),
             false,
         )?;
@@ -1037,30 +1163,74 @@ impl OutboxStore for DynamoStore {
         let id = next.certification_id;
         let item = item_attributes(id, &codec::cert_pk(id), &Item::Outbox(next.clone()))?;
         let expected = codec::encode_item(&Item::Outbox(current.clone()))?;
-        let result = self
-            .client
-            .put_item()
-            .table_name(&*self.table)
-            .set_item(Some(item))
-            .condition_expression("#b = :expected")
-            .expression_attribute_names("#b", BODY)
-            .expression_attribute_values(":expected", s(expected))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                self.record_capacity("PutItem", out.consumed_capacity());
-                Ok(true)
-            }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(sdk_error("PutItem", e)),
+        self.put_if(item, body_is(expected)).await
+    }
+}
+
+#[async_trait]
+impl AuditLedger for DynamoStore {
+    async fn audit_period(&self, period: Period) -> Result<Option<AuditPeriod>, StoreError> {
+        self.body(
+            codec::audit_period_pk(period),
+            codec::AUDIT_PERIOD_SK,
+            "audit period",
+        )
+        .await?
+        .map(|body| codec::decode_audit_period(&body))
+        .transpose()
+    }
+
+    async fn create_audit_period(&self, period: &AuditPeriod) -> Result<AuditPeriod, StoreError> {
+        let body = codec::encode_audit_period(period)?;
+        let pk = codec::audit_period_pk(period.period);
+        let stored = self
+            .put_if_absent(pk, codec::AUDIT_PERIOD_SK, body, "audit period")
+            .await?;
+        codec::decode_audit_period(&stored)
+    }
+
+    /// A consistent `GetItem`, then a `PutItem` of the revealed period conditioned on the body
+    /// read; if another reveal won, the period as it left it.
+    async fn reveal_audit_period(
+        &self,
+        period: Period,
+        at: DateTime<Utc>,
+    ) -> Result<Option<AuditPeriod>, StoreError> {
+        let pk = codec::audit_period_pk(period);
+        let sk = codec::AUDIT_PERIOD_SK;
+        let Some(body) = self.body(pk.clone(), sk, "audit period").await? else {
+            return Ok(None);
+        };
+        let stored = codec::decode_audit_period(&body)?;
+        let Some(next) = codec::revealed(&stored, at) else {
+            return Ok(Some(stored));
+        };
+        let item = body_item(&pk, sk, &codec::encode_audit_period(&next)?);
+        if self.put_if(item, body_is(body)).await? {
+            return Ok(Some(next));
         }
+        // Only a reveal changes a period: another one won, keep its instant.
+        self.audit_period(period).await
+    }
+
+    async fn record_draw(&self, record: &DrawRecord) -> Result<DrawRecord, StoreError> {
+        let body = codec::encode_draw(record)?;
+        let (pk, sk) = codec::draw_keys(record);
+        let stored = self.put_if_absent(pk, &sk, body, "draw record").await?;
+        codec::decode_draw(&stored)
+    }
+
+    async fn draws(&self, period: Period) -> Result<Vec<DrawRecord>, StoreError> {
+        let request = self.sk_begins_with(codec::audit_period_pk(period), codec::DRAW_PREFIX);
+        let out = self.query(request, Pages::default()).await?;
+        let mut draws = out
+            .items
+            .iter()
+            .map(|item| codec::decode_draw(attribute(item, BODY, "draw record")?))
+            .collect::<Result<Vec<_>, _>>()?;
+        // The sort keys order them by day already; the port promises it whatever the key format.
+        draws.sort_by_key(|d| d.run_on);
+        Ok(draws)
     }
 }
 

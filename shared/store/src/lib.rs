@@ -11,7 +11,9 @@
 //! - [`CertificateLookup`]: a certification by its certificate number;
 //! - [`QueueIndex`]: what waits in a staff or job queue, oldest first, paged (GSI2);
 //! - [`DueIndex`]: what falls due on a day, by kind, paged (GSI3);
-//! - [`OutboxStore`]: read one outbox message, and replace it only if unchanged (delivery).
+//! - [`OutboxStore`]: read one outbox message, and replace it only if unchanged (delivery);
+//! - [`AuditLedger`]: the random audit's periods (seed and commitment) and daily draw records,
+//!   outside every certification.
 //!
 //! [`Store`] is all of them; code that needs less takes the narrower trait. Adapters:
 //! `sqlite::SqliteStore` (embedded, the local default; feature `sqlite`) and [`dynamodb::DynamoStore`]
@@ -29,7 +31,8 @@ pub mod dynamodb;
 pub mod sqlite;
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
+use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
     CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
     Changes, DueKind, HistoryEvent, Item, OutboxMessage, Queue,
@@ -222,14 +225,47 @@ pub trait OutboxStore: Send + Sync + Debug {
     ) -> Result<bool, StoreError>;
 }
 
+/// The random audit's ledger: each period's seed and commitment, and the record of each daily draw.
+/// Nothing here is ever overwritten except a period's reveal; every create is put-if-absent, so
+/// two racing job runs end with one seed and one record per day.
+#[async_trait]
+pub trait AuditLedger: Send + Sync + Debug {
+    /// The period, read strongly; `None` if never created.
+    async fn audit_period(&self, period: Period) -> Result<Option<AuditPeriod>, StoreError>;
+    /// Create `period` unless it exists; returns what is stored (the existing one if there was one: never two seeds).
+    async fn create_audit_period(&self, period: &AuditPeriod) -> Result<AuditPeriod, StoreError>;
+    /// Set `revealed_at` on a period not yet revealed (no-op if already revealed); returns what is stored, `None` if no such period.
+    async fn reveal_audit_period(
+        &self,
+        period: Period,
+        at: DateTime<Utc>,
+    ) -> Result<Option<AuditPeriod>, StoreError>;
+    /// Store the record of its (period, run_on) unless one exists; returns what is stored (the existing one if there was one).
+    async fn record_draw(&self, record: &DrawRecord) -> Result<DrawRecord, StoreError>;
+    /// Every draw record of a period, by run day (strongly consistent on DynamoDB; page through all results).
+    async fn draws(&self, period: Period) -> Result<Vec<DrawRecord>, StoreError>;
+}
+
 /// Every capability: what an adapter implements and a composition root holds.
 pub trait Store:
-    AggregateStore + CertificantStore + CertificateLookup + QueueIndex + DueIndex + OutboxStore
+    AggregateStore
+    + CertificantStore
+    + CertificateLookup
+    + QueueIndex
+    + DueIndex
+    + OutboxStore
+    + AuditLedger
 {
 }
 
 impl<T> Store for T where
-    T: AggregateStore + CertificantStore + CertificateLookup + QueueIndex + DueIndex + OutboxStore
+    T: AggregateStore
+        + CertificantStore
+        + CertificateLookup
+        + QueueIndex
+        + DueIndex
+        + OutboxStore
+        + AuditLedger
 {
 }
 
@@ -239,6 +275,26 @@ pub fn check_outbox_swap(current: &OutboxMessage, next: &OutboxMessage) -> Resul
         return Err(StoreError::Rejected(
             "an outbox swap must replace a message with a later state of itself".into(),
         ));
+    }
+    Ok(())
+}
+
+/// The largest item DynamoDB stores: 400 KB, attribute names and values together.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// The largest body an item outside a commit may carry (an audit period, a draw record): the
+/// item limit less 1 KB for its keys and attribute names. Every adapter refuses larger ones, so
+/// they all refuse the same writes.
+pub const MAX_BODY_BYTES: usize = MAX_ITEM_BYTES - 1024;
+
+/// A body must fit in one DynamoDB item ([`MAX_BODY_BYTES`]): else `Rejected`, naming the size.
+pub fn check_body_size(what: &str, body: &str) -> Result<(), StoreError> {
+    if body.len() > MAX_BODY_BYTES {
+        return Err(StoreError::Rejected(format!(
+            "a {what} of {} bytes is too large to store: at most {MAX_BODY_BYTES} bytes \
+             (DynamoDB's 400 KB item limit)",
+            body.len()
+        )));
     }
     Ok(())
 }

@@ -15,6 +15,10 @@
 //!   or an item, `(certification_id, sk, idx)` → `(ipk, isk)`, rewritten for every item a commit
 //!   writes, in the commit's transaction.
 //! - `certificants`: keyed by `id`, with a unique, case-insensitive `email`.
+//! - `audit_ledger`: the random audit's periods and draw records ([`AuditLedger`]), keyed by the
+//!   very `(pk, sk)` DynamoDB gives them (`AUDIT#<yyyy-mm>`, `PERIOD` / `DRAW#<run day>`). A
+//!   create is `INSERT ... ON CONFLICT DO NOTHING` then a read of what is stored; a reveal
+//!   reads and rewrites the period in one `BEGIN IMMEDIATE` transaction.
 //!
 //! Bodies are the serde JSON of the domain types; the columns beside them are only keys and
 //! indexes. The schema is migrated on open with `PRAGMA user_version` ([`MIGRATIONS`]).
@@ -40,11 +44,12 @@
 
 use crate::codec::{self, Index, IndexKey, ROOT_SK};
 use crate::{
-    AggregateStore, CertificantStore, CertificateLookup, DueIndex, IndexCursor, IndexPage,
-    OutboxStore, PageHook, QueueIndex, StoreError,
+    AggregateStore, AuditLedger, CertificantStore, CertificateLookup, DueIndex, IndexCursor,
+    IndexPage, OutboxStore, PageHook, QueueIndex, StoreError,
 };
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
+use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
     CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
     Changes, DueKind, HistoryEvent, Item, ItemKey, OutboxMessage, Queue,
@@ -134,6 +139,23 @@ pub const MIGRATIONS: &[&str] = &[
           WHERE substr(sk, 1, 6) = 'CYCLE#' AND instr(sk, '#RENEWAL#') > 0)
     WHERE json_extract(body, '$.status') = 'in_review';
     "#,
+    // 3: the random audit's ledger (periods and draw records), under the DynamoDB keys.
+    r#"
+    CREATE TABLE audit_ledger (
+        pk   TEXT NOT NULL,
+        sk   TEXT NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (pk, sk)
+    );
+    "#,
+    // 4: a paid renewal waits for the audit draw before review: those not yet drawn move from the
+    // review queue to the draw queue (same sort key: oldest payment first).
+    r#"
+    UPDATE index_keys SET ipk = 'QUEUE#audit_draw'
+    WHERE idx = 'gsi2' AND ipk = 'QUEUE#renewal_review'
+      AND (certification_id, sk) IN (
+          SELECT certification_id, sk FROM items WHERE json_extract(body, '$.draw') IS NULL);
+    "#,
 ];
 
 /// Failures of this adapter that are not SQLite's own (those pass through as `rusqlite::Error`).
@@ -152,6 +174,8 @@ enum SqliteStoreError {
     BadId(#[source] uuid::Error),
     #[error("an index entry has no item")]
     DanglingIndexEntry,
+    #[error("a stored {0} was there for an insert and gone when read")]
+    Vanished(&'static str),
 }
 
 fn backend(e: SqliteStoreError) -> StoreError {
@@ -603,6 +627,34 @@ fn read_page(
     rows.collect::<Result<_, _>>().map_err(db)
 }
 
+/// The body of `audit_ledger` row `(pk, sk)`, if any.
+fn ledger_body(conn: &Connection, pk: &str, sk: &str) -> Result<Option<String>, StoreError> {
+    conn.query_row(
+        "SELECT body FROM audit_ledger WHERE pk = ?1 AND sk = ?2",
+        params![pk, sk],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(db)
+}
+
+/// Insert `audit_ledger` row `(pk, sk)` with `body` unless it exists; the body stored (`body`, or
+/// the one that was there: never two).
+fn ledger_put_if_absent(
+    conn: &Connection,
+    pk: &str,
+    sk: &str,
+    body: &str,
+    what: &'static str,
+) -> Result<String, StoreError> {
+    conn.execute(
+        "INSERT INTO audit_ledger (pk, sk, body) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        params![pk, sk, body],
+    )
+    .map_err(db)?;
+    ledger_body(conn, pk, sk)?.ok_or_else(|| backend(SqliteStoreError::Vanished(what)))
+}
+
 fn load_aggregate(
     conn: &mut Connection,
     id: &str,
@@ -940,6 +992,94 @@ impl OutboxStore for SqliteStore {
             }
             tx.commit().map_err(db)?;
             Ok(true)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl AuditLedger for SqliteStore {
+    async fn audit_period(&self, period: Period) -> Result<Option<AuditPeriod>, StoreError> {
+        let pk = codec::audit_period_pk(period);
+        self.with_conn(move |conn| {
+            ledger_body(conn, &pk, codec::AUDIT_PERIOD_SK)?
+                .map(|body| codec::decode_audit_period(&body))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn create_audit_period(&self, period: &AuditPeriod) -> Result<AuditPeriod, StoreError> {
+        let body = codec::encode_audit_period(period)?;
+        let pk = codec::audit_period_pk(period.period);
+        self.with_conn(move |conn| {
+            let stored =
+                ledger_put_if_absent(conn, &pk, codec::AUDIT_PERIOD_SK, &body, "audit period")?;
+            codec::decode_audit_period(&stored)
+        })
+        .await
+    }
+
+    async fn reveal_audit_period(
+        &self,
+        period: Period,
+        at: DateTime<Utc>,
+    ) -> Result<Option<AuditPeriod>, StoreError> {
+        let pk = codec::audit_period_pk(period);
+        self.with_conn(move |conn| {
+            let sk = codec::AUDIT_PERIOD_SK;
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let Some(body) = ledger_body(&tx, &pk, sk)? else {
+                return Ok(None);
+            };
+            let stored = codec::decode_audit_period(&body)?;
+            let Some(next) = codec::revealed(&stored, at) else {
+                return Ok(Some(stored));
+            };
+            tx.execute(
+                "UPDATE audit_ledger SET body = ?3 WHERE pk = ?1 AND sk = ?2",
+                params![pk, sk, codec::encode_audit_period(&next)?],
+            )
+            .map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(Some(next))
+        })
+        .await
+    }
+
+    async fn record_draw(&self, record: &DrawRecord) -> Result<DrawRecord, StoreError> {
+        let body = codec::encode_draw(record)?;
+        let (pk, sk) = codec::draw_keys(record);
+        self.with_conn(move |conn| {
+            let stored = ledger_put_if_absent(conn, &pk, &sk, &body, "draw record")?;
+            codec::decode_draw(&stored)
+        })
+        .await
+    }
+
+    async fn draws(&self, period: Period) -> Result<Vec<DrawRecord>, StoreError> {
+        let pk = codec::audit_period_pk(period);
+        let (from, to) = codec::prefix_range(codec::DRAW_PREFIX);
+        self.with_conn(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT body FROM audit_ledger WHERE pk = ?1 AND sk >= ?2 AND sk <= ?3
+                     ORDER BY sk",
+                )
+                .map_err(db)?;
+            let bodies = stmt
+                .query_map(params![pk, from, to], |row| row.get::<_, String>(0))
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            let mut draws = bodies
+                .iter()
+                .map(|body| codec::decode_draw(body))
+                .collect::<Result<Vec<_>, _>>()?;
+            draws.sort_by_key(|d| d.run_on);
+            Ok(draws)
         })
         .await
     }

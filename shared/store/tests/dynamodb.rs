@@ -2,7 +2,8 @@
 //! own table, created from `infra/table.json`) and the multi-page race of a paged load, plus what
 //! only DynamoDB has: the lost race between two tasks with retries, the mapping of
 //! `TransactionCanceledException` reasons, a Query that needs several pages, the call counter,
-//! and a load's capacity staying flat as the history grows.
+//! a load's capacity staying flat as the history grows, and the audit ledger's calls, pages and
+//! DynamoDB's own refusal of an item over 400 KB.
 //!
 //! `scripts/test-all` starts DynamoDB Local and sets `RECERT_DYNAMODB_ENDPOINT`, so these always
 //! run there. Without that variable they use `http://127.0.0.1:8000` when something listens there,
@@ -24,15 +25,17 @@ use recert_domain::{
     CeEntry, Certification, CertificationAggregate, DueKind, EntrySource, Item, Queue,
 };
 use recert_store::conformance::{
-    activity, actor, add_entry, add_entry_changes, bump, commit, create_fresh, date, entry,
-    entry_id, expected_after, history_seqs, instant, load,
+    activity, actor, add_entry, add_entry_changes, audit_period, bump, commit, create_fresh, date,
+    draw_record, entry, entry_id, expected_after, history_seqs, instant, load, many_large_draws,
+    unique_period,
 };
 use recert_store::dynamodb::{
-    CallCounter, DynamoStore, DynamoStoreError, Guard, OperationCalls, TableDefinition, counts,
-    create_table, local_client, transaction_error,
+    BODY, CallCounter, DynamoStore, DynamoStoreError, Guard, OperationCalls, PK, SK,
+    TableDefinition, counts, create_table, local_client, put_item_error, transaction_error,
 };
 use recert_store::{
-    AggregateStore, CertificantStore, CertificateLookup, DueIndex, QueueIndex, StoreError,
+    AggregateStore, AuditLedger, CertificantStore, CertificateLookup, DueIndex, QueueIndex,
+    StoreError,
 };
 use std::io::Write;
 use std::sync::Arc;
@@ -409,6 +412,85 @@ async fn a_large_aggregate_loads_across_query_pages() {
         calls[1].calls,
         capacity(&calls)
     );
+}
+
+/// Thirty draw records of ~40 KB: `draws` follows `LastEvaluatedKey` over several Query pages
+/// (one Query operation per page, nothing else) and returns all of them, by day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draws_over_a_megabyte_take_several_query_pages() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let (period, recorded) = many_large_draws(&store).await;
+    store.calls().reset();
+    assert_eq!(store.draws(period).await.expect("draws"), recorded);
+    let calls = store.calls().take();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].operation, "Query");
+    assert!(calls[0].calls >= 2, "expected several pages: {calls:?}");
+}
+
+/// Past the adapter's own check: DynamoDB Local refuses an item over 400 KB with a
+/// `ValidationException`, which [`put_item_error`] makes `Rejected`, not a backend failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodbs_own_size_refusal_is_rejected() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let refused = store
+        .client()
+        .put_item()
+        .table_name(store.table_name())
+        .item(PK, AttributeValue::S("AUDIT#test".into()))
+        .item(SK, AttributeValue::S("DRAW#test".into()))
+        .item(BODY, AttributeValue::S("x".repeat(410 * 1024)))
+        .send()
+        .await
+        .expect_err("DynamoDB refuses an item over 400 KB");
+    let mapped = put_item_error(refused);
+    assert!(
+        matches!(&mapped, StoreError::Rejected(m) if m.contains("400 KB")),
+        "{mapped:?}"
+    );
+}
+
+/// What each audit ledger method costs: a read is one GetItem, a create one PutItem (and one
+/// GetItem when the period or day was taken), a reveal one GetItem and one PutItem (only the
+/// GetItem once revealed), `draws` one Query.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_audit_ledger_call_costs_what_it_says() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let calls = store.calls();
+    let period = audit_period(unique_period(), 1);
+    store.create_audit_period(&period).await.expect("create");
+    assert_eq!(counts(&calls.take()), [("PutItem", 1)]);
+    store
+        .create_audit_period(&audit_period(period.period, 2))
+        .await
+        .expect("create again");
+    assert_eq!(counts(&calls.take()), [("GetItem", 1), ("PutItem", 1)]);
+    store.audit_period(period.period).await.expect("read");
+    assert_eq!(counts(&calls.take()), [("GetItem", 1)]);
+    store
+        .reveal_audit_period(period.period, instant(40))
+        .await
+        .expect("reveal");
+    assert_eq!(counts(&calls.take()), [("GetItem", 1), ("PutItem", 1)]);
+    store
+        .reveal_audit_period(period.period, instant(41))
+        .await
+        .expect("reveal again");
+    assert_eq!(counts(&calls.take()), [("GetItem", 1)]);
+
+    let record = draw_record(&period, 1, 10);
+    store.record_draw(&record).await.expect("record");
+    let put = calls.take();
+    assert_eq!(counts(&put), [("PutItem", 1)]);
+    assert!(put[0].capacity_units > 0.0, "{put:?}");
+    store.draws(period.period).await.expect("draws");
+    assert_eq!(counts(&calls.take()), [("Query", 1)]);
 }
 
 fn capacity(calls: &[OperationCalls]) -> f64 {

@@ -5,20 +5,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use async_trait::async_trait;
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
     CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
     Changes, DueKind, HistoryEvent, Item, OutboxMessage, Queue, RenewalStatus,
 };
 use recert_store::conformance::{
-    a_load_never_pairs_old_items_with_a_new_version, actor, add_entry, add_entry_changes, bump,
-    create, create_fresh, date, entry_id, expected_after, history, history_seqs,
-    idempotency_record, instant, load, new_certificant, new_certification, run_all,
+    a_load_never_pairs_old_items_with_a_new_version, actor, add_entry, add_entry_changes,
+    audit_period, bump, create, create_fresh, date, draw_record, entry_id, expected_after, history,
+    history_seqs, idempotency_record, instant, load, new_certificant, new_certification, run_all,
+    unique_period,
 };
 use recert_store::sqlite::{MIGRATIONS, SqliteStore};
 use recert_store::{
-    AggregateStore, CertificantStore, CertificateLookup, DueIndex, IndexCursor, IndexPage,
-    IndexedItem, OutboxStore, QueueIndex, StoreError,
+    AggregateStore, AuditLedger, CertificantStore, CertificateLookup, DueIndex, IndexCursor,
+    IndexPage, IndexedItem, OutboxStore, QueueIndex, StoreError,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -163,6 +165,29 @@ impl OutboxStore for TempFileStore {
     }
 }
 
+#[async_trait]
+impl AuditLedger for TempFileStore {
+    async fn audit_period(&self, period: Period) -> Result<Option<AuditPeriod>, StoreError> {
+        self.store.audit_period(period).await
+    }
+    async fn create_audit_period(&self, period: &AuditPeriod) -> Result<AuditPeriod, StoreError> {
+        self.store.create_audit_period(period).await
+    }
+    async fn reveal_audit_period(
+        &self,
+        period: Period,
+        at: DateTime<Utc>,
+    ) -> Result<Option<AuditPeriod>, StoreError> {
+        self.store.reveal_audit_period(period, at).await
+    }
+    async fn record_draw(&self, record: &DrawRecord) -> Result<DrawRecord, StoreError> {
+        self.store.record_draw(record).await
+    }
+    async fn draws(&self, period: Period) -> Result<Vec<DrawRecord>, StoreError> {
+        self.store.draws(period).await
+    }
+}
+
 mod in_memory {
     use super::*;
     recert_store::conformance_tests!(async {
@@ -258,6 +283,43 @@ async fn reopening_a_file_store_keeps_data_and_does_not_migrate_again() {
         );
         assert_eq!(user_version(&dir.db()), MIGRATIONS.len() as i64);
     }
+}
+
+/// Schema step 3 adds the audit ledger to a version-2 database, under the codec's keys.
+#[tokio::test]
+async fn a_version_2_database_gains_the_audit_ledger() {
+    let dir = TempDir::new();
+    {
+        let conn = raw(&dir.db());
+        conn.execute_batch(MIGRATIONS[0]).expect("schema step 1");
+        conn.execute_batch(MIGRATIONS[1]).expect("schema step 2");
+        conn.pragma_update(None, "user_version", 2)
+            .expect("user_version 2");
+    }
+    let store = SqliteStore::open(&dir.db()).expect("open and migrate");
+    assert_eq!(user_version(&dir.db()), MIGRATIONS.len() as i64);
+    let period = audit_period(unique_period(), 1);
+    let record = draw_record(&period, 2, 3);
+    store.create_audit_period(&period).await.expect("create");
+    store.record_draw(&record).await.expect("record");
+    assert_eq!(store.draws(period.period).await.expect("draws"), [record]);
+    let mut keys: Vec<(String, String)> = raw(&dir.db())
+        .prepare("SELECT pk, sk FROM audit_ledger")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    keys.sort();
+    let pk = format!("AUDIT#{}", period.period);
+    let day = period.period.first_day() + Duration::days(1);
+    assert_eq!(
+        keys,
+        [
+            (pk.clone(), format!("DRAW#{day}")),
+            (pk, "PERIOD".to_owned())
+        ]
+    );
 }
 
 #[tokio::test]
@@ -683,8 +745,9 @@ async fn a_version_1_database_is_migrated() {
         extended.items[0].certification_id,
         CertificationId(uuid(CERT_C))
     );
+    // A renewal paid before the audit draw existed waits for the draw like any other.
     let queued = store
-        .queued(Queue::RenewalReview, None, 10)
+        .queued(Queue::AuditDraw, None, 10)
         .await
         .expect("queued");
     assert_eq!(queued.items.len(), 1);

@@ -13,7 +13,9 @@ use http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use recert_api::auth::Authenticator;
 use recert_api::{AppState, Role};
-use recert_domain::{Actor, CertificationAggregate, CertificationId, ChangeBuilder, HistoryKind};
+use recert_domain::{
+    Actor, CertificationAggregate, CertificationId, ChangeBuilder, HistoryKind, RuleBook,
+};
 use recert_store::Store;
 use recert_store::dynamodb::{
     CallCounter, DynamoStore, TableDefinition, create_table, local_client,
@@ -54,7 +56,12 @@ fn dynamodb_endpoint() -> String {
 /// inside a single-threaded runtime and `TestApp::on` is synchronous).
 fn dynamodb_table() -> &'static str {
     static TABLE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
+    TABLE.get_or_init(new_dynamodb_table)
+}
+
+/// A new table on DynamoDB Local (created on a thread of its own, see [`dynamodb_table`]).
+fn new_dynamodb_table() -> String {
+    {
         let table = format!("recert-api-{}", uuid::Uuid::now_v7().simple());
         let name = table.clone();
         std::thread::spawn(move || {
@@ -74,7 +81,7 @@ fn dynamodb_table() -> &'static str {
         .join()
         .unwrap_or_else(|_| panic!("creating the DynamoDB table failed"));
         table
-    })
+    }
 }
 
 #[derive(Debug)]
@@ -128,14 +135,58 @@ impl TestApp {
         Self::with_store(today, store)
     }
 
+    /// The API as of `today` with the audit draw selecting `percent` of paid submissions, over
+    /// a store of its own ([`Self::private`]): a draw judges every paid submission in its store,
+    /// so it must not see other tests' data.
+    pub fn with_audit_share(today: &str, percent: u32) -> Self {
+        Self::private(today, RuleBook::default_rules().with_audit_share(percent))
+    }
+
+    /// The API as of `today` with `rules`, over a store of its own (a fresh in-memory SQLite
+    /// store, or a new DynamoDB Local table).
+    pub fn private(today: &str, rules: RuleBook) -> Self {
+        if on_dynamodb() {
+            let calls = CallCounter::new();
+            let client = local_client(&dynamodb_endpoint(), &calls);
+            let store = DynamoStore::with_counter(client, new_dynamodb_table(), calls.clone());
+            let mut app = Self::with_rules(today, Arc::new(store), rules);
+            app.calls = Some(calls);
+            return app;
+        }
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::in_memory().unwrap_or_else(|e| panic!("{e}")));
+        Self::with_rules(today, store, rules)
+    }
+
+    /// Run a scheduled job for `date` as its Lambda would; returns (due, acted).
+    pub async fn run_job(&self, job: recert_app::jobs::Job, date: &str) -> (usize, usize) {
+        let report = job
+            .run(&self.app_on(date), d(date))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        (report.due, report.acted)
+    }
+
+    /// The application of this API (its store and rules) as of `day`: what a scheduled job runs on.
+    pub fn app_on(&self, day: &str) -> recert_app::App {
+        recert_app::App {
+            clock: Arc::new(recert_domain::FixedClock::on(d(day))),
+            ..self.state.app.clone()
+        }
+    }
+
     pub fn with_store(today: &str, store: Arc<dyn Store>) -> Self {
+        Self::with_rules(today, store, RuleBook::default_rules())
+    }
+
+    fn with_rules(today: &str, store: Arc<dyn Store>, rules: RuleBook) -> Self {
         let Harness {
             router,
             state,
             store,
             auth,
             ..
-        } = Harness::over(store, None, d(today), "test");
+        } = Harness::over_with(store, None, d(today), "test", rules);
         TestApp {
             router,
             state,

@@ -2,6 +2,7 @@
 //! real embedded store, driven through HTTP requests only.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audits;
 mod auth;
 mod call_budget;
 mod contention;

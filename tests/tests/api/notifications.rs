@@ -12,9 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use recert_app::App;
 use recert_app::jobs::Job;
 use recert_app::outbox::{Courier, Delivered, MAX_ATTEMPTS};
-use recert_domain::{
-    CertificationId, Delivery, FixedClock, Item, Notice, OutboxMessage, Queue, RuleBook,
-};
+use recert_domain::{CertificationId, Delivery, FixedClock, Item, Notice, OutboxMessage, Queue};
 use recert_notify::mailbox::MailboxMailer;
 use recert_notify::templates::LinkBase;
 use recert_notify::{Email, MailError, Mailer, SentId};
@@ -25,13 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A test app with a store of its own.
 pub async fn private_app(today: &str) -> TestApp {
-    if on_dynamodb() {
-        let harness = Harness::dynamodb_local()
-            .await
-            .unwrap_or_else(|| panic!("RECERT_DYNAMODB_ENDPOINT is not set"));
-        return TestApp::with_store(today, harness.store);
-    }
-    TestApp::on(today)
+    TestApp::private(today, recert_domain::RuleBook::default_rules())
 }
 
 /// A new, empty mailbox directory.
@@ -56,11 +48,7 @@ pub fn courier(app: &TestApp, mailer: Arc<dyn Mailer>, now: DateTime<Utc>) -> Co
 
 /// The application over `app`'s store as of `day` (what a scheduled job runs on).
 pub fn app_on(app: &TestApp, day: &str) -> App {
-    App::new(
-        app.store.clone(),
-        RuleBook::default_rules(),
-        Arc::new(FixedClock::on(d(day))),
-    )
+    app.app_on(day)
 }
 
 /// The undelivered outbox messages of one certification.

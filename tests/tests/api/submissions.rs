@@ -5,9 +5,10 @@
 //! return, concurrent decisions, the certificate, and the emails queued on the way.
 
 use crate::helpers::*;
-use crate::notifications::{pending, private_app};
+use crate::notifications::pending;
 use axum::body::Body;
 use chrono::{DateTime, Utc};
+use recert_app::jobs::Job;
 use recert_domain::{CertificationId, Notice, Role};
 use serde_json::{Value, json};
 
@@ -101,7 +102,8 @@ async fn submitted(app: &TestApp, paid_by: Option<&str>) -> (String, String, Str
 
 #[tokio::test]
 async fn enrol_log_submit_pay_review_approve_and_the_new_expiration() {
-    let app = private_app("2026-03-01").await;
+    // The draw selects nobody here (the audit has its own tests).
+    let app = TestApp::with_audit_share("2026-03-01", 0);
     let (cert, token) = certificant(&app, true).await;
     let id: CertificationId = cert.parse().unwrap();
     // Submit, and retry with the same key: one submission.
@@ -155,8 +157,19 @@ async fn enrol_log_submit_pay_review_approve_and_the_new_expiration() {
     assert_eq!(s.ok(200)["status"], "in_review");
     assert_eq!(s.body["payments"].as_array().unwrap().len(), 1);
 
-    // The review queue shows it, with its service level.
+    // Reviewers wait for the day's audit draw.
     let reviewer = app.token(Role::Reviewer, "rev-1");
+    let early = app
+        .post(
+            &format!("/certifications/{cert}/submissions/{sid}/approve"),
+            &reviewer,
+            json!({}),
+        )
+        .await;
+    assert_eq!(early.problem(409)["code"], "awaiting_audit_draw");
+    assert_eq!(app.run_job(Job::AuditDraw, "2026-03-01").await, (1, 1));
+
+    // The review queue shows it, with its service level.
     let queue = app.get("/review-queue?limit=100", &reviewer).await;
     let item = queue.ok(200)["items"]
         .as_array()
@@ -495,8 +508,10 @@ async fn a_wrong_amount_is_flagged_a_withdrawn_submission_is_never_paid_and_staf
 #[tokio::test]
 async fn two_reviewers_deciding_at_once_one_wins_and_a_return_lets_the_certificant_resubmit_without_paying_twice()
  {
-    let app = TestApp::on("2026-03-01");
+    let app = TestApp::with_audit_share("2026-03-01", 0);
     let (url, sid, _, _) = submitted(&app, Some("evt_1")).await;
+    let (url2, sid2, order2, token2) = submitted(&app, Some("evt_2")).await;
+    assert_eq!(app.run_job(Job::AuditDraw, "2026-03-01").await, (2, 2));
     let a = app.token(Role::Reviewer, "rev-a");
     let b = app.token(Role::Reviewer, "rev-b");
     let (approve_url, return_url) = (
@@ -527,7 +542,6 @@ async fn two_reviewers_deciding_at_once_one_wins_and_a_return_lets_the_certifica
     assert_eq!(late.problem(409)["code"], "not_in_review");
 
     // A second certification: returned, corrected, resubmitted, no second payment.
-    let (url2, sid2, order2, token2) = submitted(&app, Some("evt_2")).await;
     let cert2 = url2
         .trim_start_matches("/certifications/")
         .trim_end_matches("/submissions")

@@ -1,0 +1,481 @@
+//! The `audits` function: the random audit, for certificants, auditors and anyone who checks.
+//!
+//! - Anyone (no token) reads a period's seed commitment, its seed once revealed, and every draw
+//!   record, to re-run the draw with the public `consistent-sampler` package.
+//! - The selected certificant declares each file (name, type, exact size, SHA-256), gets a
+//!   presigned upload for exactly that file, uploads it straight to the evidence store, and then
+//!   responds; the response checks the store holds every file it names.
+//! - Auditors work their queue (oldest first, age visible) and decide each entry; the domain
+//!   decides what follows (passed → review, extra time once, or failed → revoked).
+//!
+//! The daily draw and the deadline job run in this crate's `audit-jobs` binary
+//! ([`recert_app::audit`]).
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use chrono::{DateTime, Utc};
+use recert_api::error::{ReadErrors, WriteErrors};
+use recert_api::extract::idempotency_key;
+use recert_api::page::{Page, PageParams};
+use recert_api::{
+    ApiError, AppState, Concurrency, Idempotency, Json, Path, Principal, Query, Reply, Role,
+};
+use recert_domain::audit::{
+    Audit, AuditStatus, DecisionInput, DrawRecord, Evidence, EvidenceDeclaration, Period,
+    PublicPeriod,
+};
+use recert_domain::{CertificationId, EntryId, Item, Queue, Recipient};
+use recert_evidence::{EvidenceStore, EvidenceType, UploadSpec, UploadTicket};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use recert_app::jobs::{Job, run_scheduled};
+pub use recert_app::jobs::{JobError, JobInput, JobOutput};
+
+/// The jobs the `audit-jobs` binary runs.
+pub const JOBS: [Job; 2] = [Job::AuditDraw, Job::AuditDeadlines];
+
+/// Run the audit job `input` names for its scheduled date.
+pub async fn run_job(app: &recert_app::App, input: JobInput) -> Result<JobOutput, JobError> {
+    run_scheduled(app, input, &JOBS).await
+}
+
+/// Who may decide audits.
+const AUDITORS: [Role; 2] = [Role::Auditor, Role::Admin];
+/// Who may document and respond: the certificant, or an admin on their behalf.
+const RESPONDERS: [Role; 2] = [Role::Certificant, Role::Admin];
+
+/// Where evidence goes, and the limits of an upload.
+#[derive(Debug, Clone)]
+pub struct EvidenceUploads {
+    pub store: Arc<dyn EvidenceStore>,
+    /// The largest file taken.
+    pub max_bytes: u64,
+    /// How long an upload URL is valid.
+    pub upload_ttl: Duration,
+}
+
+/// The environment variable with the largest evidence file taken, in bytes.
+pub const MAX_BYTES_ENV: &str = "EVIDENCE_MAX_BYTES";
+/// The default largest file: 10 MiB.
+pub const DEFAULT_MAX_BYTES: u64 = 10 * 1024 * 1024;
+/// How long an upload URL is valid: 15 minutes (ask for a new one after).
+pub const UPLOAD_TTL: Duration = Duration::from_secs(15 * 60);
+
+impl EvidenceUploads {
+    /// Over `store`, with the size cap from [`MAX_BYTES_ENV`] (default [`DEFAULT_MAX_BYTES`]).
+    pub fn from_env(store: Arc<dyn EvidenceStore>) -> Result<Self, String> {
+        let max_bytes = match std::env::var(MAX_BYTES_ENV) {
+            Ok(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{MAX_BYTES_ENV} must be a positive number of bytes"))?,
+            Err(_) => DEFAULT_MAX_BYTES,
+        };
+        Ok(EvidenceUploads {
+            store,
+            max_bytes,
+            upload_ttl: UPLOAD_TTL,
+        })
+    }
+}
+
+/// The routes, with the evidence store they use.
+pub fn router_with(evidence: EvidenceUploads) -> Router<AppState> {
+    Router::new()
+        .route("/audit-periods/{period}", get(get_period))
+        .route("/certifications/{certification_id}/audit", get(get_audit))
+        .route(
+            "/certifications/{certification_id}/audit/entries/{entry_id}/evidence",
+            post(declare_evidence),
+        )
+        .route(
+            "/certifications/{certification_id}/audit/evidence/{evidence_id}/upload",
+            post(upload_url),
+        )
+        .route(
+            "/certifications/{certification_id}/audit/response",
+            post(respond),
+        )
+        .route(
+            "/certifications/{certification_id}/audit/decisions",
+            post(decide),
+        )
+        .route("/audit-queue", get(audit_queue))
+        .layer(Extension(Arc::new(evidence)))
+}
+
+/// A period and its draws, as published.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PeriodDraws {
+    pub period: PublicPeriod,
+    /// Every daily draw of the period so far, by day.
+    pub draws: Vec<DrawRecord>,
+    /// How to re-run a draw with the public package, once the seed is revealed.
+    pub how_to_verify: &'static str,
+}
+
+const HOW_TO_VERIFY: &str = "pip install consistent-sampler==1.0.10; for each draw, check \
+sha256(seed) == commitment and sha256('\\n'.join(candidates)) == candidates_sha256; a candidate \
+is selected exactly when consistent_sampler.first_fraction(id, seed) < share_percent/100 \
+(compare as decimal fractions).";
+
+/// An auditor's verdicts: one for every entry waiting for one.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Decisions {
+    pub decisions: Vec<DecisionInput>,
+}
+
+/// An audit waiting for an auditor.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QueuedAudit {
+    pub certification_id: CertificationId,
+    pub audit: Audit,
+    /// When the certificant responded.
+    pub waiting_since: DateTime<Utc>,
+    /// Whole days it has waited.
+    pub waiting_days: i64,
+}
+
+#[utoipa::path(
+    get,
+    path = "/audit-periods/{period}",
+    tag = "audits",
+    params(("period" = Period, Path, description = "A month, YYYY-MM")),
+    responses(
+        (status = 200, description = "The period's commitment (its seed once revealed) and every draw record", body = PeriodDraws),
+        (status = 404, description = "No such period", body = recert_api::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not a period", body = recert_api::Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub async fn get_period(
+    State(state): State<AppState>,
+    Path(period): Path<Period>,
+) -> Result<axum::Json<PeriodDraws>, ApiError> {
+    let stored = state
+        .app
+        .store
+        .audit_period(period)
+        .await?
+        .ok_or(ApiError::NotFound("audit period"))?;
+    let draws = state.app.store.draws(period).await?;
+    Ok(axum::Json(PeriodDraws {
+        period: stored.public(),
+        draws,
+        how_to_verify: HOW_TO_VERIFY,
+    }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/certifications/{certification_id}/audit",
+    tag = "audits",
+    params(("certification_id" = CertificationId, Path)),
+    responses((status = 200, description = "The audit of the current cycle's submission", body = Audit), ReadErrors),
+    security(("bearer" = []))
+)]
+pub async fn get_audit(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(certification_id): Path<CertificationId>,
+) -> Result<axum::Json<Audit>, ApiError> {
+    let aggregate = state
+        .app
+        .load_visible(&principal.actor, certification_id)
+        .await?;
+    aggregate
+        .current_audit()
+        .cloned()
+        .map(axum::Json)
+        .ok_or(ApiError::NotFound("audit"))
+}
+
+fn audit_path(certification: CertificationId) -> String {
+    format!("/certifications/{certification}/audit")
+}
+
+/// The evidence store's key of a file: ids only, never a file name or personal data.
+fn evidence_key(certification: CertificationId, entry: EntryId, evidence: uuid::Uuid) -> String {
+    format!("evidence/{certification}/{entry}/{evidence}")
+}
+
+#[utoipa::path(
+    post,
+    path = "/certifications/{certification_id}/audit/entries/{entry_id}/evidence",
+    tag = "audits",
+    params(
+        ("certification_id" = CertificationId, Path),
+        ("entry_id" = EntryId, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: the first response is replayed for 24 h"),
+    ),
+    request_body = EvidenceDeclaration,
+    responses(
+        (status = 201, description = "Declared: ask for its upload URL and PUT the file there", body = Evidence, headers(("Location" = String))),
+        WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub async fn declare_evidence(
+    State(state): State<AppState>,
+    Extension(evidence): Extension<Arc<EvidenceUploads>>,
+    principal: Principal,
+    Path((certification_id, entry_id)): Path<(CertificationId, EntryId)>,
+    headers: axum::http::HeaderMap,
+    Json(input): Json<EvidenceDeclaration>,
+) -> Result<Response, ApiError> {
+    principal.require(&RESPONDERS)?;
+    let path = format!("/certifications/{certification_id}/audit/entries/{entry_id}/evidence");
+    let idempotency =
+        idempotency_key(&headers)?.map(|k| Idempotency::new(&principal, k, "POST", &path, &input));
+    let evidence_id = uuid::Uuid::now_v7();
+    let key = evidence_key(certification_id, entry_id, evidence_id);
+    let max_bytes = evidence.max_bytes;
+    state
+        .execute(
+            &principal,
+            certification_id,
+            idempotency,
+            Concurrency::Commutes,
+            |ctx| {
+                let (declared, changes) = ctx.aggregate.declare_evidence(
+                    entry_id,
+                    input.clone(),
+                    evidence_id,
+                    key.clone(),
+                    max_bytes,
+                    ctx.actor,
+                    ctx.now,
+                )?;
+                Ok((
+                    changes,
+                    Reply::created(
+                        format!("{}/evidence/{}", audit_path(certification_id), declared.id),
+                        declared,
+                    ),
+                ))
+            },
+        )
+        .await
+}
+
+#[utoipa::path(
+    post,
+    path = "/certifications/{certification_id}/audit/evidence/{evidence_id}/upload",
+    tag = "audits",
+    params(("certification_id" = CertificationId, Path), ("evidence_id" = uuid::Uuid, Path)),
+    responses(
+        (status = 200, description = "A fresh presigned upload for exactly the declared file (valid 15 minutes)", body = UploadTicket),
+        WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub async fn upload_url(
+    State(state): State<AppState>,
+    Extension(evidence): Extension<Arc<EvidenceUploads>>,
+    principal: Principal,
+    Path((certification_id, evidence_id)): Path<(CertificationId, uuid::Uuid)>,
+) -> Result<axum::Json<UploadTicket>, ApiError> {
+    principal.require(&RESPONDERS)?;
+    let aggregate = state
+        .app
+        .load_visible(&principal.actor, certification_id)
+        .await?;
+    let audit = aggregate
+        .current_audit()
+        .ok_or(ApiError::NotFound("audit"))?;
+    if audit.status != AuditStatus::DocumentsDue {
+        return Err(recert_domain::DomainError::conflict(
+            "audit_not_open",
+            "uploads are taken only while the audit waits for documentation",
+        )
+        .into());
+    }
+    let declared = aggregate
+        .declared_evidence()
+        .into_iter()
+        .find(|e| e.id == evidence_id)
+        .ok_or(ApiError::NotFound("evidence"))?;
+    let spec = upload_spec(declared)?;
+    let ticket = evidence
+        .store
+        .presign_upload(&spec, state.app.clock.now(), evidence.upload_ttl)
+        .await
+        .map_err(|e| ApiError::Unavailable(Box::new(e)))?;
+    Ok(axum::Json(ticket))
+}
+
+/// What to sign for a declared file (checked when it was declared).
+fn upload_spec(declared: &Evidence) -> Result<UploadSpec, ApiError> {
+    let content_type = EvidenceType::parse(&declared.content_type)
+        .ok_or_else(|| ApiError::field("content_type", "not an accepted evidence type"))?;
+    let mut sha256 = [0u8; 32];
+    for (i, byte) in sha256.iter_mut().enumerate() {
+        *byte = declared
+            .sha256
+            .get(i * 2..i * 2 + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .ok_or_else(|| ApiError::field("sha256", "must be 64 hex digits"))?;
+    }
+    Ok(UploadSpec {
+        key: declared.key.clone(),
+        size: declared.size_bytes,
+        content_type,
+        sha256,
+    })
+}
+
+#[utoipa::path(
+    post,
+    path = "/certifications/{certification_id}/audit/response",
+    tag = "audits",
+    params(("certification_id" = CertificationId, Path)),
+    responses(
+        (status = 200, description = "Responded: the audit waits for an auditor", body = Audit),
+        WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub async fn respond(
+    State(state): State<AppState>,
+    Extension(evidence): Extension<Arc<EvidenceUploads>>,
+    principal: Principal,
+    Path(certification_id): Path<CertificationId>,
+) -> Result<Response, ApiError> {
+    principal.require(&RESPONDERS)?;
+    let aggregate = state
+        .app
+        .load_visible(&principal.actor, certification_id)
+        .await?;
+    // Which declared files are in the store, as declared (size and type).
+    let mut uploaded = BTreeSet::new();
+    for declared in aggregate.declared_evidence() {
+        let stored = evidence
+            .store
+            .stat(&declared.key)
+            .await
+            .map_err(|e| ApiError::Unavailable(Box::new(e)))?;
+        if stored.is_some_and(|s| {
+            s.size == declared.size_bytes && s.content_type == declared.content_type
+        }) {
+            uploaded.insert(declared.id);
+        }
+    }
+    state
+        .execute(
+            &principal,
+            certification_id,
+            None,
+            Concurrency::Commutes,
+            |ctx| {
+                let (audit, changes) = ctx
+                    .aggregate
+                    .respond_to_audit(&uploaded, ctx.actor, ctx.now)?;
+                Ok((changes, Reply::ok(audit)))
+            },
+        )
+        .await
+}
+
+/// The certificant of a certification, as a notice's recipient.
+async fn recipient(
+    state: &AppState,
+    principal: &Principal,
+    id: CertificationId,
+) -> Result<Recipient, ApiError> {
+    let certification = state
+        .app
+        .certification_visible(&principal.actor, id)
+        .await?;
+    let c = state
+        .app
+        .store
+        .certificant(certification.certificant_id)
+        .await?
+        .ok_or(ApiError::NotFound("certificant"))?;
+    Ok(Recipient::from(&c))
+}
+
+#[utoipa::path(
+    post,
+    path = "/certifications/{certification_id}/audit/decisions",
+    tag = "audits",
+    params(("certification_id" = CertificationId, Path)),
+    request_body = Decisions,
+    responses(
+        (status = 200, description = "Decided: passed (on to review), extra time, or failed (revoked)", body = Audit),
+        WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub async fn decide(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(certification_id): Path<CertificationId>,
+    Json(input): Json<Decisions>,
+) -> Result<Response, ApiError> {
+    principal.require(&AUDITORS)?;
+    let to = recipient(&state, &principal, certification_id).await?;
+    let message_id = uuid::Uuid::now_v7();
+    state
+        .execute(
+            &principal,
+            certification_id,
+            None,
+            Concurrency::Commutes,
+            |ctx| {
+                let (audit, changes) = ctx.aggregate.decide_audit(
+                    input.decisions.clone(),
+                    ctx.rules,
+                    to.clone(),
+                    message_id,
+                    ctx.actor,
+                    ctx.now,
+                )?;
+                Ok((changes, Reply::ok(audit)))
+            },
+        )
+        .await
+}
+
+#[utoipa::path(
+    get,
+    path = "/audit-queue",
+    tag = "audits",
+    params(PageParams),
+    responses((status = 200, description = "Audits waiting for an auditor, oldest first", body = Page<QueuedAudit>), ReadErrors),
+    security(("bearer" = []))
+)]
+pub async fn audit_queue(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<PageParams>,
+) -> Result<axum::Json<Page<QueuedAudit>>, ApiError> {
+    principal.require(&AUDITORS)?;
+    let today = state.app.clock.today();
+    let page = state
+        .queue_page(
+            "audit-queue",
+            Queue::AuditDecision,
+            &params,
+            |certification_id, item| {
+                let Item::Audit(audit) = item else {
+                    return None;
+                };
+                let waiting_since = audit.responded_at.unwrap_or(audit.selected_at);
+                Some(QueuedAudit {
+                    certification_id,
+                    waiting_days: (today - waiting_since.date_naive()).num_days(),
+                    waiting_since,
+                    audit,
+                })
+            },
+        )
+        .await?;
+    Ok(axum::Json(page))
+}

@@ -27,7 +27,7 @@ use recert_domain::audit::{
     PublicPeriod,
 };
 use recert_domain::{CertificationId, EntryId, Item, Queue, Recipient};
-use recert_evidence::{EvidenceStore, EvidenceType, UploadSpec, UploadTicket};
+use recert_evidence::{DownloadTicket, EvidenceStore, EvidenceType, UploadSpec, UploadTicket};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -99,6 +99,10 @@ pub fn router_with(evidence: EvidenceUploads) -> Router<AppState> {
             post(upload_url),
         )
         .route(
+            "/certifications/{certification_id}/audit/evidence/{evidence_id}",
+            get(get_evidence),
+        )
+        .route(
             "/certifications/{certification_id}/audit/response",
             post(respond),
         )
@@ -124,6 +128,16 @@ const HOW_TO_VERIFY: &str = "pip install consistent-sampler==1.0.10; for each dr
 sha256(seed) == commitment and sha256('\\n'.join(candidates)) == candidates_sha256; a candidate \
 is selected exactly when consistent_sampler.first_fraction(id, seed) < share_percent/100 \
 (compare as decimal fractions).";
+
+/// A file of an audit and a short-lived link to read it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EvidenceDownload {
+    pub evidence: Evidence,
+    pub download: DownloadTicket,
+}
+
+/// How long a download link is valid: 5 minutes.
+pub const DOWNLOAD_TTL: Duration = Duration::from_secs(5 * 60);
 
 /// An auditor's verdicts: one for every entry waiting for one.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -310,6 +324,55 @@ pub async fn upload_url(
     Ok(axum::Json(ticket))
 }
 
+#[utoipa::path(
+    get,
+    path = "/certifications/{certification_id}/audit/evidence/{evidence_id}",
+    tag = "audits",
+    params(("certification_id" = CertificationId, Path), ("evidence_id" = uuid::Uuid, Path)),
+    responses(
+        (status = 200, description = "The file's record and a link to read it (valid 5 minutes; downloads as an attachment)", body = EvidenceDownload),
+        ReadErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_evidence(
+    State(state): State<AppState>,
+    Extension(evidence): Extension<Arc<EvidenceUploads>>,
+    principal: Principal,
+    Path((certification_id, evidence_id)): Path<(CertificationId, uuid::Uuid)>,
+) -> Result<axum::Json<EvidenceDownload>, ApiError> {
+    principal.require(&[Role::Certificant, Role::Auditor, Role::Admin])?;
+    let aggregate = state
+        .app
+        .load_visible(&principal.actor, certification_id)
+        .await?;
+    let declared = aggregate
+        .declared_evidence()
+        .into_iter()
+        .find(|e| e.id == evidence_id)
+        .cloned()
+        .ok_or(ApiError::NotFound("evidence"))?;
+    let unavailable = |e: recert_evidence::EvidenceError| ApiError::Unavailable(Box::new(e));
+    if evidence
+        .store
+        .stat(&declared.key)
+        .await
+        .map_err(unavailable)?
+        .is_none()
+    {
+        return Err(ApiError::NotFound("uploaded file"));
+    }
+    let download = evidence
+        .store
+        .presign_download(&declared.key, state.app.clock.now(), DOWNLOAD_TTL)
+        .await
+        .map_err(unavailable)?;
+    Ok(axum::Json(EvidenceDownload {
+        evidence: declared,
+        download,
+    }))
+}
+
 /// What to sign for a declared file (checked when it was declared).
 fn upload_spec(declared: &Evidence) -> Result<UploadSpec, ApiError> {
     let content_type = EvidenceType::parse(&declared.content_type)
@@ -366,6 +429,8 @@ pub async fn respond(
             uploaded.insert(declared.id);
         }
     }
+    let to = recipient(&state, &principal, certification_id).await?;
+    let message_id = uuid::Uuid::now_v7();
     state
         .execute(
             &principal,
@@ -373,9 +438,13 @@ pub async fn respond(
             None,
             Concurrency::Commutes,
             |ctx| {
-                let (audit, changes) = ctx
-                    .aggregate
-                    .respond_to_audit(&uploaded, ctx.actor, ctx.now)?;
+                let (audit, changes) = ctx.aggregate.respond_to_audit(
+                    &uploaded,
+                    to.clone(),
+                    message_id,
+                    ctx.actor,
+                    ctx.now,
+                )?;
                 Ok((changes, Reply::ok(audit)))
             },
         )

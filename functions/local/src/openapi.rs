@@ -63,6 +63,7 @@ impl Modify for BearerAuth {
         audits::get_audit,
         audits::declare_evidence,
         audits::upload_url,
+        audits::get_evidence,
         audits::respond,
         audits::decide,
         audits::audit_queue,

@@ -109,6 +109,8 @@ pub enum Notice {
     AuditSelected(crate::audit::AuditNotice),
     /// A week and a day before the audit's documentation is due.
     AuditReminder(crate::audit::AuditReminder),
+    /// The documentation was received: it waits for an auditor.
+    AuditReceived(crate::audit::AuditReceived),
     /// Rejected hours left a gap: what was rejected, what is missing, the new due date.
     AuditExtraTime(crate::audit::AuditNotice),
     /// The audit passed or failed.
@@ -126,6 +128,7 @@ impl Notice {
             Notice::Returned(_) => "returned",
             Notice::AuditSelected(_) => "audit_selected",
             Notice::AuditReminder(_) => "audit_reminder",
+            Notice::AuditReceived(_) => "audit_received",
             Notice::AuditExtraTime(_) => "audit_extra_time",
             Notice::AuditOutcome(_) => "audit_outcome",
         }

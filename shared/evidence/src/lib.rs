@@ -1,7 +1,7 @@
-//! Where audit evidence is uploaded: the [`EvidenceStore`] port, its production adapter on
-//! Amazon S3 ([`s3::S3Evidence`], presigned `PutObject`), and a file store for local runs
-//! (`local::LocalEvidence` with its upload route, feature `local`, off by default; the local
-//! server turns it on).
+//! Where audit evidence is uploaded and read back: the [`EvidenceStore`] port, its production
+//! adapter on Amazon S3 ([`s3::S3Evidence`], presigned `PutObject` and `GetObject`), and a file
+//! store for local runs (`local::LocalEvidence` with its upload and download routes, feature
+//! `local`, off by default; the local server turns it on).
 //!
 //! The API never receives the bytes. The client declares an [`UploadSpec`] (size, type and
 //! SHA-256 of the file); the store signs exactly that and hands back an [`UploadTicket`]: PUT the
@@ -9,6 +9,11 @@
 //! before it expires. A file of another size, type or content is refused by whoever receives it
 //! (S3, or the local route). Afterwards [`EvidenceStore::stat`] tells whether, and what, was
 //! uploaded under the key.
+//!
+//! Reading is the same idea: [`EvidenceStore::presign_download`] hands back a [`DownloadTicket`],
+//! a short-lived URL an auditor opens in a browser. The file comes back with its stored
+//! `Content-Type` and `Content-Disposition: attachment`, so the browser saves it rather than
+//! rendering it.
 //!
 //! Keys are opaque ids chosen by the caller ([`check_key`] says which are accepted); they are not
 //! personal data, so errors may name them.
@@ -149,6 +154,21 @@ pub struct UploadTicket {
     pub expires_at: DateTime<Utc>,
 }
 
+/// How to read a stored file: `GET` `url` (no headers needed, a browser can open it) before
+/// `expires_at`. The file comes back with its stored `Content-Type` and
+/// `Content-Disposition: attachment`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "url": "https://evidence.s3.us-east-1.amazonaws.com/...?response-content-disposition=attachment&X-Amz-Signature=...",
+    "expires_at": "2026-11-29T19:19:31Z"
+}))]
+pub struct DownloadTicket {
+    /// Where to read the file (signed; use it as is).
+    pub url: String,
+    /// When the URL stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// What is stored under a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {
@@ -180,7 +200,7 @@ pub enum EvidenceError {
     Backend(#[source] Box<dyn Error + Send + Sync>),
 }
 
-/// The evidence store port: signs uploads and says what was uploaded.
+/// The evidence store port: signs uploads, says what was uploaded and signs downloads.
 #[async_trait]
 pub trait EvidenceStore: Send + Sync + fmt::Debug {
     /// A ticket to upload exactly `spec` (its size, type and checksum signed), valid from `now`
@@ -194,6 +214,16 @@ pub trait EvidenceStore: Send + Sync + fmt::Debug {
 
     /// What is stored under `key`, or `None` when nothing was uploaded yet.
     async fn stat(&self, key: &str) -> Result<Option<StoredObject>, EvidenceError>;
+
+    /// A short-lived URL to read the file under `key` (an auditor opens it in a browser), valid
+    /// from `now` for `ttl` (capped to [`MAX_TTL`]). Signing makes no network call and does not
+    /// look for the file: the caller checks first that it exists ([`EvidenceStore::stat`]).
+    async fn presign_download(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<DownloadTicket, EvidenceError>;
 }
 
 /// Checks that `key` is a store key: 1 to [`MAX_KEY_LEN`] bytes of `/`-separated segments, each

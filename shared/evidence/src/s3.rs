@@ -6,13 +6,16 @@
 //! one whose body does not match the checksum (`BadDigest`) or the length. No checksum
 //! *algorithm* is set: with one, the SDK would compute its own checksum of the (empty) presigned
 //! body instead of signing the declared one. [`EvidenceStore::stat`] is `HeadObject`; a 404 is
-//! `None`.
+//! `None`. [`EvidenceStore::presign_download`] presigns a `GetObject` with
+//! `response-content-disposition=attachment` (signed in the query), so a browser saves the file
+//! instead of rendering it from the bucket's origin; its stored `Content-Type` is kept.
 //!
 //! Clients use path-style addressing (`https://s3.<region>.amazonaws.com/<bucket>/<key>`): moto
 //! needs it and S3 accepts it for every bucket name we create.
 
 use crate::{
-    EvidenceError, EvidenceStore, StoredObject, UploadSpec, UploadTicket, capped, check_key, expiry,
+    DownloadTicket, EvidenceError, EvidenceStore, StoredObject, UploadSpec, UploadTicket, capped,
+    check_key, expiry,
 };
 use async_trait::async_trait;
 use aws_sdk_s3::config::retry::RetryConfig;
@@ -171,11 +174,6 @@ impl EvidenceStore for S3Evidence {
         let ttl = capped(ttl);
         let size =
             i64::try_from(spec.size).map_err(|_| EvidenceError::InvalidSize { size: spec.size })?;
-        let presigning = PresigningConfig::builder()
-            .start_time(SystemTime::from(now))
-            .expires_in(ttl)
-            .build()
-            .map_err(|e| EvidenceError::Backend(Box::new(e)))?;
         let request = self
             .client
             .put_object()
@@ -184,7 +182,7 @@ impl EvidenceStore for S3Evidence {
             .content_length(size)
             .content_type(spec.content_type.mime())
             .checksum_sha256(spec.checksum_base64())
-            .presigned(presigning)
+            .presigned(presigning(now, ttl)?)
             .await
             .map_err(|e| backend(&e))?;
         let headers: BTreeMap<String, String> = request
@@ -223,6 +221,38 @@ impl EvidenceStore for S3Evidence {
             content_type: out.content_type().unwrap_or_default().to_owned(),
         }))
     }
+
+    async fn presign_download(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<DownloadTicket, EvidenceError> {
+        check_key(key)?;
+        let ttl = capped(ttl);
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_disposition("attachment")
+            .presigned(presigning(now, ttl)?)
+            .await
+            .map_err(|e| backend(&e))?;
+        Ok(DownloadTicket {
+            url: request.uri().to_owned(),
+            expires_at: expiry(now, ttl),
+        })
+    }
+}
+
+/// Presigning as of `now` for `ttl` (already capped).
+fn presigning(now: DateTime<Utc>, ttl: Duration) -> Result<PresigningConfig, EvidenceError> {
+    PresigningConfig::builder()
+        .start_time(SystemTime::from(now))
+        .expires_in(ttl)
+        .build()
+        .map_err(|e| EvidenceError::Backend(Box::new(e)))
 }
 
 /// An SDK error as a [`EvidenceError::Backend`], its whole chain in one message.
@@ -344,6 +374,49 @@ mod tests {
             .unwrap();
         assert_eq!(query(&ticket.url)["X-Amz-Expires"], "604800");
         assert_eq!(ticket.expires_at, at("2026-12-06T19:14:31Z"));
+    }
+
+    #[tokio::test]
+    async fn the_download_url_is_a_get_of_the_key_as_an_attachment() {
+        let now = at("2026-11-29T19:14:31Z");
+        let key = "evidence/0193a1b2/entry-1/scan.pdf";
+        let ticket = store()
+            .presign_download(key, now, Duration::from_secs(300))
+            .await
+            .unwrap();
+        assert!(
+            ticket.url.starts_with(
+                "https://s3.eu-west-1.amazonaws.com/recert-evidence/evidence/0193a1b2/entry-1/scan.pdf?"
+            ),
+            "path-style: {}",
+            ticket.url
+        );
+        let params = query(&ticket.url);
+        assert_eq!(params["response-content-disposition"], "attachment");
+        assert!(
+            !params.contains_key("response-content-type"),
+            "the stored type is kept"
+        );
+        assert_eq!(params["X-Amz-Expires"], "300");
+        assert_eq!(params["X-Amz-Date"], "20261129T191431Z");
+        assert_eq!(params["X-Amz-Algorithm"], "AWS4-HMAC-SHA256");
+        // Nothing but the host to send: a browser can open it.
+        assert_eq!(params["X-Amz-SignedHeaders"], "host");
+        assert!(params.contains_key("X-Amz-Signature"));
+        assert_eq!(ticket.expires_at, at("2026-11-29T19:19:31Z"));
+
+        let capped = store()
+            .presign_download(key, now, Duration::from_secs(30 * 24 * 3600))
+            .await
+            .unwrap();
+        assert_eq!(query(&capped.url)["X-Amz-Expires"], "604800");
+        assert_eq!(capped.expires_at, at("2026-12-06T19:14:31Z"));
+
+        let err = store()
+            .presign_download("../x", now, Duration::from_secs(60))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, EvidenceError::InvalidKey { .. }), "{err:?}");
     }
 
     #[tokio::test]

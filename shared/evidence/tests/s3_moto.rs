@@ -1,5 +1,6 @@
-//! [`S3Evidence`] against moto's S3: a presigned upload PUT with the ticket's headers lands, and
-//! `stat` reports it (and `None` for an unknown key).
+//! [`S3Evidence`] against moto's S3: a presigned upload PUT with the ticket's headers lands,
+//! `stat` reports it (and `None` for an unknown key), and a presigned download GETs the same bytes
+//! back, as an attachment.
 //!
 //! Moto does not enforce what a presigned URL signs (headers, checksum): that the URL signs
 //! them is proven by the unit tests in `src/s3.rs`; this checks that the ticket works as handed
@@ -60,7 +61,7 @@ async fn store(endpoint: &str) -> S3Evidence {
 }
 
 #[tokio::test]
-async fn a_presigned_upload_lands_and_stat_reports_it() {
+async fn a_presigned_upload_lands_stat_reports_it_and_a_download_reads_it() {
     let Some(endpoint) = endpoint().await else {
         return;
     };
@@ -103,4 +104,30 @@ async fn a_presigned_upload_lands_and_stat_reports_it() {
             .unwrap(),
         None
     );
+
+    let download = store
+        .presign_download(&spec.key, Utc::now(), Duration::from_secs(300))
+        .await
+        .unwrap();
+    assert!(download.url.starts_with(&endpoint), "{}", download.url);
+    let mut response = ureq::get(&download.url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {}: {e}", download.url));
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(header("content-type").as_deref(), Some("application/pdf"));
+    assert_eq!(header("content-disposition").as_deref(), Some("attachment"));
+    let bytes = response
+        .body_mut()
+        .with_config()
+        .limit(10 * 1024 * 1024)
+        .read_to_vec()
+        .unwrap();
+    assert_eq!(bytes, body);
 }

@@ -24,7 +24,7 @@ pub const LINK_BASE_ENV: &str = "RECERT_LINK_BASE";
 pub const DEFAULT_LINK_BASE: &str = "http://127.0.0.1:3000";
 
 /// Every template, by name, as compiled in.
-const TEMPLATES: [(&str, &str); 29] = [
+const TEMPLATES: [(&str, &str); 32] = [
     ("layout.html", include_str!("../templates/layout.html")),
     (
         "welcome.subject.txt",
@@ -109,6 +109,18 @@ const TEMPLATES: [(&str, &str); 29] = [
     (
         "audit_outcome.html",
         include_str!("../templates/audit_outcome.html"),
+    ),
+    (
+        "audit_received.subject.txt",
+        include_str!("../templates/audit_received.subject.txt"),
+    ),
+    (
+        "audit_received.txt",
+        include_str!("../templates/audit_received.txt"),
+    ),
+    (
+        "audit_received.html",
+        include_str!("../templates/audit_received.html"),
     ),
     (
         "certificate.html",
@@ -386,6 +398,13 @@ fn context_of(recipient: &Recipient, notice: &Notice, links: &LinkBase) -> Value
             due_on => human_date(a.due_on),
             days_left => a.days_left,
             entries => hours_lines(&a.entries),
+            links => context! { audit => link(links.audit(a.certification_id)) },
+        },
+        Notice::AuditReceived(a) => context! {
+            name,
+            credential => a.credential.to_string(),
+            entries => hours_lines(&a.entries),
+            files => a.files,
             links => context! { audit => link(links.audit(a.certification_id)) },
         },
         Notice::AuditOutcome(a) => context! {
@@ -794,6 +813,15 @@ mod tests {
         });
         let r = render(&recipient("Ada Lovelace"), &reminder, &links()).unwrap();
         in_both(&r, "(1 day left)");
+        let received = Notice::AuditReceived(recert_domain::audit::AuditReceived {
+            certification_id: certification_id(),
+            credential: Credential::Cphims,
+            entries: vec![line("Ethics in HIT (completed 2026-03-01)", 300)],
+            files: 2,
+        });
+        let r = render(&recipient("Ada Lovelace"), &received, &links()).unwrap();
+        in_both(&r, "(2 files)");
+        in_both(&r, "Ethics in HIT (completed 2026-03-01): 3.00 h");
         let failed = Notice::AuditOutcome(AuditOutcome {
             certification_id: certification_id(),
             credential: Credential::Cphims,

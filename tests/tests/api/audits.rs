@@ -11,6 +11,7 @@ use recert_app::jobs::Job;
 use recert_domain::{CertificationId, Notice, Role};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use tower::ServiceExt;
 
 const TODAY: &str = "2026-03-01";
 const PDF: &[u8] = b"%PDF-1.7 certificate of completion, Society conference 2024";
@@ -166,6 +167,52 @@ async fn selected_documented_decided_and_approved() {
     document(&app, &cert, &entry, &token, PDF).await;
     let responded = app.post(&respond, &token, json!({})).await;
     assert_eq!(responded.ok(200)["status"], "awaiting_decision");
+    assert!(templates(&app, &cert).await.contains(&"audit_received"));
+
+    // The auditor reads the file through a short-lived link (the same bytes).
+    let file = app
+        .get(&format!("/certifications/{cert}/audit"), &auditor)
+        .await
+        .ok(200)["entries"][0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["uploaded"] == true)
+        .cloned()
+        .unwrap();
+    let link = app
+        .get(
+            &format!(
+                "/certifications/{cert}/audit/evidence/{}",
+                file["id"].as_str().unwrap()
+            ),
+            &auditor,
+        )
+        .await;
+    let url = link.ok(200)["download"]["url"].as_str().unwrap().to_owned();
+    let path = url
+        .strip_prefix(recert_tests::harness::EVIDENCE_BASE)
+        .unwrap();
+    let res = app
+        .router
+        .clone()
+        .oneshot(http::Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let bytes = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(&bytes[..], PDF);
+    // A declared file never uploaded has nothing to read.
+    let never = declared.body["id"].as_str().unwrap();
+    app.get(
+        &format!("/certifications/{cert}/audit/evidence/{never}"),
+        &auditor,
+    )
+    .await
+    .problem(404);
 
     // The auditors' queue, oldest first; certificants cannot see it.
     let queue = app.get("/audit-queue", &auditor).await;
@@ -350,4 +397,78 @@ async fn after_the_period_the_revealed_seed_reverifies_every_draw() {
     app.call("GET", "/audit-periods/1999-01", None, None)
         .await
         .problem(404);
+}
+
+#[tokio::test]
+async fn a_month_of_daily_draws_judges_each_submission_once_and_reverifies_after_the_reveal() {
+    let app = TestApp::with_audit_share(TODAY, 10);
+    let mut paid_ids = Vec::new();
+    for day in 1..=30 {
+        for _ in 0..3 {
+            paid_ids.push(paid(&app).await.1);
+        }
+        let date = format!("2026-03-{day:02}");
+        let (due, acted) = app.run_job(Job::AuditDraw, &date).await;
+        assert_eq!(
+            (due, acted),
+            (3, 3),
+            "{date}: today's payments, each judged once"
+        );
+    }
+    app.run_job(Job::AuditDraw, "2026-04-01").await;
+    let period = app.call("GET", "/audit-periods/2026-03", None, None).await;
+    let document = period.ok(200).clone();
+    let draws = document["draws"].as_array().unwrap();
+    assert_eq!(draws.len(), 30);
+    let mut drawn: Vec<&str> = draws
+        .iter()
+        .flat_map(|d| d["candidates"].as_array().unwrap())
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    drawn.sort_unstable();
+    let mut expected: Vec<&str> = paid_ids.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(drawn, expected, "every paid submission drawn exactly once");
+    // Each selected submission is in audit, every other one waits for review.
+    let selected: Vec<&str> = draws
+        .iter()
+        .flat_map(|d| d["selected"].as_array().unwrap())
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    let auditor = app.token(Role::Admin, "admin-1");
+    let queue = app.get("/review-queue?limit=100", &auditor).await;
+    assert_eq!(
+        queue.ok(200)["items"].as_array().unwrap().len(),
+        90 - selected.len()
+    );
+    let verified =
+        recert_app::audit::verify_period(&app.app_on("2026-04-01"), "2026-03".parse().unwrap())
+            .await
+            .unwrap();
+    assert!(verified.failures.is_empty(), "{:?}", verified.failures);
+    assert_eq!(verified.selected, selected.len());
+    // And with the public package, when the test command provides it.
+    if let Ok(python) = std::env::var("RECERT_SAMPLER_PYTHON") {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scripts/verify-audit-draw.py"
+        );
+        let mut child = std::process::Command::new(python)
+            .args([script, "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(document.to_string().as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("30 draws, 90 candidates"), "{text}");
+    }
 }

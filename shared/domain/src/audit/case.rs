@@ -242,6 +242,17 @@ pub struct AuditReminder {
     pub entries: Vec<HoursLine>,
 }
 
+/// Sent when the certificant responds: what the auditors will look at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditReceived {
+    pub certification_id: crate::ids::CertificationId,
+    pub credential: crate::credential::Credential,
+    /// The entries sent for a verdict.
+    pub entries: Vec<HoursLine>,
+    /// How many files came with them.
+    pub files: usize,
+}
+
 /// Sent when the audit ends: passed (the renewal goes on to review) or failed (revoked).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditOutcome {
@@ -499,10 +510,12 @@ impl CertificationAggregate {
 
     /// The certificant responds: every entry waiting for a verdict must have at least one file
     /// found in the evidence store (`uploaded` holds the ids found). The audit joins the
-    /// auditors' queue and its reminders stop.
+    /// auditors' queue, its reminders stop, and the certificant is told what was received.
     pub fn respond_to_audit(
         &self,
         uploaded: &std::collections::BTreeSet<uuid::Uuid>,
+        recipient: Recipient,
+        message_id: uuid::Uuid,
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(Audit, Changes), DomainError> {
@@ -541,6 +554,19 @@ impl CertificationAggregate {
         }
         audit.status = AuditStatus::AwaitingDecision;
         audit.responded_at = Some(now);
+        let c = &self.certification;
+        let notice = Notice::AuditReceived(AuditReceived {
+            certification_id: c.id,
+            credential: c.credential,
+            entries: audit.to_document(),
+            files: audit
+                .entries
+                .iter()
+                .filter(|e| e.pending())
+                .flat_map(|e| &e.evidence)
+                .filter(|x| x.uploaded)
+                .count(),
+        });
         let mut change = self
             .change(
                 actor,
@@ -549,7 +575,8 @@ impl CertificationAggregate {
                     renewal_id: audit.renewal_id,
                 },
             )
-            .put(Item::Audit(audit.clone()));
+            .put(Item::Audit(audit.clone()))
+            .put(self.message(recipient, message_id, notice, now));
         for kind in AUDIT_DEADLINES {
             if let Some(d) = self.open_deadline(kind) {
                 change = change.put(Item::Deadline(Deadline {

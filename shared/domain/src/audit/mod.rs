@@ -4,7 +4,7 @@ pub mod case;
 pub mod draw;
 
 pub use case::{
-    AUDIT_DEADLINES, Audit, AuditNotice, AuditOutcome, AuditReminder, AuditStatus, AuditedEntry,
-    DecisionInput, DrawJudgement, EntryDecision, Evidence, EvidenceDeclaration,
+    AUDIT_DEADLINES, Audit, AuditNotice, AuditOutcome, AuditReceived, AuditReminder, AuditStatus,
+    AuditedEntry, DecisionInput, DrawJudgement, EntryDecision, Evidence, EvidenceDeclaration,
 };
 pub use draw::{AuditPeriod, DrawRecord, Period, PublicPeriod, Selected, Ticket};

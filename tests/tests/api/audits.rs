@@ -131,6 +131,19 @@ async fn selected_documented_decided_and_approved() {
         .get(&format!("/certifications/{cert}/audit"), &token)
         .await;
     let audit = audit.ok(200).clone();
+    // Another certificant sees nothing of it, and cannot document it.
+    let other = app.token(Role::Certificant, &uuid::Uuid::now_v7().to_string());
+    app.get(&format!("/certifications/{cert}/audit"), &other)
+        .await
+        .problem(404);
+    app.post(
+        &format!("/certifications/{cert}/audit/entries/{entry}/evidence"),
+        &other,
+        json!({"file_name": "x.pdf", "content_type": "application/pdf", "size_bytes": 3,
+               "sha256": sha256_hex(b"abc")}),
+    )
+    .await
+    .problem(404);
     assert_eq!(audit["status"], "documents_due");
     assert_eq!(audit["due_on"], "2026-03-31");
     assert_eq!(audit["entries"][0]["entry_id"], entry.as_str());

@@ -224,3 +224,73 @@ async fn every_read_is_the_root_plus_one_query_and_every_write_adds_one_transact
         &[("GetItem", 1), ("TransactWriteItems", 1)],
     );
 }
+
+/// The daily audit draw: a few calls per run (the periods, the queue, the day's record) and five
+/// per judged submission (its certificant for the notice; the command's root, working set and
+/// commit).
+#[tokio::test]
+async fn the_audit_draw_costs_five_calls_per_submission_and_a_few_per_run() {
+    use recert_app::jobs::Job;
+    if skip() {
+        return;
+    }
+    let app = TestApp::with_audit_share("2026-03-01", 10);
+    for _ in 0..3 {
+        let (_, cert, token) = app.enrol("CPHIMS", "2023-09-01", "2026-08-31").await;
+        app.log(
+            &cert,
+            &token,
+            entry("Society conference", "society", 45, 2, "2024-05-01"),
+        )
+        .await;
+        let s = app
+            .post(
+                &format!("/certifications/{cert}/submissions"),
+                &token,
+                json!({"attestation": true, "billing_address": {"name": "A", "line1": "1 Road",
+                    "city": "Town", "postal_code": "1", "country": "GB"}}),
+            )
+            .await;
+        let sid = s.ok(201)["id"].as_str().unwrap().to_owned();
+        app.post(
+            &format!("/certifications/{cert}/submissions/{sid}/payments"),
+            &app.token(recert_domain::Role::Reviewer, "rev"),
+            json!({"reference": "cheque", "amount_minor": 12500, "currency": "USD"}),
+        )
+        .await
+        .ok(200);
+    }
+    let calls = app.calls.as_ref().unwrap();
+    let count = |calls: &[OperationCalls]| {
+        let mut by: Vec<(String, u64)> = calls
+            .iter()
+            .map(|c| (c.operation.clone(), c.calls))
+            .collect();
+        by.sort();
+        by
+    };
+    // The first run of a month creates this period and the next (GetItem + conditional PutItem
+    // each), looks for last month's to reveal, reads the queue and the day's records, writes the
+    // record; then 3 × (certification root and certificant for the notice; root, working set,
+    // commit).
+    calls.reset();
+    assert_eq!(app.run_job(Job::AuditDraw, "2026-03-01").await, (3, 3));
+    let first = calls.take();
+    eprintln!("call budget | audit draw, 3 submissions, first run of the month | {first:?}");
+    assert_eq!(
+        count(&first),
+        [
+            ("GetItem".to_owned(), 3 + 3 * 3),
+            ("PutItem".to_owned(), 3),
+            ("Query".to_owned(), 2 + 3),
+            ("TransactWriteItems".to_owned(), 3),
+        ]
+    );
+    // A rerun that day: the periods exist, the record is reused, the queue is empty.
+    calls.reset();
+    assert_eq!(app.run_job(Job::AuditDraw, "2026-03-01").await, (3, 0));
+    assert_eq!(
+        count(&calls.take()),
+        [("GetItem".to_owned(), 3), ("Query".to_owned(), 2)]
+    );
+}

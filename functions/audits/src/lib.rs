@@ -26,7 +26,7 @@ use recert_domain::audit::{
     Audit, AuditStatus, DecisionInput, DrawRecord, Evidence, EvidenceDeclaration, Period,
     PublicPeriod,
 };
-use recert_domain::{CertificationId, EntryId, Item, Queue, Recipient};
+use recert_domain::{CertificationAggregate, CertificationId, EntryId, Item, Queue, Recipient};
 use recert_evidence::{DownloadTicket, EvidenceStore, EvidenceType, UploadSpec, UploadTicket};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -310,11 +310,7 @@ pub async fn upload_url(
         )
         .into());
     }
-    let declared = aggregate
-        .declared_evidence()
-        .into_iter()
-        .find(|e| e.id == evidence_id)
-        .ok_or(ApiError::NotFound("evidence"))?;
+    let declared = declared(&aggregate, evidence_id)?;
     let spec = upload_spec(declared)?;
     let ticket = evidence
         .store
@@ -346,12 +342,7 @@ pub async fn get_evidence(
         .app
         .load_visible(&principal.actor, certification_id)
         .await?;
-    let declared = aggregate
-        .declared_evidence()
-        .into_iter()
-        .find(|e| e.id == evidence_id)
-        .cloned()
-        .ok_or(ApiError::NotFound("evidence"))?;
+    let declared = declared(&aggregate, evidence_id)?.clone();
     let unavailable = |e: recert_evidence::EvidenceError| ApiError::Unavailable(Box::new(e));
     if evidence
         .store
@@ -371,6 +362,15 @@ pub async fn get_evidence(
         evidence: declared,
         download,
     }))
+}
+
+/// The file `id` declared in the current audit.
+fn declared(aggregate: &CertificationAggregate, id: uuid::Uuid) -> Result<&Evidence, ApiError> {
+    aggregate
+        .declared_evidence()
+        .into_iter()
+        .find(|e| e.id == id)
+        .ok_or(ApiError::NotFound("evidence"))
 }
 
 /// What to sign for a declared file (checked when it was declared).

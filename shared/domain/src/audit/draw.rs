@@ -66,8 +66,9 @@ impl Ticket {
 }
 
 impl Ord for Ticket {
+    /// By value; two texts of one value (trailing zeros) by text, so the order agrees with `Eq`.
     fn cmp(&self, other: &Self) -> Ordering {
-        compare_fraction_digits(self.digits(), other.digits())
+        compare_fraction_digits(self.digits(), other.digits()).then_with(|| self.0.cmp(&other.0))
     }
 }
 

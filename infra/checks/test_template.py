@@ -253,6 +253,12 @@ NON_HTTP_EVENTS: dict[tuple[str, str], tuple[str, str]] = {
         "the window-opens job, daily at 13:00 UTC: emails (through the outbox) each certificant "
         "whose renewal window opens that UTC day; idempotent per date",
     ),
+    ("jobs", "LifecycleDaily"): (
+        "ScheduleV2",
+        "the lifecycle job, daily at 03:00 UTC: lapses each certification whose closing date was "
+        "the day before without a paid submission, and reminds those closing in 90, 30 or 7 days "
+        "of what is missing; idempotent per date",
+    ),
     ("audits", "AuditDrawDaily"): (
         "ScheduleV2",
         "the audit-draw job (audit-jobs binary), daily at 02:15 UTC: keeps this and next month's "
@@ -304,7 +310,7 @@ EVIDENCE_BINARIES: dict[str, str] = {
 # Binaries that run scheduled jobs (recert_app::jobs::run_scheduled): each runs the jobs of its
 # crate's `pub const JOBS: [Job; N] = [...]` (src/lib.rs), and its schedules name exactly those.
 JOB_BINARIES: dict[str, str] = {
-    "jobs": "runs the certification jobs of functions/jobs (window-opens)",
+    "jobs": "runs the certification jobs of functions/jobs (window-opens, lifecycle)",
     "audit-jobs": "runs the random audit's jobs of functions/audits (audit-draw, audit-deadlines)",
 }
 

@@ -26,7 +26,7 @@ use recert_domain::audit::{
     Audit, AuditStatus, DecisionInput, DrawRecord, Evidence, EvidenceDeclaration, Period,
     PublicPeriod,
 };
-use recert_domain::{CertificationAggregate, CertificationId, EntryId, Item, Queue, Recipient};
+use recert_domain::{CertificationAggregate, CertificationId, EntryId, Item, Queue};
 use recert_evidence::{DownloadTicket, EvidenceStore, EvidenceType, UploadSpec, UploadTicket};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -429,7 +429,7 @@ pub async fn respond(
             uploaded.insert(declared.id);
         }
     }
-    let to = recipient(&state, &principal, certification_id).await?;
+    let to = state.recipient(&principal, certification_id).await?;
     let message_id = uuid::Uuid::now_v7();
     state
         .execute(
@@ -452,24 +452,6 @@ pub async fn respond(
 }
 
 /// The certificant of a certification, as a notice's recipient.
-async fn recipient(
-    state: &AppState,
-    principal: &Principal,
-    id: CertificationId,
-) -> Result<Recipient, ApiError> {
-    let certification = state
-        .app
-        .certification_visible(&principal.actor, id)
-        .await?;
-    let c = state
-        .app
-        .store
-        .certificant(certification.certificant_id)
-        .await?
-        .ok_or(ApiError::NotFound("certificant"))?;
-    Ok(Recipient::from(&c))
-}
-
 #[utoipa::path(
     post,
     path = "/certifications/{certification_id}/audit/decisions",
@@ -489,7 +471,7 @@ pub async fn decide(
     Json(input): Json<Decisions>,
 ) -> Result<Response, ApiError> {
     principal.require(&AUDITORS)?;
-    let to = recipient(&state, &principal, certification_id).await?;
+    let to = state.recipient(&principal, certification_id).await?;
     let message_id = uuid::Uuid::now_v7();
     state
         .execute(

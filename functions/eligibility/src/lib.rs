@@ -10,11 +10,10 @@ use chrono::NaiveDate;
 use recert_api::error::{ReadErrors, WriteErrors};
 use recert_api::{ApiError, AppState, Json, Path, Principal};
 use recert_domain::calendar::WindowState;
-use recert_domain::eligibility::EntryFacts;
 use recert_domain::entry::EntryLimits;
 use recert_domain::{
-    CeEntryInput, CertificationAggregate, CertificationId, Credential, Eligibility, EntryId,
-    FieldErrors, SubmissionReadiness, evaluate,
+    CeEntryInput, CertificationId, Credential, Eligibility, EntryId, FieldErrors,
+    SubmissionReadiness,
 };
 use serde::{Deserialize, Serialize};
 
@@ -90,14 +89,6 @@ pub struct WhatIfReport {
     pub eligibility: Eligibility,
 }
 
-fn facts(aggregate: &CertificationAggregate) -> Vec<EntryFacts> {
-    aggregate
-        .entries
-        .iter()
-        .map(|e| e.activity.facts(e.id))
-        .collect()
-}
-
 #[utoipa::path(
     get,
     path = "/certifications/{certification_id}/eligibility",
@@ -122,11 +113,7 @@ pub async fn get_eligibility(
     let today = state.app.clock.today();
     let certification = &aggregate.certification;
     let cycle = certification.cycle();
-    let eligibility = evaluate(
-        rules.credential(certification.credential),
-        &cycle,
-        &facts(&aggregate),
-    );
+    let eligibility = aggregate.eligibility(rules);
     let window = cycle.window(&rules.deadlines);
     let submission = SubmissionReadiness::assess(&aggregate, rules, &eligibility, today);
     Ok(axum::Json(EligibilityReport {
@@ -200,13 +187,11 @@ pub async fn what_if(
         }
     }
     errors.into_result()?;
-    let credential_rules = rules.credential(aggregate.certification.credential);
-    let cycle = aggregate.certification.cycle();
-    let mut all = facts(&aggregate);
-    let current = evaluate(credential_rules, &cycle, &all);
+    let mut all = aggregate.entry_facts();
+    let current = aggregate.eligibility_of(rules, &all);
     let planned_entry_ids = planned.iter().map(|f| f.id).collect();
     all.extend(planned);
-    let eligibility = evaluate(credential_rules, &cycle, &all);
+    let eligibility = aggregate.eligibility_of(rules, &all);
     Ok(axum::Json(WhatIfReport {
         met: eligibility.met,
         closes_gap: eligibility.met && !current.met,

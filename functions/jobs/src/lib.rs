@@ -10,7 +10,7 @@ use recert_app::jobs::{Job, run_scheduled};
 pub use recert_app::jobs::{JobError, JobInput, JobOutput};
 
 /// The jobs this function runs.
-pub const JOBS: [Job; 1] = [Job::WindowOpens];
+pub const JOBS: [Job; 2] = [Job::WindowOpens, Job::Lifecycle];
 
 /// Run the job `input` names for its scheduled date.
 pub async fn run(app: &App, input: JobInput) -> Result<JobOutput, JobError> {

@@ -69,7 +69,7 @@ enum Command {
     },
     /// Run a scheduled job for a date (default today), then deliver its mail to the local mailbox.
     Job {
-        /// The job: window-opens, audit-draw or audit-deadlines.
+        /// The job: window-opens, lifecycle, audit-draw or audit-deadlines.
         name: String,
         /// The date the job runs for (YYYY-MM-DD).
         #[arg(long)]

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use recert_app::runner::Context;
 use recert_app::{App, AppError, Concurrency, Decision};
-use recert_domain::{CertificationId, Changes, IdempotencyRecord, Item, Queue};
+use recert_domain::{CertificationId, Changes, IdempotencyRecord, Item, Queue, Recipient};
 use recert_store::{IndexCursor, IndexedItem};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -173,6 +173,22 @@ impl AppState {
             auth: Arc::new(auth),
             cursors,
         }
+    }
+
+    /// The holder of a certification `principal` may see, as the recipient of a notice.
+    pub async fn recipient(
+        &self,
+        principal: &Principal,
+        id: CertificationId,
+    ) -> Result<Recipient, ApiError> {
+        let certification = self.app.certification_visible(&principal.actor, id).await?;
+        let holder = self
+            .app
+            .store
+            .certificant(certification.certificant_id)
+            .await?
+            .ok_or(ApiError::NotFound("certificant"))?;
+        Ok(Recipient::from(&holder))
     }
 
     /// One page of a staff queue (oldest first) for `params`, its cursor sealed under `scope`:

@@ -159,14 +159,7 @@ pub async fn audit_deadlines(app: &App, date: NaiveDate) -> Result<JobReport, Ap
             report.count(acted);
         }
     }
-    tracing::info!(
-        job = report.job,
-        date = %report.date,
-        due = report.due,
-        acted = report.acted,
-        unchanged = report.unchanged,
-        "job run"
-    );
+    report.log();
     Ok(report)
 }
 

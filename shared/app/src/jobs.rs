@@ -23,16 +23,25 @@ pub enum Job {
     AuditDraw,
     /// Audit reminders, and audits failed for want of documentation (see [`crate::audit`]).
     AuditDeadlines,
+    /// Closing-date reminders, and certifications lapsed the day after their closing date
+    /// without a paid submission.
+    Lifecycle,
 }
 
 impl Job {
-    pub const ALL: [Job; 3] = [Job::WindowOpens, Job::AuditDraw, Job::AuditDeadlines];
+    pub const ALL: [Job; 4] = [
+        Job::WindowOpens,
+        Job::AuditDraw,
+        Job::AuditDeadlines,
+        Job::Lifecycle,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::WindowOpens => "window-opens",
             Job::AuditDraw => "audit-draw",
             Job::AuditDeadlines => "audit-deadlines",
+            Job::Lifecycle => "lifecycle",
         }
     }
 
@@ -46,6 +55,7 @@ impl Job {
             Job::WindowOpens => window_opens(app, date).await,
             Job::AuditDraw => Ok(crate::audit::audit_draw(app, date).await?.0),
             Job::AuditDeadlines => crate::audit::audit_deadlines(app, date).await,
+            Job::Lifecycle => lifecycle(app, date).await,
         }
     }
 }
@@ -167,6 +177,18 @@ impl JobReport {
         }
     }
 
+    /// Log what the run did (counts only).
+    pub(crate) fn log(&self) {
+        tracing::info!(
+            job = self.job,
+            date = %self.date,
+            due = self.due,
+            acted = self.acted,
+            unchanged = self.unchanged,
+            "job run"
+        );
+    }
+
     /// Count one certification: acted on, or found with nothing to do.
     pub(crate) fn count(&mut self, acted: bool) {
         if acted {
@@ -214,13 +236,54 @@ pub async fn window_opens(app: &App, date: NaiveDate) -> Result<JobReport, AppEr
         .await?;
         report.count(acted);
     }
-    tracing::info!(
-        job = report.job,
-        date = %report.date,
-        due = report.due,
-        acted = report.acted,
-        unchanged = report.unchanged,
-        "job run"
-    );
+    report.log();
+    Ok(report)
+}
+
+/// The lifecycle job for `date` (see [`Job::Lifecycle`]): certifications whose closing date was
+/// the day before lapse unless a paid submission is in review or audit; those closing on one of
+/// the rules' reminder days from `date` are told where they stand. Both lists come from the
+/// roots' `cycle_closes` due dates, which follow a granted extension.
+pub async fn lifecycle(app: &App, date: NaiveDate) -> Result<JobReport, AppError> {
+    let job = Job::Lifecycle;
+    let actor = Actor::System(JobName(job.name().to_owned()));
+    let mut report = JobReport::new(job, date, 0);
+    if let Some(yesterday) = date.pred_opt() {
+        let closed =
+            due_certifications(app.store.as_ref(), yesterday, DueKind::CycleCloses).await?;
+        report.due += closed.len();
+        for id in closed {
+            let acted = act_on(app, &actor, id, |ctx, to, message_id| {
+                ctx.aggregate
+                    .lapse_if_unrenewed(to, message_id, ctx.actor, ctx.now)
+            })
+            .await?;
+            report.count(acted);
+        }
+    }
+    // Every rules version's reminder days: each certification then checks its own.
+    let days: BTreeSet<u32> = app
+        .rules
+        .versions()
+        .iter()
+        .flat_map(|v| v.lifecycle.closing_reminder_days.iter().copied())
+        .collect();
+    for days_left in days {
+        let Some(closes_on) = date.checked_add_days(chrono::Days::new(days_left.into())) else {
+            continue;
+        };
+        let closing =
+            due_certifications(app.store.as_ref(), closes_on, DueKind::CycleCloses).await?;
+        report.due += closing.len();
+        for id in closing {
+            let acted = act_on(app, &actor, id, |ctx, to, message_id| {
+                ctx.aggregate
+                    .remind_closing(ctx.rules, to, message_id, ctx.actor, ctx.now)
+            })
+            .await?;
+            report.count(acted);
+        }
+    }
+    report.log();
     Ok(report)
 }

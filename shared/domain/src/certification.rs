@@ -246,6 +246,21 @@ pub enum HistoryKind {
         #[schema(value_type = String, format = Uuid)]
         renewal_id: uuid::Uuid,
     },
+    /// The certificant asked for an extension or a waiver.
+    WaiverRequested {
+        #[schema(value_type = String, format = Uuid)]
+        request_id: uuid::Uuid,
+    },
+    WaiverWithdrawn {
+        #[schema(value_type = String, format = Uuid)]
+        request_id: uuid::Uuid,
+    },
+    /// The committee approved or denied a request.
+    WaiverDecided {
+        #[schema(value_type = String, format = Uuid)]
+        request_id: uuid::Uuid,
+        approved: bool,
+    },
 }
 
 /// One line of the append-only history of a certification.
@@ -318,14 +333,17 @@ pub enum Queue {
     AuditDraw,
     /// Audits the certificant responded to, waiting for an auditor.
     AuditDecision,
+    /// Open waiver and extension requests, waiting for the committee.
+    WaiverDecision,
 }
 
 impl Queue {
-    pub const ALL: [Queue; 4] = [
+    pub const ALL: [Queue; 5] = [
         Queue::RenewalReview,
         Queue::Outbox,
         Queue::AuditDraw,
         Queue::AuditDecision,
+        Queue::WaiverDecision,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -334,6 +352,7 @@ impl Queue {
             Queue::Outbox => "outbox",
             Queue::AuditDraw => "audit_draw",
             Queue::AuditDecision => "audit_decision",
+            Queue::WaiverDecision => "waiver_decision",
         }
     }
 }
@@ -359,15 +378,19 @@ pub enum DueKind {
     AuditReminderDay,
     /// The day after an audit's documentation was due: fail it if still undocumented.
     AuditOverdue,
+    /// The last closing-date reminder sent in a cycle (a marker, done when written: it is never
+    /// in the index; the reminders follow the root's `cycle_closes` date).
+    ClosingReminder,
 }
 
 impl DueKind {
-    pub const ALL: [DueKind; 5] = [
+    pub const ALL: [DueKind; 6] = [
         DueKind::CycleCloses,
         DueKind::WindowOpens,
         DueKind::AuditReminderWeek,
         DueKind::AuditReminderDay,
         DueKind::AuditOverdue,
+        DueKind::ClosingReminder,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -377,6 +400,7 @@ impl DueKind {
             DueKind::AuditReminderWeek => "audit_reminder_week",
             DueKind::AuditReminderDay => "audit_reminder_day",
             DueKind::AuditOverdue => "audit_overdue",
+            DueKind::ClosingReminder => "closing_reminder",
         }
     }
 
@@ -436,6 +460,8 @@ pub struct CertificationAggregate {
     pub deadlines: Vec<Deadline>,
     /// The audits of the current cycle's submissions that were selected.
     pub audits: Vec<crate::audit::Audit>,
+    /// The current cycle's waiver and extension requests.
+    pub waiver_requests: Vec<crate::waiver::WaiverRequest>,
 }
 
 /// An item of the aggregate other than the root (the history is written beside them, by
@@ -448,6 +474,8 @@ pub enum Item {
     Deadline(Deadline),
     /// The audit of a selected submission.
     Audit(crate::audit::Audit),
+    /// A waiver or extension request.
+    WaiverRequest(crate::waiver::WaiverRequest),
     /// A message of the transactional outbox. Written with the change it reports; not part of the
     /// loaded aggregate (delivery reads and updates it on its own).
     Outbox(OutboxMessage),
@@ -474,6 +502,10 @@ pub enum ItemKey {
         cycle: NaiveDate,
         renewal: uuid::Uuid,
     },
+    WaiverRequest {
+        cycle: NaiveDate,
+        id: uuid::Uuid,
+    },
     Outbox(uuid::Uuid),
 }
 
@@ -497,6 +529,10 @@ impl Item {
                 cycle: a.cycle_starts_on,
                 renewal: a.renewal_id,
             },
+            Item::WaiverRequest(r) => ItemKey::WaiverRequest {
+                cycle: r.cycle_starts_on,
+                id: r.id,
+            },
             Item::Outbox(m) => ItemKey::Outbox(m.id),
         }
     }
@@ -518,6 +554,12 @@ impl Item {
                 Some(QueueSlot {
                     queue: Queue::AuditDecision,
                     since: a.responded_at.unwrap_or(a.selected_at),
+                })
+            }
+            Item::WaiverRequest(r) if r.status == crate::waiver::WaiverStatus::Open => {
+                Some(QueueSlot {
+                    queue: Queue::WaiverDecision,
+                    since: r.requested_at,
                 })
             }
             Item::Outbox(m) => match &m.delivery {
@@ -562,6 +604,7 @@ impl ItemKey {
             ItemKey::Idempotency(_) => "an idempotency record",
             ItemKey::Deadline { .. } => "a deadline",
             ItemKey::Audit { .. } => "an audit",
+            ItemKey::WaiverRequest { .. } => "a waiver request",
             ItemKey::Outbox(_) => "an outbox message",
         }
     }
@@ -715,6 +758,7 @@ impl CertificationAggregate {
             idempotency: Vec::new(),
             deadlines: Vec::new(),
             audits: Vec::new(),
+            waiver_requests: Vec::new(),
         }
     }
 
@@ -882,6 +926,7 @@ impl CertificationAggregate {
                     .deadlines
                     .retain(|d| !(d.cycle_starts_on == *cycle && d.kind == *kind)),
                 ItemKey::Audit { renewal, .. } => self.audits.retain(|a| a.renewal_id != *renewal),
+                ItemKey::WaiverRequest { id, .. } => self.waiver_requests.retain(|r| r.id != *id),
                 ItemKey::Outbox(_) => {}
             }
         }
@@ -912,6 +957,12 @@ impl CertificationAggregate {
                     Some(slot) => *slot = a.clone(),
                     None => self.audits.push(a.clone()),
                 },
+                Item::WaiverRequest(w) => {
+                    match self.waiver_requests.iter_mut().find(|x| x.id == w.id) {
+                        Some(slot) => *slot = w.clone(),
+                        None => self.waiver_requests.push(w.clone()),
+                    }
+                }
                 // Not part of the loaded working set.
                 Item::Outbox(_) => {}
             }

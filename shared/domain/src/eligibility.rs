@@ -114,6 +114,23 @@ pub struct RequirementOutcome {
     #[schema(value_type = u32)]
     pub shortfall: Hours,
     pub met: bool,
+    /// Set when a granted waiver lowered this minimum (`required` is then the granted one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waived: Option<Waived>,
+}
+
+/// A minimum lowered by a waiver: what the rule says, what was granted, by whom and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Waived {
+    #[schema(value_type = u32)]
+    pub rule_min_hundredths: Hours,
+    #[schema(value_type = u32)]
+    pub granted_min_hundredths: Hours,
+    /// The waiver request that granted it.
+    #[schema(value_type = String, format = Uuid)]
+    pub request_id: uuid::Uuid,
+    pub granted_by: crate::actor::ActedBy,
+    pub granted_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -517,6 +534,7 @@ fn judge(sets: &[RequirementSet], plan: &[SetPlan]) -> (Vec<SetOutcome>, Vec<Gap
                         counted,
                         shortfall,
                         met: shortfall == Hours::ZERO,
+                        waived: None,
                     }
                 })
                 .collect();

@@ -21,6 +21,7 @@ pub mod readiness;
 pub mod rules;
 pub mod submission;
 pub mod text;
+pub mod waiver;
 
 pub use actor::{ActedBy, Actor, JobName, ProviderId, Role, WebhookSender};
 pub use calendar::{Cycle, RenewalWindow, add_months};

@@ -115,6 +115,12 @@ pub enum Notice {
     AuditExtraTime(crate::audit::AuditNotice),
     /// The audit passed or failed.
     AuditOutcome(crate::audit::AuditOutcome),
+    /// The committee decided a waiver or extension request.
+    WaiverDecided(crate::waiver::WaiverDecided),
+    /// A reminder day before the closing date: what is missing, or that only the submission remains.
+    ClosingReminder(crate::waiver::ClosingReminder),
+    /// Not renewed by the closing date: the certification lapsed.
+    Lapsed(crate::waiver::Lapsed),
 }
 
 impl Notice {
@@ -131,6 +137,9 @@ impl Notice {
             Notice::AuditReceived(_) => "audit_received",
             Notice::AuditExtraTime(_) => "audit_extra_time",
             Notice::AuditOutcome(_) => "audit_outcome",
+            Notice::WaiverDecided(_) => "waiver_decided",
+            Notice::ClosingReminder(_) => "closing_reminder",
+            Notice::Lapsed(_) => "lapsed",
         }
     }
 }
@@ -259,13 +268,7 @@ impl crate::certification::CertificationAggregate {
         if c.status != CertificationStatus::Active || deadline.on > now.date_naive() {
             return None;
         }
-        let credential = rules.credential(c.credential);
-        let entries: Vec<_> = self
-            .entries
-            .iter()
-            .map(|e| e.activity.facts(e.id))
-            .collect();
-        let eligibility = crate::eligibility::evaluate(credential, &c.cycle(), &entries);
+        let eligibility = self.eligibility(rules);
         let window = c.cycle().window(&rules.deadlines);
         let notice = Notice::WindowOpens(WindowOpens {
             certification_id: c.id,

@@ -35,6 +35,8 @@ pub struct RuleSet {
     pub fees: Vec<Fee>,
     /// What a certificant attests when submitting a renewal (recorded with the submission).
     pub attestation: Attestation,
+    /// Bounds of waivers and extensions, and the closing-date reminders.
+    pub lifecycle: Lifecycle,
     credentials: BTreeMap<Credential, CredentialRules>,
 }
 
@@ -56,6 +58,18 @@ pub struct Deadlines {
     pub review_due_days: u32,
     pub certificate_due_weeks: u32,
     pub audit_sample_percent: u32,
+}
+
+/// What the committee may grant, and when the closing date is announced.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lifecycle {
+    /// The latest closing date an extension may grant, in months after the expiration date.
+    pub extension_max_months: u32,
+    /// The most a waiver may lower one requirement's minimum, in percent of it (100: waive it all).
+    pub waiver_max_reduction_percent: u32,
+    /// Days before the closing date on which the certificant is told where they stand.
+    pub closing_reminder_days: Vec<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
@@ -146,6 +160,7 @@ struct FileVersion {
     fees: Vec<Fee>,
     deadlines: Deadlines,
     attestation: Attestation,
+    lifecycle: Lifecycle,
     requirement_sets: BTreeMap<String, FileSet>,
     credentials: BTreeMap<Credential, FileCredential>,
 }
@@ -228,6 +243,13 @@ impl RuleSet {
         if d.window_opens_months_before_expiration == 0 || d.audit_sample_percent > 100 {
             return Err(invalid("deadlines out of range".into()));
         }
+        let l = &v.lifecycle;
+        if l.extension_max_months == 0
+            || l.waiver_max_reduction_percent > 100
+            || l.closing_reminder_days.contains(&0)
+        {
+            return Err(invalid("lifecycle bounds out of range".into()));
+        }
         if v.attestation.version.trim().is_empty() || v.attestation.text.trim().is_empty() {
             return Err(invalid("the attestation needs a version and a text".into()));
         }
@@ -279,6 +301,7 @@ impl RuleSet {
             deadlines: v.deadlines,
             fees: v.fees,
             attestation: v.attestation,
+            lifecycle: v.lifecycle,
             credentials,
         })
     }
@@ -349,6 +372,9 @@ mod tests {
         assert_eq!(rules.deadlines.audit_replacement_days, 60);
         assert_eq!(rules.deadlines.review_due_days, 7);
         assert!(rules.fee(Credential::Cahims, Membership::Member).is_some());
+        assert_eq!(rules.lifecycle.closing_reminder_days, [90, 30, 7]);
+        assert_eq!(rules.lifecycle.extension_max_months, 6);
+        assert_eq!(rules.lifecycle.waiver_max_reduction_percent, 50);
     }
 
     #[test]

@@ -11,7 +11,6 @@ use crate::certification::{
     CertificationAggregate, Changes, Deadline, HistoryKind, Item, Membership, Renewal,
     RenewalStatus,
 };
-use crate::eligibility::evaluate;
 use crate::error::{DomainError, FieldErrors};
 use crate::ids::{CertificationId, EntryId};
 use crate::notice::{Notice, OutboxMessage, Recipient};
@@ -275,12 +274,7 @@ impl CertificationAggregate {
         }
         errors.into_result().map_err(DomainError::Invalid)?;
         let c = &self.certification;
-        let entries: Vec<_> = self
-            .entries
-            .iter()
-            .map(|e| e.activity.facts(e.id))
-            .collect();
-        let eligibility = evaluate(rules.credential(c.credential), &c.cycle(), &entries);
+        let eligibility = self.eligibility(rules);
         let readiness = SubmissionReadiness::assess(self, rules, &eligibility, now.date_naive());
         if let Some(first) = readiness.reasons.first() {
             return Err(conflict(first.code, first.message.clone()));

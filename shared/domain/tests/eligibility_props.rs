@@ -78,6 +78,10 @@ audit_replacement_days = 60
 review_due_days = 7
 certificate_due_weeks = 6
 audit_sample_percent = 10
+[version.lifecycle]
+extension_max_months = 6
+waiver_max_reduction_percent = 50
+closing_reminder_days = [90, 30, 7]
 [version.attestation]
 version = "test-1"
 text = "A test attestation."

@@ -24,7 +24,7 @@ pub const LINK_BASE_ENV: &str = "RECERT_LINK_BASE";
 pub const DEFAULT_LINK_BASE: &str = "http://127.0.0.1:3000";
 
 /// Every template, by name, as compiled in.
-const TEMPLATES: [(&str, &str); 32] = [
+const TEMPLATES: [(&str, &str); 41] = [
     ("layout.html", include_str!("../templates/layout.html")),
     (
         "welcome.subject.txt",
@@ -126,6 +126,36 @@ const TEMPLATES: [(&str, &str); 32] = [
         "certificate.html",
         include_str!("../templates/certificate.html"),
     ),
+    (
+        "waiver_decided.subject.txt",
+        include_str!("../templates/waiver_decided.subject.txt"),
+    ),
+    (
+        "waiver_decided.txt",
+        include_str!("../templates/waiver_decided.txt"),
+    ),
+    (
+        "waiver_decided.html",
+        include_str!("../templates/waiver_decided.html"),
+    ),
+    (
+        "closing_reminder.subject.txt",
+        include_str!("../templates/closing_reminder.subject.txt"),
+    ),
+    (
+        "closing_reminder.txt",
+        include_str!("../templates/closing_reminder.txt"),
+    ),
+    (
+        "closing_reminder.html",
+        include_str!("../templates/closing_reminder.html"),
+    ),
+    (
+        "lapsed.subject.txt",
+        include_str!("../templates/lapsed.subject.txt"),
+    ),
+    ("lapsed.txt", include_str!("../templates/lapsed.txt")),
+    ("lapsed.html", include_str!("../templates/lapsed.html")),
 ];
 
 /// The web app's base URL (`https://app.example.org`), which every link in an email starts with.
@@ -406,6 +436,35 @@ fn context_of(recipient: &Recipient, notice: &Notice, links: &LinkBase) -> Value
             entries => hours_lines(&a.entries),
             files => a.files,
             links => context! { audit => link(links.audit(a.certification_id)) },
+        },
+        Notice::WaiverDecided(w) => context! {
+            name,
+            credential => w.credential.to_string(),
+            kind => w.kind.clone(),
+            approved => w.approved,
+            note => one_line(&w.note),
+            closes_on => human_date(w.closes_on),
+            reduced => hours_lines(&w.reduced),
+            links => context! { eligibility => link(links.eligibility(w.certification_id)) },
+        },
+        Notice::ClosingReminder(r) => context! {
+            name,
+            credential => r.credential.to_string(),
+            closes_on => human_date(r.closes_on),
+            days_left => r.days_left,
+            met => r.met,
+            missing => hours_lines(&r.missing),
+            links => context! {
+                certification => link(links.certification(r.certification_id)),
+                eligibility => link(links.eligibility(r.certification_id)),
+            },
+        },
+        Notice::Lapsed(l) => context! {
+            name,
+            credential => l.credential.to_string(),
+            certificate_number => one_line(&l.certificate_number),
+            closed_on => human_date(l.closed_on),
+            links => context! { certification => link(links.certification(l.certification_id)) },
         },
         Notice::AuditOutcome(a) => context! {
             name,

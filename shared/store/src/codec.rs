@@ -10,6 +10,7 @@
 //! | `CYCLE#<cycle start>#ENTRY#<entry id>` | (order) |
 //! | `CYCLE#<cycle start>#RENEWAL#<renewal id>` | a renewal submission of that cycle |
 //! | `CYCLE#<cycle start>#AUDIT#<renewal id>` | the audit of a selected submission of that cycle |
+//! | `CYCLE#<cycle start>#WAIVER#<request id>` | a waiver or extension request for that cycle |
 //! | `IDEM#<scoped key>` | an idempotency record (TTL) |
 //! | `LOG#<seq, 20 digits>` | a history event |
 //! | `META` | the root (the certification) |
@@ -61,6 +62,7 @@ pub const ENTRY_INFIX: &str = "ENTRY#";
 pub const RENEWAL_INFIX: &str = "RENEWAL#";
 pub const DEADLINE_INFIX: &str = "DUE#";
 pub const AUDIT_INFIX: &str = "AUDIT#";
+pub const WAIVER_INFIX: &str = "WAIVER#";
 /// Outbox messages: after the root, outside every load's range.
 pub const OUTBOX_PREFIX: &str = "OUTBOX#";
 pub const IDEMPOTENCY_PREFIX: &str = "IDEM#";
@@ -183,6 +185,9 @@ pub fn item_sort_key(key: &ItemKey) -> String {
         }
         ItemKey::Audit { cycle, renewal } => {
             format!("{}{AUDIT_INFIX}{renewal}", cycle_prefix(*cycle))
+        }
+        ItemKey::WaiverRequest { cycle, id } => {
+            format!("{}{WAIVER_INFIX}{id}", cycle_prefix(*cycle))
         }
         ItemKey::Outbox(id) => format!("{OUTBOX_PREFIX}{id}"),
     }
@@ -370,6 +375,7 @@ pub fn encode_item(item: &Item) -> Result<String, StoreError> {
         Item::Idempotency(i) => encode_body("idempotency record", i),
         Item::Deadline(d) => encode_body("deadline", d),
         Item::Audit(a) => encode_body("audit", a),
+        Item::WaiverRequest(r) => encode_body("waiver request", r),
         Item::Outbox(m) => encode_body("outbox message", m),
     }
 }
@@ -390,6 +396,12 @@ pub fn decode_item(sk: &str, body: &str) -> Result<Option<Item>, StoreError> {
         }
         if kind.starts_with(AUDIT_INFIX) {
             return Ok(Some(Item::Audit(decode_body("audit", body)?)));
+        }
+        if kind.starts_with(WAIVER_INFIX) {
+            return Ok(Some(Item::WaiverRequest(decode_body(
+                "waiver request",
+                body,
+            )?)));
         }
     } else if sk.starts_with(IDEMPOTENCY_PREFIX) {
         return Ok(Some(Item::Idempotency(decode_body(
@@ -469,12 +481,16 @@ pub fn aggregate(
             Item::Idempotency(i) => aggregate.idempotency.push(i),
             Item::Deadline(d) => aggregate.deadlines.push(d),
             Item::Audit(a) => aggregate.audits.push(a),
+            Item::WaiverRequest(r) => aggregate.waiver_requests.push(r),
             // Never in a load's range; delivery reads messages on their own.
             Item::Outbox(_) => {}
         }
     }
     sort_entries(&mut aggregate.entries);
     aggregate.renewals.sort_by_key(|r| (r.submitted_at, r.id));
+    aggregate
+        .waiver_requests
+        .sort_by_key(|r| (r.requested_at, r.id));
     aggregate
 }
 

@@ -16,3 +16,4 @@ mod notifications;
 mod ses;
 mod submissions;
 mod transcripts;
+mod waivers;

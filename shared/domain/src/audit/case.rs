@@ -346,13 +346,7 @@ impl CertificationAggregate {
         }
         next.status = RenewalStatus::InAudit;
         let c = &self.certification;
-        let facts: Vec<_> = self
-            .entries
-            .iter()
-            .map(|e| e.activity.facts(e.id))
-            .collect();
-        let eligibility =
-            crate::eligibility::evaluate(rules.credential(c.credential), &c.cycle(), &facts);
+        let eligibility = self.eligibility(rules);
         let counted = |id: EntryId| {
             eligibility
                 .allocation
@@ -665,8 +659,7 @@ impl CertificationAggregate {
             .filter(|e| !rejected.contains(&e.id))
             .map(|e| e.activity.facts(e.id))
             .collect();
-        let eligibility =
-            crate::eligibility::evaluate(rules.credential(c.credential), &c.cycle(), &facts);
+        let eligibility = self.eligibility_of(rules, &facts);
         let renewal = self
             .renewals
             .iter()

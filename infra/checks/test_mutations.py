@@ -665,6 +665,33 @@ def drop_the_audit_jobs_duration_alarm(sam: Sam) -> None:
     del sam["Resources"]["AuditJobsDurationAlarm"]
 
 
+# ---- the waivers function: its routes, its role ------------------------------------------------
+
+
+def open_a_waiver_decision_route(sam: Sam) -> None:
+    res(sam, "WaiversFunction")["Events"]["DecideWaiverRequest"]["Properties"]["Auth"] = {"Authorizer": "NONE"}
+
+
+def waivers_read_the_review_queue(sam: Sam) -> None:
+    statement(sam, "WaiversRole", "ReadTheWaiverDecisionQueue")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] = ["QUEUE#renewal_review"]
+
+
+def waivers_write_profiles(sam: Sam) -> None:
+    statement(sam, "WaiversRole", "LoadAndCommitCertifications")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"].append("CERTIFICANT#*")
+
+
+def waivers_delete_items(sam: Sam) -> None:
+    statement(sam, "WaiversRole", "LoadAndCommitCertifications")["Action"].append("dynamodb:DeleteItem")
+
+
+def waivers_send_email(sam: Sam) -> None:
+    role_statements(sam, "WaiversRole").append(copy.deepcopy(statement(sam, "NotifierRole", "SendAsTheSender")))
+
+
+def drop_the_waivers_errors_alarm(sam: Sam) -> None:
+    del sam["Resources"]["WaiversErrorsAlarm"]
+
+
 CASES: list[tuple[Callable[[Sam], None], Callable[..., None]]] = [
     (set_auth_none, T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed),
     (set_auth_none, T.test_every_translated_route_requires_the_jwt_authorizer_unless_allow_listed),
@@ -839,6 +866,14 @@ CASES: list[tuple[Callable[[Sam], None], Callable[..., None]]] = [
     (the_draw_schedule_runs_the_deadlines, T.test_every_job_is_scheduled_with_exactly_the_input_its_function_reads),
     (a_job_input_on_the_sweeper, T.test_every_job_is_scheduled_with_exactly_the_input_its_function_reads),
     (drop_the_audit_jobs_duration_alarm, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
+    # the waivers function: every route behind the JWT, its own queue, no deletes, no email
+    (open_a_waiver_decision_route, T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed),
+    (open_a_waiver_decision_route, T.test_every_translated_route_requires_the_jwt_authorizer_unless_allow_listed),
+    (waivers_read_the_review_queue, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (waivers_write_profiles, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (waivers_delete_items, T.test_each_role_grants_exactly_the_dynamodb_calls_its_code_makes),
+    (waivers_send_email, T.test_only_the_mail_roles_send_email_and_only_as_the_sender),
+    (drop_the_waivers_errors_alarm, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
 ]
 
 

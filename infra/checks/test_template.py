@@ -40,9 +40,11 @@ AUTHORIZER = "JwtAuthorizer"
 #                   outbox message; conditional PutItem to claim it and to record the outcome.
 #   outbox-sweeper: Query on gsi2 (the outbox queue, QUEUE#outbox); GetItem + conditional PutItem
 #                   of each message, as the notifier.
-#   jobs:           Query on gsi3 (what is due on a date, DUE#<date>); GetItem of a certification
-#                   root and of its certificant's profile (the recipient); load = GetItem + Query;
-#                   commit = TransactWriteItems of Puts (root, history, deadline, outbox message).
+#   jobs:           Query on gsi3 (what is due on a date, DUE#<date>: window-opens deadlines, and
+#                   for lifecycle the roots' closing dates); GetItem of a certification root and of
+#                   its certificant's profile (the recipient); load = GetItem + Query; commit =
+#                   TransactWriteItems of Puts only (root, history, deadline, renewal withdrawn on a
+#                   lapse, outbox message).
 #   submissions:    GetItem of a certification root and of its certificant's profile (the holder,
 #                   the recipient); load = GetItem + Query; commit = TransactWriteItems of Puts only
 #                   (root, history, renewal, deadline, outbox message, idempotency record); Query on
@@ -58,6 +60,10 @@ AUTHORIZER = "JwtAuthorizer"
 #                   commit as above; the audit ledger read and written: GetItem of a period, PutItem
 #                   of a new period / a day's draw record (attribute_not_exists) / a reveal
 #                   (conditional on the body read), Query of a period's draw records. No S3, no email.
+#   waivers:        GetItem of a certification root and of its certificant's profile (a decision's
+#                   recipient); load = GetItem + Query; commit = TransactWriteItems of Puts only
+#                   (root, history, waiver request, outbox message, idempotency record); Query on
+#                   gsi2 (the committee's queue, QUEUE#waiver_decision). No S3, no email.
 # Keyed by the deployed binary (Metadata.BuildProperties.Binary; a crate's default binary has the
 # crate's name), so two binaries of one crate can have different roles. Resources: TABLE, an index
 # name ("gsi1"), or STREAM (the table's stream, for a stream-event consumer).
@@ -97,6 +103,10 @@ EXPECTED_DYNAMODB: dict[str, dict[str, set[str]]] = {
         "gsi2": {"dynamodb:Query"},
         "gsi3": {"dynamodb:Query"},
     },
+    "waivers": {
+        TABLE: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
+        "gsi2": {"dynamodb:Query"},
+    },
 }
 
 # The partition keys each grant on the table or an index is confined to: every such statement
@@ -111,6 +121,7 @@ AUDIT = "AUDIT#*"
 # A queue is one exact partition: a role may read only the queue it works.
 OUTBOX_QUEUE, REVIEW_QUEUE = "QUEUE#outbox", "QUEUE#renewal_review"
 AUDIT_DRAW_QUEUE, AUDIT_DECISION_QUEUE = "QUEUE#audit_draw", "QUEUE#audit_decision"
+WAIVER_DECISION_QUEUE = "QUEUE#waiver_decision"
 EXPECTED_LEADING_KEYS: dict[str, dict[str, dict[str, set[str]]]] = {
     # Every item it reads or writes is in a certification's partition.
     "transcripts": {
@@ -147,7 +158,7 @@ EXPECTED_LEADING_KEYS: dict[str, dict[str, dict[str, set[str]]]] = {
             "dynamodb:GetItem": {CERT, CERTIFICANT},
             # a certification's working set
             "dynamodb:Query": {CERT},
-            # root, history, deadline, outbox message
+            # root, history, deadline, renewal (withdrawn on a lapse), outbox message
             "dynamodb:PutItem": {CERT},
         },
         # gsi3pk = DUE#<yyyy-mm-dd> on a deadline (or a root while active)
@@ -192,6 +203,19 @@ EXPECTED_LEADING_KEYS: dict[str, dict[str, dict[str, set[str]]]] = {
         "gsi2": {"dynamodb:Query": {AUDIT_DRAW_QUEUE}},
         # gsi3pk = DUE#<yyyy-mm-dd> on an audit deadline
         "gsi3": {"dynamodb:Query": {DUE}},
+    },
+    "waivers": {
+        TABLE: {
+            # certification root, certificant profile (a decision's recipient)
+            "dynamodb:GetItem": {CERT, CERTIFICANT},
+            # a certification's working set
+            "dynamodb:Query": {CERT},
+            # root, history, waiver request, outbox message, idempotency record
+            "dynamodb:PutItem": {CERT},
+        },
+        # gsi2pk = QUEUE#waiver_decision on an open request waiting for the committee (not the
+        # outbox queue, whose messages carry recipients' addresses)
+        "gsi2": {"dynamodb:Query": {WAIVER_DECISION_QUEUE}},
     },
 }
 # A fixed "PREFIX#" and then anything, or one exact queue partition ("QUEUE#<name>").

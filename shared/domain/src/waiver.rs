@@ -704,3 +704,295 @@ pub fn status_name(status: WaiverStatus) -> &'static str {
         WaiverStatus::Denied => "denied",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::certification::{Certification, Renewal};
+    use crate::ids::CertificantId;
+    use crate::rules::RuleBook;
+    use uuid::Uuid;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn at(day: &str) -> DateTime<Utc> {
+        d(day).and_hms_opt(12, 0, 0).unwrap().and_utc()
+    }
+
+    fn rules() -> RuleSet {
+        RuleBook::default_rules()
+            .for_cycle_starting(d("2024-09-01"))
+            .clone()
+    }
+
+    /// A CPDHTS certification (30 h total, 15 h approved) expiring 31 Aug 2026.
+    fn aggregate() -> CertificationAggregate {
+        let c = Certification {
+            id: CertificationId(Uuid::from_u128(1)),
+            certificant_id: CertificantId(Uuid::from_u128(2)),
+            credential: Credential::Cpdhts,
+            certificate_number: "CN-1".into(),
+            cycle_starts_on: d("2024-09-01"),
+            expires_on: d("2026-08-31"),
+            extended_to: None,
+            status: CertificationStatus::Active,
+            created_at: at("2024-09-01"),
+            updated_at: at("2024-09-01"),
+            version: 1,
+            renewed_by: None,
+        };
+        CertificationAggregate::new(c)
+    }
+
+    fn me(agg: &CertificationAggregate) -> Actor {
+        Actor::Certificant(agg.certification.certificant_id)
+    }
+
+    fn committee() -> Actor {
+        Actor::Staff {
+            subject: "c-1".into(),
+            role: crate::actor::Role::Committee,
+        }
+    }
+
+    fn recipient() -> Recipient {
+        Recipient {
+            certificant_id: CertificantId(Uuid::from_u128(2)),
+            email: "a@example.org".into(),
+            full_name: "A".into(),
+        }
+    }
+
+    fn waiver(min: u32) -> Relief {
+        Relief::Waiver {
+            reductions: vec![Reduction {
+                set: "technology".into(),
+                requirement: "approved".into(),
+                min: Hours(min),
+            }],
+        }
+    }
+
+    fn ask(
+        agg: &CertificationAggregate,
+        relief: Relief,
+        day: &str,
+    ) -> Result<CertificationAggregate, DomainError> {
+        let input = WaiverRequestInput {
+            relief,
+            reason: "leave".into(),
+        };
+        let (_, changes) =
+            agg.request_waiver(Uuid::from_u128(9), input, &rules(), &me(agg), at(day))?;
+        Ok(agg.clone().apply(&changes))
+    }
+
+    fn decide(
+        agg: &CertificationAggregate,
+        outcome: WaiverOutcome,
+        grant: Option<Relief>,
+    ) -> Result<CertificationAggregate, DomainError> {
+        let input = WaiverDecisionInput {
+            outcome,
+            grant,
+            note: "decided".into(),
+        };
+        let (_, changes) = agg.decide_waiver_request(
+            Uuid::from_u128(9),
+            input,
+            &rules(),
+            recipient(),
+            Uuid::from_u128(10),
+            &committee(),
+            at("2026-04-01"),
+        )?;
+        Ok(agg.clone().apply(&changes))
+    }
+
+    fn invalid_fields(e: DomainError) -> Vec<String> {
+        match e {
+            DomainError::Invalid(f) => f.0.into_keys().collect(),
+            other => panic!("expected invalid fields, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_waiver_floor_is_rounded_up_never_past_the_bound() {
+        assert_eq!(lowest_min(Hours(1500), 50), Hours(750));
+        assert_eq!(lowest_min(Hours(333), 50), Hours(167));
+        assert_eq!(lowest_min(Hours(200), 100), Hours(0));
+        assert_eq!(lowest_min(Hours(200), 0), Hours(200));
+    }
+
+    #[test]
+    fn an_extension_reaches_six_months_after_expiration_clamped_to_the_month_end() {
+        let agg = aggregate();
+        // 31 Aug + 6 months = 28 Feb.
+        let too_late = ask(
+            &agg,
+            Relief::Extension {
+                until: d("2027-03-01"),
+            },
+            "2026-05-31",
+        );
+        assert_eq!(invalid_fields(too_late.unwrap_err()), ["relief/until"]);
+        let not_later = ask(
+            &agg,
+            Relief::Extension {
+                until: d("2026-08-31"),
+            },
+            "2026-05-31",
+        );
+        assert_eq!(invalid_fields(not_later.unwrap_err()), ["relief/until"]);
+        let asked = ask(
+            &agg,
+            Relief::Extension {
+                until: d("2027-02-28"),
+            },
+            "2026-05-31",
+        )
+        .unwrap();
+        let granted = decide(&asked, WaiverOutcome::Approved, None).unwrap();
+        assert_eq!(granted.certification.extended_to, Some(d("2027-02-28")));
+        assert_eq!(
+            granted.certification.due_slot().unwrap().on,
+            d("2027-02-28")
+        );
+        let r = &granted.waiver_requests[0];
+        assert_eq!(r.status, WaiverStatus::Approved);
+        assert_eq!(r.decision.as_ref().unwrap().by.role, "committee");
+    }
+
+    #[test]
+    fn a_request_after_the_cutoff_names_the_cutoff() {
+        let agg = aggregate();
+        match ask(&agg, waiver(1000), "2026-06-01") {
+            Err(DomainError::Conflict { code, message }) => {
+                assert_eq!(code, "request_cutoff_passed");
+                assert!(message.contains("2026-05-31"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_grant_of_another_kind_or_a_denial_with_a_grant_is_refused() {
+        let asked = ask(&aggregate(), waiver(1000), "2026-05-01").unwrap();
+        let other_kind = decide(
+            &asked,
+            WaiverOutcome::Approved,
+            Some(Relief::Extension {
+                until: d("2026-10-31"),
+            }),
+        );
+        assert_eq!(invalid_fields(other_kind.unwrap_err()), ["grant/type"]);
+        let denial = decide(&asked, WaiverOutcome::Denied, Some(waiver(1000)));
+        assert_eq!(invalid_fields(denial.unwrap_err()), ["grant"]);
+        let duplicate = Relief::Waiver {
+            reductions: vec![
+                Reduction {
+                    set: "technology".into(),
+                    requirement: "approved".into(),
+                    min: Hours(1000),
+                },
+                Reduction {
+                    set: "technology".into(),
+                    requirement: "approved".into(),
+                    min: Hours(900),
+                },
+            ],
+        };
+        let twice = decide(&asked, WaiverOutcome::Approved, Some(duplicate));
+        assert_eq!(invalid_fields(twice.unwrap_err()), ["grant/reductions/1"]);
+    }
+
+    #[test]
+    fn a_granted_waiver_lowers_only_the_named_minimum_for_every_verdict() {
+        let asked = ask(&aggregate(), waiver(1000), "2026-05-01").unwrap();
+        let before = asked.eligibility(&rules());
+        let granted = decide(&asked, WaiverOutcome::Approved, None).unwrap();
+        let after = granted.eligibility(&rules());
+        let req = |e: &Eligibility, key: &str| {
+            e.sets[0]
+                .requirements
+                .iter()
+                .find(|r| r.key == key)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(req(&before, "approved").required, Hours(1500));
+        assert_eq!(req(&after, "approved").required, Hours(1000));
+        let waived = req(&after, "approved").waived.unwrap();
+        assert_eq!(waived.rule_min_hundredths, Hours(1500));
+        assert_eq!(waived.request_id, Uuid::from_u128(9));
+        assert_eq!(req(&after, "total").required, Hours(3000));
+        assert!(req(&after, "total").waived.is_none());
+    }
+
+    #[test]
+    fn lapse_spares_a_paid_submission_and_withdraws_an_unpaid_one() {
+        let agg = aggregate();
+        let job = Actor::System(crate::JobName("lifecycle".into()));
+        let lapse = |a: &CertificationAggregate, day: &str| {
+            a.lapse_if_unrenewed(recipient(), Uuid::from_u128(11), &job, at(day))
+        };
+        assert!(
+            lapse(&agg, "2026-08-31").is_none(),
+            "not on the closing day"
+        );
+        let lapsed = agg.clone().apply(&lapse(&agg, "2026-09-01").unwrap());
+        assert_eq!(lapsed.certification.status, CertificationStatus::Lapsed);
+        assert!(lapse(&lapsed, "2026-09-02").is_none(), "once");
+
+        let with = |status| {
+            let mut a = aggregate();
+            a.renewals.push(Renewal {
+                id: Uuid::from_u128(5),
+                cycle_starts_on: d("2024-09-01"),
+                cycle_expires_on: d("2026-08-31"),
+                status,
+                submitted_at: at("2026-08-01"),
+                ..Renewal::default()
+            });
+            a
+        };
+        for status in [RenewalStatus::InReview, RenewalStatus::InAudit] {
+            assert!(lapse(&with(status), "2026-09-01").is_none(), "{status:?}");
+        }
+        let unpaid = with(RenewalStatus::AwaitingPayment);
+        let after = unpaid.clone().apply(&lapse(&unpaid, "2026-09-01").unwrap());
+        assert_eq!(after.renewals[0].status, RenewalStatus::Withdrawn);
+    }
+
+    #[test]
+    fn a_closing_reminder_goes_once_per_reminder_day_and_not_after_submitting() {
+        let agg = aggregate();
+        let job = Actor::System(crate::JobName("lifecycle".into()));
+        let remind = |a: &CertificationAggregate, day: &str| {
+            a.remind_closing(&rules(), recipient(), Uuid::from_u128(12), &job, at(day))
+        };
+        assert!(
+            remind(&agg, "2026-06-03").is_none(),
+            "89 days: not a reminder day"
+        );
+        let reminded = agg.clone().apply(&remind(&agg, "2026-06-02").unwrap());
+        assert!(
+            remind(&reminded, "2026-06-02").is_none(),
+            "the same day again"
+        );
+        assert!(remind(&reminded, "2026-08-01").is_some(), "30 days before");
+        let mut submitted = aggregate();
+        submitted.renewals.push(Renewal {
+            id: Uuid::from_u128(5),
+            cycle_starts_on: d("2024-09-01"),
+            cycle_expires_on: d("2026-08-31"),
+            status: RenewalStatus::AwaitingPayment,
+            submitted_at: at("2026-05-01"),
+            ..Renewal::default()
+        });
+        assert!(remind(&submitted, "2026-06-02").is_none());
+    }
+}

@@ -943,4 +943,91 @@ mod tests {
         .unwrap();
         assert!(lapsed.contains("not active"));
     }
+
+    #[test]
+    fn waiver_decisions_reminders_and_lapse_say_what_happened_and_what_is_next() {
+        use recert_domain::waiver::{ClosingReminder, Lapsed, WaiverDecided};
+        let ada = recipient("Ada Lovelace");
+        let extension = Notice::WaiverDecided(WaiverDecided {
+            certification_id: certification_id(),
+            credential: Credential::Cphims,
+            kind: "extension".into(),
+            approved: true,
+            note: "Granted <as asked>".into(),
+            closes_on: date("2028-02-29"),
+            reduced: vec![],
+        });
+        let r = render(&ada, &extension, &links()).unwrap();
+        assert!(r.subject.contains("approved"), "{}", r.subject);
+        for part in [&r.text, &r.html] {
+            assert!(part.contains("29 February 2028"), "{part}");
+            assert!(part.contains("unchanged"), "hours are not lowered: {part}");
+        }
+        assert!(r.html.contains("Granted &lt;as asked&gt;"));
+        let waiver = Notice::WaiverDecided(WaiverDecided {
+            certification_id: certification_id(),
+            credential: Credential::Cpdhts,
+            kind: "waiver".into(),
+            approved: true,
+            note: "ok".into(),
+            closes_on: date("2026-08-31"),
+            reduced: vec![line("CE requirements: approved hours", 1000)],
+        });
+        let r = render(&ada, &waiver, &links()).unwrap();
+        for part in [&r.text, &r.html] {
+            assert!(part.contains("approved hours: now 10.00 h"), "{part}");
+        }
+        let denied = Notice::WaiverDecided(WaiverDecided {
+            certification_id: certification_id(),
+            credential: Credential::Cphims,
+            kind: "extension".into(),
+            approved: false,
+            note: "Too late in the cycle".into(),
+            closes_on: date("2026-08-31"),
+            reduced: vec![],
+        });
+        let r = render(&ada, &denied, &links()).unwrap();
+        assert!(r.subject.contains("not approved"));
+        assert!(r.text.contains("stays 31 August 2026") && r.text.contains("Too late"));
+
+        let short = Notice::ClosingReminder(ClosingReminder {
+            certification_id: certification_id(),
+            credential: Credential::Cphims,
+            closes_on: date("2026-08-31"),
+            days_left: 30,
+            met: false,
+            missing: vec![line("CE requirements: total hours", 500)],
+        });
+        let r = render(&ada, &short, &links()).unwrap();
+        assert!(r.subject.contains("30 days"), "{}", r.subject);
+        for part in [&r.text, &r.html] {
+            assert!(part.contains("total hours: 5.00 h") && part.contains("31 August 2026"));
+        }
+        let ready = Notice::ClosingReminder(ClosingReminder {
+            certification_id: certification_id(),
+            credential: Credential::Cphims,
+            closes_on: date("2026-08-31"),
+            days_left: 7,
+            met: true,
+            missing: vec![],
+        });
+        let r = render(&ada, &ready, &links()).unwrap();
+        assert!(
+            r.text.contains("all that is left is to submit"),
+            "{}",
+            r.text
+        );
+
+        let lapsed = Notice::Lapsed(Lapsed {
+            certification_id: certification_id(),
+            credential: Credential::Cphims,
+            certificate_number: "CPHIMS-2024-00042".into(),
+            closed_on: date("2026-08-31"),
+        });
+        let r = render(&ada, &lapsed, &links()).unwrap();
+        assert!(r.subject.contains("lapsed"));
+        for part in [&r.text, &r.html] {
+            assert!(part.contains("CPHIMS-2024-00042") && part.contains("pass the exam again"));
+        }
+    }
 }

@@ -784,16 +784,25 @@ ROUTE = re.compile(r"\.route\(\s*\"([^\"]+)\"\s*,\s*((?:\s*\.?\s*\w+\(\s*\w+\s*\
 
 
 def router_routes(crate: str) -> set[tuple[str, str]]:
-    """(METHOD, path) of the `.route("/path", get(h).post(h))` calls in the crate's router
-    (src/lib.rs; none for a crate without one, e.g. one whose binaries only take scheduled or
+    """(METHOD, path) of the `.route("/path", get(h).post(h))` calls in the crate's router: its
+    library's source files (src/lib.rs and the modules whose routers it merges, e.g.
+    src/exam.rs; none for a crate without one, e.g. one whose binaries only take scheduled or
     stream events)."""
-    lib = FUNCTIONS_DIR / crate / "src" / "lib.rs"
-    src = lib.read_text() if lib.is_file() else ""
+    src_dir = FUNCTIONS_DIR / crate / "src"
+    lib = src_dir / "lib.rs"
+    files = []
+    if lib.is_file():
+        # The library only: binaries (src/main.rs, src/bin/) serve no router of their own.
+        files = sorted(
+            p for p in src_dir.rglob("*.rs") if p.name != "main.rs" and "bin" not in p.relative_to(src_dir).parts
+        )
     found = set()
-    for path, chain in ROUTE.findall(src):
-        for method in re.findall(r"(\w+)\(\s*\w+\s*\)", chain):
-            found.add((method.upper(), path))
-    assert src.count(".route(") == len(ROUTE.findall(src)), f"{crate}: a .route( call this test cannot read"
+    for file in files:
+        src = file.read_text()
+        for path, chain in ROUTE.findall(src):
+            for method in re.findall(r"(\w+)\(\s*\w+\s*\)", chain):
+                found.add((method.upper(), path))
+        assert src.count(".route(") == len(ROUTE.findall(src)), f"{file}: a .route( call this test cannot read"
     return found
 
 

@@ -1,7 +1,8 @@
 //! The `certifications` function: the staff surface that makes the API usable from an empty
 //! store — enrol certificants, issue certifications (with a welcome email through the outbox) —
 //! and the reads a certificant needs to find their own (their profile, their certifications, one
-//! certification and its history).
+//! certification and its history). Staff also record exam passes here ([`exam`]): they renew an
+//! active certification or reinstate a lapsed or revoked one.
 
 use axum::Router;
 use axum::extract::State;
@@ -23,6 +24,8 @@ use recert_store::StoreError;
 
 use serde::{Deserialize, Serialize};
 
+pub mod exam;
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/certificants", post(create_certificant))
@@ -37,6 +40,7 @@ pub fn router() -> Router<AppState> {
             "/certifications/{certification_id}/history",
             get(get_history),
         )
+        .merge(exam::router())
 }
 
 const MAX_NAME_CHARS: usize = 200;

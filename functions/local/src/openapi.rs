@@ -52,6 +52,7 @@ impl Modify for BearerAuth {
         certifications::issue_certification,
         certifications::get_certification,
         certifications::get_history,
+        certifications::exam::record_exam_pass,
         transcripts::list_entries,
         transcripts::create_entry,
         transcripts::get_entry,
@@ -88,7 +89,7 @@ impl Modify for BearerAuth {
     components(schemas(Problem, Page<recert_domain::CeEntry>)),
     modifiers(&BearerAuth),
     tags(
-        (name = "certifications", description = "Enrol certificants, issue certifications, read them"),
+        (name = "certifications", description = "Enrol certificants, issue certifications, read them, record exam passes (renew or reinstate)"),
         (name = "transcripts", description = "CE entries of a certification"),
         (name = "eligibility", description = "Where a certification stands, and what-if"),
         (name = "submissions", description = "Renewal submissions, staff-recorded payments, the certificate"),

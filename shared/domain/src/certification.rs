@@ -261,6 +261,16 @@ pub enum HistoryKind {
         request_id: uuid::Uuid,
         approved: bool,
     },
+    /// Staff recorded an exam pass: an active certification was renewed (the expiration moved one
+    /// cycle from the old one), a lapsed or revoked one reinstated (`reinstated`: a new cycle from
+    /// the pass date).
+    ExamPassed {
+        passed_on: NaiveDate,
+        /// The exam's reference, as staff recorded it.
+        reference: String,
+        reinstated: bool,
+        new_expires_on: NaiveDate,
+    },
 }
 
 /// One line of the append-only history of a certification.

@@ -86,6 +86,21 @@ pub struct Approved {
     pub next_cycle_starts_on: NaiveDate,
 }
 
+/// Sent when staff record an exam pass: renewed (active) or reinstated (lapsed or revoked), valid
+/// until when, and the cycle that now runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExamRecorded {
+    pub certification_id: CertificationId,
+    pub credential: Credential,
+    pub certificate_number: String,
+    /// Reinstated with a new cycle from the pass date (else renewed from the old expiration).
+    pub reinstated: bool,
+    pub passed_on: NaiveDate,
+    pub valid_until: NaiveDate,
+    /// The first day of the cycle that now runs (the next cycle, when renewed ahead of it).
+    pub cycle_starts_on: NaiveDate,
+}
+
 /// Sent when a submission is returned: why, and until when to resubmit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Returned {
@@ -121,6 +136,8 @@ pub enum Notice {
     ClosingReminder(crate::waiver::ClosingReminder),
     /// Not renewed by the closing date: the certification lapsed.
     Lapsed(crate::waiver::Lapsed),
+    /// Staff recorded an exam pass: renewed or reinstated.
+    ExamRecorded(ExamRecorded),
 }
 
 impl Notice {
@@ -140,6 +157,7 @@ impl Notice {
             Notice::WaiverDecided(_) => "waiver_decided",
             Notice::ClosingReminder(_) => "closing_reminder",
             Notice::Lapsed(_) => "lapsed",
+            Notice::ExamRecorded(_) => "exam_recorded",
         }
     }
 }

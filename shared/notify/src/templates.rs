@@ -24,7 +24,7 @@ pub const LINK_BASE_ENV: &str = "RECERT_LINK_BASE";
 pub const DEFAULT_LINK_BASE: &str = "http://127.0.0.1:3000";
 
 /// Every template, by name, as compiled in.
-const TEMPLATES: [(&str, &str); 41] = [
+const TEMPLATES: [(&str, &str); 44] = [
     ("layout.html", include_str!("../templates/layout.html")),
     (
         "welcome.subject.txt",
@@ -121,6 +121,18 @@ const TEMPLATES: [(&str, &str); 41] = [
     (
         "audit_received.html",
         include_str!("../templates/audit_received.html"),
+    ),
+    (
+        "exam_recorded.subject.txt",
+        include_str!("../templates/exam_recorded.subject.txt"),
+    ),
+    (
+        "exam_recorded.txt",
+        include_str!("../templates/exam_recorded.txt"),
+    ),
+    (
+        "exam_recorded.html",
+        include_str!("../templates/exam_recorded.html"),
     ),
     (
         "certificate.html",
@@ -473,6 +485,16 @@ fn context_of(recipient: &Recipient, notice: &Notice, links: &LinkBase) -> Value
             certificate_due_on => a.certificate_due_on.map(human_date).unwrap_or_default(),
             reason => a.reason.as_deref().map(one_line).unwrap_or_default(),
             links => context! { certification => link(links.certification(a.certification_id)) },
+        },
+        Notice::ExamRecorded(e) => context! {
+            name,
+            credential => e.credential.to_string(),
+            certificate_number => one_line(&e.certificate_number),
+            reinstated => e.reinstated,
+            passed_on => human_date(e.passed_on),
+            valid_until => human_date(e.valid_until),
+            cycle_starts_on => human_date(e.cycle_starts_on),
+            links => context! { certification => link(links.certification(e.certification_id)) },
         },
     }
 }
@@ -900,6 +922,73 @@ mod tests {
         });
         let r = render(&recipient("Ada Lovelace"), &passed, &links()).unwrap();
         in_both(&r, "28 February 2027");
+    }
+
+    fn exam_recorded(reinstated: bool) -> Notice {
+        Notice::ExamRecorded(recert_domain::notice::ExamRecorded {
+            certification_id: certification_id(),
+            credential: Credential::Cphims,
+            certificate_number: "CPHIMS-2024-00042".into(),
+            reinstated,
+            passed_on: date("2027-05-10"),
+            valid_until: if reinstated {
+                date("2030-05-09")
+            } else {
+                date("2030-03-31")
+            },
+            cycle_starts_on: if reinstated {
+                date("2027-05-10")
+            } else {
+                date("2027-04-01")
+            },
+        })
+    }
+
+    #[test]
+    fn an_exam_pass_says_renewed_or_reinstated_valid_until_and_the_cycle() {
+        let r = render(&recipient("Ada Lovelace"), &exam_recorded(true), &links()).unwrap();
+        assert_eq!(
+            r.subject,
+            "Your CPHIMS certification is reinstated until 9 May 2030"
+        );
+        for fact in [
+            "Ada Lovelace",
+            "CPHIMS-2024-00042",
+            "exam on 10 May 2027",
+            "is reinstated",
+            "9 May 2030",
+            "new cycle runs from 10 May 2027",
+            "https://app.example.org/certifications/01936f3e-7a2b-7c4d-8e9f-0a1b2c3d4e5f",
+        ] {
+            in_both(&r, fact);
+        }
+        assert!(r.text.contains("valid until 9 May 2030"), "{}", r.text);
+        assert!(!r.text.contains("renewed by exam"), "{}", r.text);
+        assert!(!r.text.contains('<'), "{}", r.text);
+
+        let r = render(&recipient("Ada Lovelace"), &exam_recorded(false), &links()).unwrap();
+        assert_eq!(
+            r.subject,
+            "Your CPHIMS certification is renewed by exam until 31 March 2030"
+        );
+        for fact in [
+            "is renewed by exam",
+            "31 March 2030",
+            "next cycle runs from 1 April 2027",
+        ] {
+            in_both(&r, fact);
+        }
+        assert!(r.text.contains("valid until 31 March 2030"), "{}", r.text);
+        assert!(!r.text.contains("reinstated"), "{}", r.text);
+
+        let r = render(
+            &recipient("Ada <script>alert(1)</script>"),
+            &exam_recorded(true),
+            &links(),
+        )
+        .unwrap();
+        assert!(!r.html.contains("<script>"), "{}", r.html);
+        assert!(r.html.contains("Ada &lt;script&gt;"), "{}", r.html);
     }
 
     #[test]

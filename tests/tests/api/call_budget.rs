@@ -225,6 +225,32 @@ async fn every_read_is_the_root_plus_one_query_and_every_write_adds_one_transact
     );
 }
 
+/// A staff command that emails the holder (here: recording an exam pass) first reads the root
+/// (may the caller see it, whose is it) and the holder (the recipient), then runs as every write:
+/// the load and one transaction, the email's outbox item in it.
+#[tokio::test]
+async fn recording_an_exam_pass_reads_the_root_and_the_holder_then_writes_once() {
+    if skip() {
+        return;
+    }
+    let app = TestApp::on("2026-05-01");
+    let (_, cert, _) = app.enrol("CPHIMS", "2023-09-01", "2026-08-31").await;
+    let (r, calls) = counted(
+        &app,
+        "POST",
+        &format!("/certifications/{cert}/exam-passes"),
+        &app.admin(),
+        Some(json!({"passed_on": "2026-04-15", "reference": "EXAM-BUDGET-1"})),
+    )
+    .await;
+    assert_eq!(r.ok(200)["outcome"], "renewed");
+    assert_budget(
+        "POST exam pass",
+        &calls,
+        &[("GetItem", 3), ("Query", 1), ("TransactWriteItems", 1)],
+    );
+}
+
 /// The daily audit draw: a few calls per run (the periods, the queue, the day's record) and five
 /// per judged submission (its certificant for the notice; the command's root, working set and
 /// commit).

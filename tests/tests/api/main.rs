@@ -9,6 +9,7 @@ mod contention;
 mod eligibility;
 mod enrolment;
 mod errors;
+mod exam;
 mod hardening;
 mod helpers;
 mod lambda_events;

@@ -1,0 +1,139 @@
+//! Staff record an exam pass (`POST /certifications/{id}/exam-passes`, admin only): an active
+//! certification is renewed as the CE path would renew it (one cycle from the old expiration), a
+//! lapsed or revoked one is reinstated with a new cycle from the pass date. The rules are the
+//! domain's (`recert_domain::exam`); this handler checks the role, finds the holder to email, and
+//! runs the command with `Idempotency-Key` replay.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::post;
+use chrono::NaiveDate;
+use recert_api::error::WriteErrors;
+use recert_api::extract::idempotency_key;
+use recert_api::{
+    ApiError, AppState, Concurrency, Idempotency, Json, Path, Principal, Reply, Role,
+};
+use recert_domain::{Certification, CertificationId, ExamOutcome, HistoryKind, Recipient};
+use serde::{Deserialize, Serialize};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/certifications/{certification_id}/exam-passes",
+        post(record_exam_pass),
+    )
+}
+
+/// An exam pass, as staff record it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewExamPass {
+    /// The day the exam was passed: not in the future, and after the current cycle's first day.
+    #[schema(example = "2027-05-10")]
+    pub passed_on: NaiveDate,
+    /// The exam's reference (a result or sitting number): 1 to 64 characters.
+    #[schema(example = "EXAM-2027-000123")]
+    pub reference: String,
+}
+
+/// What recording the pass did, and the certification as it now is.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ExamPassRecorded {
+    /// `renewed` (it was active: the expiration moved one cycle from the old one) or
+    /// `reinstated` (it had lapsed or was revoked: a new cycle from the pass date).
+    pub outcome: ExamOutcome,
+    pub passed_on: NaiveDate,
+    /// The reference as recorded (trimmed).
+    pub reference: String,
+    /// Active, with its new cycle (`cycle_starts_on`) and expiration (`expires_on`).
+    pub certification: Certification,
+}
+
+#[utoipa::path(
+    post,
+    path = "/certifications/{certification_id}/exam-passes",
+    tag = "certifications",
+    params(
+        ("certification_id" = CertificationId, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: the first response is replayed for 24 h"),
+    ),
+    request_body = NewExamPass,
+    responses(
+        (status = 200, description = "Recorded: the certification is renewed (active: one cycle from the old expiration) or reinstated (lapsed or revoked: a new cycle from the pass date); the certificant is emailed", body = ExamPassRecorded, headers(("ETag" = String, description = "The certification's new version (`\"v<version>\"`)"))),
+        WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub async fn record_exam_pass(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(certification_id): Path<CertificationId>,
+    headers: HeaderMap,
+    Json(input): Json<NewExamPass>,
+) -> Result<Response, ApiError> {
+    // Staff who issue certifications reinstate them.
+    principal.require(&[Role::Admin])?;
+    let idempotency = idempotency_key(&headers)?.map(|k| {
+        Idempotency::new(
+            &principal,
+            k,
+            "POST",
+            &format!("/certifications/{certification_id}/exam-passes"),
+            &input,
+        )
+    });
+    let recipient = holder(&state, &principal, certification_id).await?;
+    let message_id = uuid::Uuid::now_v7();
+    state
+        .execute(
+            &principal,
+            certification_id,
+            idempotency,
+            Concurrency::Commutes,
+            |ctx| {
+                let (outcome, changes) = ctx.aggregate.record_exam_pass(
+                    input.passed_on,
+                    &input.reference,
+                    ctx.rules,
+                    recipient.clone(),
+                    message_id,
+                    ctx.actor,
+                    ctx.now,
+                )?;
+                let reference = match &changes.event().kind {
+                    HistoryKind::ExamPassed { reference, .. } => reference.clone(),
+                    _ => input.reference.trim().to_owned(),
+                };
+                let certification = changes.certification().clone();
+                let etag = format!("\"v{}\"", certification.version);
+                let body = ExamPassRecorded {
+                    outcome,
+                    passed_on: input.passed_on,
+                    reference,
+                    certification,
+                };
+                Ok((changes, Reply::ok(body).tagged(etag)))
+            },
+        )
+        .await
+}
+
+/// The holder of a certification the caller may see, as the email's recipient.
+async fn holder(
+    state: &AppState,
+    principal: &Principal,
+    id: CertificationId,
+) -> Result<Recipient, ApiError> {
+    let certification = state
+        .app
+        .certification_visible(&principal.actor, id)
+        .await?;
+    let certificant = state
+        .app
+        .store
+        .certificant(certification.certificant_id)
+        .await?
+        .ok_or(ApiError::NotFound("certificant"))?;
+    Ok(Recipient::from(&certificant))
+}

@@ -18,7 +18,7 @@ const PDF: &[u8] = b"%PDF-1.7 certificate of completion, Society conference 2024
 
 /// A ready certificant (one 45 h society entry) who submitted and paid on [`TODAY`]; returns
 /// (certification, submission id, entry id, their token).
-async fn paid(app: &TestApp) -> (String, String, String, String) {
+pub(crate) async fn paid(app: &TestApp) -> (String, String, String, String) {
     let (_, cert, token) = app.enrol("CPHIMS", "2023-09-01", "2026-08-31").await;
     let logged = app
         .log(

@@ -35,7 +35,9 @@ AUTHORIZER = "JwtAuthorizer"
 #                   Query (a certification's working set and history); Query on gsi1 (a
 #                   certificant's certifications); enrol / issue = TransactWriteItems of conditional
 #                   Puts (profile, email guard, root, history, certificate-number guard; issue also
-#                   the deadline items and the welcome outbox message, in CERT#<id>).
+#                   the deadline items and the welcome outbox message, in CERT#<id>); a
+#                   certificant's calendar feed (CERTIFICANT#<id> / CALENDAR_FEED): GetItem, an
+#                   unconditional PutItem (create, rotate), DeleteItem (revoke).
 #   notifier:       (the table's stream, read by Lambda with the function's role) GetItem of the
 #                   outbox message; conditional PutItem to claim it and to record the outcome.
 #   outbox-sweeper: Query on gsi2 (the outbox queue, QUEUE#outbox); GetItem + conditional PutItem
@@ -75,7 +77,7 @@ EXPECTED_DYNAMODB: dict[str, dict[str, set[str]]] = {
     "transcripts": {TABLE: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"}},
     "eligibility": {TABLE: {"dynamodb:GetItem", "dynamodb:Query"}},
     "certifications": {
-        TABLE: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
+        TABLE: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem"},
         "gsi1": {"dynamodb:Query"},
     },
     "notifier": {
@@ -135,12 +137,14 @@ EXPECTED_LEADING_KEYS: dict[str, dict[str, dict[str, set[str]]]] = {
     "eligibility": {TABLE: {"dynamodb:GetItem": {CERT}, "dynamodb:Query": {CERT}}},
     "certifications": {
         TABLE: {
-            # profile, certification root, certificate-number guard
+            # profile and calendar feed, certification root, certificate-number guard
             "dynamodb:GetItem": {CERTIFICANT, CERT, CERTNO},
             # a certification's working set and history
             "dynamodb:Query": {CERT},
-            # profile, email guard, root and history, certificate-number guard
+            # profile, email guard, root and history, certificate-number guard, calendar feed
             "dynamodb:PutItem": {CERTIFICANT, EMAIL, CERT, CERTNO},
+            # a calendar feed, revoked
+            "dynamodb:DeleteItem": {CERTIFICANT},
         },
         # gsi1pk = CERTIFICANT#<id> on a certification root
         "gsi1": {"dynamodb:Query": {CERTIFICANT}},
@@ -237,11 +241,13 @@ UNROUTED = {
 # An entry that no longer matches the template fails the checks too: the lists stay exact.
 
 # HttpApi routes that skip the JWT authorizer (event Auth: {Authorizer: NONE}), by (function
-# crate, METHOD, path). Only of two kinds (OPEN_ROUTE_KINDS): a signed webhook (POST under
+# crate, METHOD, path). Only of three kinds (OPEN_ROUTE_KINDS): a signed webhook (POST under
 # /webhooks/), for a caller that cannot carry our JWT and whose request the handler authenticates
-# itself, by verifying a signature over the raw body before acting on it; or a public read (GET) of
-# what is published by design, with no personal data. Each must be in openapi/openapi.json with an
-# explicit `security: []`.
+# itself, by verifying a signature over the raw body before acting on it; a public read (GET) of
+# what is published by design, with no personal data; or a capability URL (GET under /calendar/):
+# a read for a client that cannot carry our JWT (a calendar app), authenticated by the
+# unguessable secret in its path, which the handler checks before reading anything else. Each
+# must be in openapi/openapi.json with an explicit `security: []`.
 UNAUTHENTICATED_ROUTES: dict[tuple[str, str, str], str] = {
     ("submissions", "POST", "/webhooks/payments"): "the payment processor's webhook: the processor "
     "cannot carry our JWT; the handler verifies its HMAC signature (Stripe-Signature, or Standard "
@@ -251,10 +257,17 @@ UNAUTHENTICATED_ROUTES: dict[tuple[str, str, str], str] = {
     "anyone may check a month's draw (the seed's commitment, the seed once the period has ended and "
     "the draw job revealed it, each day's candidates and selections by submission id and ticket; "
     "no names or addresses) and re-run it with the public package; the handler takes no principal",
+    ("certifications", "GET", "/calendar/{token}"): "the certificant's private calendar feed: "
+    "calendar apps cannot carry our JWT; the token in the path (<certificant id>.<32 random bytes>) "
+    "is the credential, its secret's SHA-256 compared in constant time with the stored one before "
+    "anything else is read; a malformed, unknown, rotated-out or revoked token is the same 404; "
+    "read-only (the certificant's renewal dates, no name, email or certificate number); the "
+    "access log records the route key, never the path",
 }
 # What an open route may be: (METHOD, path prefix) -> the kind.
 OPEN_ROUTE_KINDS: dict[tuple[str, str], str] = {
     ("POST", "/webhooks/"): "a signed webhook",
+    ("GET", "/calendar/"): "a capability URL (the secret token in the path)",
     ("GET", "/"): "a public read-only record",
 }
 

@@ -1,8 +1,9 @@
 //! The `certifications` function: the staff surface that makes the API usable from an empty
 //! store — enrol certificants, issue certifications (with a welcome email through the outbox) —
 //! and the reads a certificant needs to find their own (their profile, their certifications, one
-//! certification and its history). Staff also record exam passes here ([`exam`]): they renew an
-//! active certification or reinstate a lapsed or revoked one.
+//! certification and its history), and the certificant's private calendar feed ([`calendar`]).
+//! Staff also record exam passes here ([`exam`]): they renew an active certification or reinstate
+//! a lapsed or revoked one.
 
 use axum::Router;
 use axum::extract::State;
@@ -24,10 +25,12 @@ use recert_store::StoreError;
 
 use serde::{Deserialize, Serialize};
 
+pub mod calendar;
 pub mod exam;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(calendar::router())
         .route("/certificants", post(create_certificant))
         .route("/certificants/{certificant_id}", get(get_certificant))
         .route(

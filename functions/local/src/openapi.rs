@@ -17,6 +17,12 @@ impl Modify for BearerAuth {
         {
             post.security = Some(Vec::new());
         }
+        // A calendar app cannot send a bearer token: the secret token in the URL is the credential.
+        if let Some(item) = openapi.paths.paths.get_mut("/calendar/{token}")
+            && let Some(get) = item.get.as_mut()
+        {
+            get.security = Some(Vec::new());
+        }
         // Anyone may check the audit draw: no bearer token.
         if let Some(item) = openapi.paths.paths.get_mut("/audit-periods/{period}")
             && let Some(get) = item.get.as_mut()
@@ -53,6 +59,9 @@ impl Modify for BearerAuth {
         certifications::get_certification,
         certifications::get_history,
         certifications::exam::record_exam_pass,
+        certifications::calendar::create_calendar_feed,
+        certifications::calendar::revoke_calendar_feed,
+        certifications::calendar::get_calendar_feed,
         transcripts::list_entries,
         transcripts::create_entry,
         transcripts::get_entry,
@@ -90,6 +99,7 @@ impl Modify for BearerAuth {
     modifiers(&BearerAuth),
     tags(
         (name = "certifications", description = "Enrol certificants, issue certifications, read them, record exam passes (renew or reinstate)"),
+        (name = "calendar", description = "The certificant's private calendar feed: a secret iCalendar URL for calendar apps (no bearer token on the feed itself)"),
         (name = "transcripts", description = "CE entries of a certification"),
         (name = "eligibility", description = "Where a certification stands, and what-if"),
         (name = "submissions", description = "Renewal submissions, staff-recorded payments, the certificate"),

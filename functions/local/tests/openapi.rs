@@ -18,8 +18,17 @@ fn committed_openapi_matches_the_code() {
 }
 
 /// Operations without a bearer token (the template allows an unauthenticated route for exactly
-/// these): the payment webhook authenticates by its signature; the audit draw records are public.
-const PUBLIC: [&str; 2] = ["/webhooks/payments", "/audit-periods/{period}"];
+/// these): the payment webhook authenticates by its signature; the audit draw records are public;
+/// the calendar feed is opened by the secret token in its URL (calendar apps send no header).
+const PUBLIC: [&str; 3] = [
+    "/webhooks/payments",
+    "/audit-periods/{period}",
+    "/calendar/{token}",
+];
+
+/// Public operations that refuse nobody for a missing token (no 401 to document): the audit draw
+/// records, and the calendar feed (a token that opens no feed is a 404).
+const NEVER_401: [&str; 2] = ["/audit-periods/{period}", "/calendar/{token}"];
 
 #[test]
 fn every_operation_is_secured_and_documents_its_errors_as_problems() {
@@ -40,8 +49,7 @@ fn every_operation_is_secured_and_documents_its_errors_as_problems() {
                     "{method} {path} has no security"
                 );
             }
-            // Anyone may read the audit draw records: nothing to refuse a caller for.
-            if path != "/audit-periods/{period}" {
+            if !NEVER_401.contains(&path.as_str()) {
                 assert!(
                     responses.contains_key("401"),
                     "{method} {path} does not document 401"

@@ -12,12 +12,14 @@
 //!   sweeper that backs the stream-triggered notifier up.
 //! - [`jobs`]: scheduled jobs (one day at a time, through the due-date index, idempotent).
 //! - [`audit`]: the random audit's daily draw (verifiable, committed seeds) and its deadlines.
+//! - [`calendar`]: the certificant's private calendar feed (create or rotate, revoke, serve).
 //! - [`AppError`]: why a command or query failed, in domain terms; each edge (HTTP, a job's log,
 //!   a stream's batch failure) renders it its own way.
 //!
 //! Must not depend on HTTP, on JWTs, or on any function crate.
 
 pub mod audit;
+pub mod calendar;
 pub mod config;
 pub mod error;
 pub mod jobs;

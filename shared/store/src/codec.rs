@@ -38,20 +38,22 @@
 //! | item | `pk` | `sk` |
 //! |---|---|---|
 //! | certificant | `CERTIFICANT#<id>` | `PROFILE` |
+//! | certificant's calendar feed (the SHA-256 of its secret) | `CERTIFICANT#<id>` | `CALENDAR_FEED` |
 //! | email guard | `EMAIL#<lower-cased email>` | `GUARD` |
 //! | certificate-number guard | `CERTNO#<number>` | `GUARD` |
 //! | audit period (seed and commitment) | `AUDIT#<yyyy-mm>` | `PERIOD` |
 //! | audit draw record (one per day) | `AUDIT#<yyyy-mm>` | `DRAW#<run day, yyyy-mm-dd>` |
 //!
-//! The embedded store keeps the audit items in `audit_ledger (pk, sk, body)` under these very keys.
+//! The embedded store keeps the audit items in `audit_ledger (pk, sk, body)` under these very keys,
+//! and the calendar feeds in `calendar_feed (certificant_id, body)`.
 //! and GSI1 on the root: `CERTIFICANT#<certificant id>`, `CERT#<created_at>#<certification id>`.
 
 use crate::{Indexed, IndexedItem, StoreError};
 use chrono::{DateTime, NaiveDate, Utc};
 use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
-    CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
-    DueKind, DueSlot, HistoryEvent, Item, ItemKey, Queue, QueueSlot,
+    CalendarFeed, CeEntry, Certificant, CertificantId, Certification, CertificationAggregate,
+    CertificationId, DueKind, DueSlot, HistoryEvent, Item, ItemKey, Queue, QueueSlot,
 };
 
 /// The sort key of a certification's root item.
@@ -106,6 +108,17 @@ pub fn email_pk(email: &str) -> String {
 /// The certificate-number guard's partition key.
 pub fn certno_pk(number: &str) -> String {
     format!("CERTNO#{number}")
+}
+
+/// The sort key of a certificant's calendar feed item (DynamoDB), beside their profile.
+pub const CALENDAR_FEED_SK: &str = "CALENDAR_FEED";
+
+pub fn encode_calendar_feed(feed: &CalendarFeed) -> Result<String, StoreError> {
+    encode_body("calendar feed", feed)
+}
+
+pub fn decode_calendar_feed(body: &str) -> Result<CalendarFeed, StoreError> {
+    decode_body("calendar feed", body)
 }
 
 /// The sort key of an audit period's item (its seed and commitment).

@@ -16,6 +16,7 @@
 //! | certificate-number guard | `CERTNO#<number>` | `GUARD` | `o = CERT#<id>` |
 //! | audit period | `AUDIT#<yyyy-mm>` | `PERIOD` | `b` |
 //! | audit draw record | `AUDIT#<yyyy-mm>` | `DRAW#<run day>` | `b` |
+//! | calendar feed | `CERTIFICANT#<id>` | `CALENDAR_FEED` | `b` (the SHA-256 of the feed's secret) |
 //!
 //! - [`AggregateStore::load`] is a consistent `GetItem` of the root, THEN a consistent `Query`
 //!   of the root's working set (`sk BETWEEN` [`codec::working_set_range`]: the current cycle's
@@ -52,6 +53,9 @@
 //!   [`AuditLedger::draws`] is a consistent `Query` of `begins_with(sk, DRAW#)`, all pages. A body
 //!   over [`crate::MAX_BODY_BYTES`] is refused before any call, and DynamoDB's own size refusal
 //!   (a `ValidationException`) is `Rejected` too ([`put_item_error`]).
+//! - [`CalendarFeeds`]: one item beside the certificant's profile; a put is an unconditional
+//!   `PutItem` (a rotation replaces the item), a read a consistent `GetItem`, a revocation a
+//!   `DeleteItem`. Outside every transaction: nothing else changes with it.
 //! - Certificate numbers never change after issue: an update naming another number is `Rejected`
 //!   (the guard item is written once, at creation).
 //! - A creation carries its certificate-number guard as one more action, so it may hold one item
@@ -77,8 +81,8 @@ pub use table::{TableDefinition, create_table};
 
 use crate::codec::{self, Index, IndexKey};
 use crate::{
-    AggregateStore, AuditLedger, CertificantStore, CertificateLookup, DueIndex, IndexCursor,
-    IndexPage, OutboxStore, PageHook, QueueIndex, StoreError,
+    AggregateStore, AuditLedger, CalendarFeeds, CertificantStore, CertificateLookup, DueIndex,
+    IndexCursor, IndexPage, OutboxStore, PageHook, QueueIndex, StoreError,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
@@ -95,8 +99,8 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, NaiveDate, Utc};
 use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
-    CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
-    Changes, DueKind, HistoryEvent, Item, ItemKey, OutboxMessage, Queue,
+    CalendarFeed, CeEntry, Certificant, CertificantId, Certification, CertificationAggregate,
+    CertificationId, Changes, DueKind, HistoryEvent, Item, ItemKey, OutboxMessage, Queue,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -425,6 +429,37 @@ impl DynamoStore {
             }
             Err(e) => Err(put_item_error(e)),
         }
+    }
+
+    /// One unconditional `PutItem` of `item` (creates or replaces).
+    async fn put_item(&self, item: Attributes) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .put_item()
+            .table_name(&*self.table)
+            .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(put_item_error)?;
+        self.record_capacity("PutItem", out.consumed_capacity());
+        Ok(())
+    }
+
+    /// One `DeleteItem` of `(pk, sk)` (a no-op when there is no such item).
+    async fn delete_item(&self, pk: String, sk: &str) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&*self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DeleteItem", e))?;
+        self.record_capacity("DeleteItem", out.consumed_capacity());
+        Ok(())
     }
 
     /// The body of item `(pk, sk)`, read strongly; `None` if there is none.
@@ -1231,6 +1266,35 @@ impl AuditLedger for DynamoStore {
         // The sort keys order them by day already; the port promises it whatever the key format.
         draws.sort_by_key(|d| d.run_on);
         Ok(draws)
+    }
+}
+
+#[async_trait]
+impl CalendarFeeds for DynamoStore {
+    async fn put_calendar_feed(&self, feed: &CalendarFeed) -> Result<(), StoreError> {
+        let body = codec::encode_calendar_feed(feed)?;
+        let pk = codec::certificant_pk(feed.certificant_id);
+        self.put_item(body_item(&pk, codec::CALENDAR_FEED_SK, &body))
+            .await
+    }
+
+    async fn calendar_feed(
+        &self,
+        certificant: CertificantId,
+    ) -> Result<Option<CalendarFeed>, StoreError> {
+        self.body(
+            codec::certificant_pk(certificant),
+            codec::CALENDAR_FEED_SK,
+            "calendar feed",
+        )
+        .await?
+        .map(|body| codec::decode_calendar_feed(&body))
+        .transpose()
+    }
+
+    async fn delete_calendar_feed(&self, certificant: CertificantId) -> Result<(), StoreError> {
+        self.delete_item(codec::certificant_pk(certificant), codec::CALENDAR_FEED_SK)
+            .await
     }
 }
 

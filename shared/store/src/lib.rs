@@ -13,7 +13,8 @@
 //! - [`DueIndex`]: what falls due on a day, by kind, paged (GSI3);
 //! - [`OutboxStore`]: read one outbox message, and replace it only if unchanged (delivery);
 //! - [`AuditLedger`]: the random audit's periods (seed and commitment) and daily draw records,
-//!   outside every certification.
+//!   outside every certification;
+//! - [`CalendarFeeds`]: each certificant's calendar feed (the SHA-256 of its secret URL's token).
 //!
 //! [`Store`] is all of them; code that needs less takes the narrower trait. Adapters:
 //! `sqlite::SqliteStore` (embedded, the local default; feature `sqlite`) and [`dynamodb::DynamoStore`]
@@ -34,8 +35,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
-    CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
-    Changes, DueKind, HistoryEvent, Item, OutboxMessage, Queue,
+    CalendarFeed, CeEntry, Certificant, CertificantId, Certification, CertificationAggregate,
+    CertificationId, Changes, DueKind, HistoryEvent, Item, OutboxMessage, Queue,
 };
 use std::collections::HashSet;
 use std::fmt::Debug;
@@ -246,6 +247,22 @@ pub trait AuditLedger: Send + Sync + Debug {
     async fn draws(&self, period: Period) -> Result<Vec<DrawRecord>, StoreError>;
 }
 
+/// Each certificant's calendar feed: at most one, outside every certification, never in a
+/// transaction. The record holds the SHA-256 of the feed's secret, never the secret.
+#[async_trait]
+pub trait CalendarFeeds: Send + Sync + Debug {
+    /// Store `feed` as its certificant's feed, replacing the one there (a rotation: the old
+    /// secret stops opening it at once).
+    async fn put_calendar_feed(&self, feed: &CalendarFeed) -> Result<(), StoreError>;
+    /// The certificant's feed, read strongly; `None` if there is none (never created, or revoked).
+    async fn calendar_feed(
+        &self,
+        certificant: CertificantId,
+    ) -> Result<Option<CalendarFeed>, StoreError>;
+    /// Remove the certificant's feed (a revocation); a no-op when there is none.
+    async fn delete_calendar_feed(&self, certificant: CertificantId) -> Result<(), StoreError>;
+}
+
 /// Every capability: what an adapter implements and a composition root holds.
 pub trait Store:
     AggregateStore
@@ -255,6 +272,7 @@ pub trait Store:
     + DueIndex
     + OutboxStore
     + AuditLedger
+    + CalendarFeeds
 {
 }
 
@@ -266,6 +284,7 @@ impl<T> Store for T where
         + DueIndex
         + OutboxStore
         + AuditLedger
+        + CalendarFeeds
 {
 }
 

@@ -19,6 +19,9 @@
 //!   very `(pk, sk)` DynamoDB gives them (`AUDIT#<yyyy-mm>`, `PERIOD` / `DRAW#<run day>`). A
 //!   create is `INSERT ... ON CONFLICT DO NOTHING` then a read of what is stored; a reveal
 //!   reads and rewrites the period in one `BEGIN IMMEDIATE` transaction.
+//! - `calendar_feed`: each certificant's calendar feed ([`CalendarFeeds`]), keyed by
+//!   `certificant_id` (DynamoDB `pk = CERTIFICANT#<id>`, `sk = CALENDAR_FEED`). A put is an upsert
+//!   (a rotation replaces the record), a revocation a delete.
 //!
 //! Bodies are the serde JSON of the domain types; the columns beside them are only keys and
 //! indexes. The schema is migrated on open with `PRAGMA user_version` ([`MIGRATIONS`]).
@@ -44,15 +47,15 @@
 
 use crate::codec::{self, Index, IndexKey, ROOT_SK};
 use crate::{
-    AggregateStore, AuditLedger, CertificantStore, CertificateLookup, DueIndex, IndexCursor,
-    IndexPage, OutboxStore, PageHook, QueueIndex, StoreError,
+    AggregateStore, AuditLedger, CalendarFeeds, CertificantStore, CertificateLookup, DueIndex,
+    IndexCursor, IndexPage, OutboxStore, PageHook, QueueIndex, StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
-    CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
-    Changes, DueKind, HistoryEvent, Item, ItemKey, OutboxMessage, Queue,
+    CalendarFeed, CeEntry, Certificant, CertificantId, Certification, CertificationAggregate,
+    CertificationId, Changes, DueKind, HistoryEvent, Item, ItemKey, OutboxMessage, Queue,
 };
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use std::fmt;
@@ -155,6 +158,14 @@ pub const MIGRATIONS: &[&str] = &[
     WHERE idx = 'gsi2' AND ipk = 'QUEUE#renewal_review'
       AND (certification_id, sk) IN (
           SELECT certification_id, sk FROM items WHERE json_extract(body, '$.draw') IS NULL);
+    "#,
+    // 5: each certificant's calendar feed (the SHA-256 of its secret, never the secret). No
+    // foreign key to `certificants`: DynamoDB's item does not depend on the profile either.
+    r#"
+    CREATE TABLE calendar_feed (
+        certificant_id TEXT PRIMARY KEY,
+        body           TEXT NOT NULL
+    );
     "#,
 ];
 
@@ -1080,6 +1091,53 @@ impl AuditLedger for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()?;
             draws.sort_by_key(|d| d.run_on);
             Ok(draws)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl CalendarFeeds for SqliteStore {
+    async fn put_calendar_feed(&self, feed: &CalendarFeed) -> Result<(), StoreError> {
+        let id = feed.certificant_id.to_string();
+        let body = codec::encode_calendar_feed(feed)?;
+        self.with_conn(move |conn| {
+            conn.execute(
+                "INSERT INTO calendar_feed (certificant_id, body) VALUES (?1, ?2)
+                 ON CONFLICT (certificant_id) DO UPDATE SET body = excluded.body",
+                params![id, body],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn calendar_feed(
+        &self,
+        certificant: CertificantId,
+    ) -> Result<Option<CalendarFeed>, StoreError> {
+        let id = certificant.to_string();
+        self.with_conn(move |conn| {
+            let body: Option<String> = conn
+                .query_row(
+                    "SELECT body FROM calendar_feed WHERE certificant_id = ?1",
+                    [&id],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            body.map(|b| codec::decode_calendar_feed(&b)).transpose()
+        })
+        .await
+    }
+
+    async fn delete_calendar_feed(&self, certificant: CertificantId) -> Result<(), StoreError> {
+        let id = certificant.to_string();
+        self.with_conn(move |conn| {
+            conn.execute("DELETE FROM calendar_feed WHERE certificant_id = ?1", [&id])
+                .map_err(db)?;
+            Ok(())
         })
         .await
     }

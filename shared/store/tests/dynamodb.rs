@@ -22,20 +22,21 @@ use aws_smithy_types::body::SdkBody;
 use chrono::Duration;
 use recert_domain::entry::Activity;
 use recert_domain::{
-    CeEntry, Certification, CertificationAggregate, DueKind, EntrySource, Item, Queue,
+    CalendarFeed, CeEntry, CertificantId, Certification, CertificationAggregate, DueKind,
+    EntrySource, Item, Queue,
 };
 use recert_store::conformance::{
     activity, actor, add_entry, add_entry_changes, audit_period, bump, commit, create_fresh, date,
-    draw_record, entry, entry_id, expected_after, history_seqs, instant, load, many_large_draws,
-    unique_period,
+    draw_record, entry, entry_id, expected_after, feed_token, history_seqs, instant, load,
+    many_large_draws, unique_period,
 };
 use recert_store::dynamodb::{
     BODY, CallCounter, DynamoStore, DynamoStoreError, Guard, OperationCalls, PK, SK,
     TableDefinition, counts, create_table, local_client, put_item_error, transaction_error,
 };
 use recert_store::{
-    AggregateStore, AuditLedger, CertificantStore, CertificateLookup, DueIndex, QueueIndex,
-    StoreError,
+    AggregateStore, AuditLedger, CalendarFeeds, CertificantStore, CertificateLookup, DueIndex,
+    QueueIndex, StoreError,
 };
 use std::io::Write;
 use std::sync::Arc;
@@ -491,6 +492,49 @@ async fn each_audit_ledger_call_costs_what_it_says() {
     assert!(put[0].capacity_units > 0.0, "{put:?}");
     store.draws(period.period).await.expect("draws");
     assert_eq!(counts(&calls.take()), [("Query", 1)]);
+}
+
+/// Each calendar feed call is one call: a put one PutItem (a rotation too), a read one GetItem, a
+/// revocation one DeleteItem; the item sits beside the profile as `CERTIFICANT#<id>`,
+/// `CALENDAR_FEED`, with the body only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_calendar_feed_call_is_one_call_on_one_item() {
+    let Some(store) = fresh_store().await else {
+        return;
+    };
+    let calls = store.calls();
+    let id = CertificantId(Uuid::now_v7());
+    let feed = CalendarFeed::new(&feed_token(id, 'q'), instant(1));
+    store.put_calendar_feed(&feed).await.expect("put");
+    let put = calls.take();
+    assert_eq!(counts(&put), [("PutItem", 1)]);
+    assert!(put[0].capacity_units > 0.0, "{put:?}");
+    store
+        .put_calendar_feed(&CalendarFeed::new(&feed_token(id, 'r'), instant(2)))
+        .await
+        .expect("rotate");
+    assert_eq!(counts(&calls.take()), [("PutItem", 1)]);
+    let item = store
+        .client()
+        .get_item()
+        .table_name(store.table_name())
+        .key(PK, AttributeValue::S(format!("CERTIFICANT#{id}")))
+        .key(SK, AttributeValue::S("CALENDAR_FEED".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get the raw item")
+        .item
+        .expect("the item");
+    let mut names: Vec<_> = item.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(names, [BODY, PK, SK]);
+    calls.take();
+    store.calendar_feed(id).await.expect("read");
+    assert_eq!(counts(&calls.take()), [("GetItem", 1)]);
+    store.delete_calendar_feed(id).await.expect("delete");
+    assert_eq!(counts(&calls.take()), [("DeleteItem", 1)]);
+    assert_eq!(store.calendar_feed(id).await.expect("read"), None);
 }
 
 fn capacity(calls: &[OperationCalls]) -> f64 {

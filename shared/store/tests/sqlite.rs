@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
-    CeEntry, Certificant, CertificantId, Certification, CertificationAggregate, CertificationId,
-    Changes, DueKind, HistoryEvent, Item, OutboxMessage, Queue, RenewalStatus,
+    CalendarFeed, CeEntry, Certificant, CertificantId, Certification, CertificationAggregate,
+    CertificationId, Changes, DueKind, HistoryEvent, Item, OutboxMessage, Queue, RenewalStatus,
 };
 use recert_store::conformance::{
     a_load_never_pairs_old_items_with_a_new_version, actor, add_entry, add_entry_changes,
@@ -19,8 +19,8 @@ use recert_store::conformance::{
 };
 use recert_store::sqlite::{MIGRATIONS, SqliteStore};
 use recert_store::{
-    AggregateStore, AuditLedger, CertificantStore, CertificateLookup, DueIndex, IndexCursor,
-    IndexPage, IndexedItem, OutboxStore, QueueIndex, StoreError,
+    AggregateStore, AuditLedger, CalendarFeeds, CertificantStore, CertificateLookup, DueIndex,
+    IndexCursor, IndexPage, IndexedItem, OutboxStore, QueueIndex, StoreError,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -188,6 +188,22 @@ impl AuditLedger for TempFileStore {
     }
 }
 
+#[async_trait]
+impl CalendarFeeds for TempFileStore {
+    async fn put_calendar_feed(&self, feed: &CalendarFeed) -> Result<(), StoreError> {
+        self.store.put_calendar_feed(feed).await
+    }
+    async fn calendar_feed(
+        &self,
+        certificant: CertificantId,
+    ) -> Result<Option<CalendarFeed>, StoreError> {
+        self.store.calendar_feed(certificant).await
+    }
+    async fn delete_calendar_feed(&self, certificant: CertificantId) -> Result<(), StoreError> {
+        self.store.delete_calendar_feed(certificant).await
+    }
+}
+
 mod in_memory {
     use super::*;
     recert_store::conformance_tests!(async {
@@ -319,6 +335,40 @@ async fn a_version_2_database_gains_the_audit_ledger() {
             (pk.clone(), format!("DRAW#{day}")),
             (pk, "PERIOD".to_owned())
         ]
+    );
+}
+
+/// A database of schema version 4 gains the calendar feeds (step 5) and keeps what it held.
+#[tokio::test]
+async fn a_version_4_database_gains_the_calendar_feeds() {
+    let dir = TempDir::new();
+    let person = new_certificant();
+    {
+        let conn = raw(&dir.db());
+        for step in &MIGRATIONS[..4] {
+            conn.execute_batch(step).expect("schema steps 1 to 4");
+        }
+        conn.pragma_update(None, "user_version", 4)
+            .expect("user_version 4");
+    }
+    {
+        let before = SqliteStore::open(&dir.db()).expect("open and migrate");
+        before.create_certificant(&person).await.expect("create");
+    }
+    let store = SqliteStore::open(&dir.db()).expect("reopen");
+    assert_eq!(user_version(&dir.db()), MIGRATIONS.len() as i64);
+    assert_eq!(
+        store.certificant(person.id).await.expect("read"),
+        Some(person.clone())
+    );
+    let feed = CalendarFeed::new(
+        &recert_store::conformance::feed_token(person.id, 'x'),
+        instant(1),
+    );
+    store.put_calendar_feed(&feed).await.expect("put");
+    assert_eq!(
+        store.calendar_feed(person.id).await.expect("read"),
+        Some(feed)
     );
 }
 

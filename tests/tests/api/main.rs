@@ -4,6 +4,7 @@
 
 mod audits;
 mod auth;
+mod calendar;
 mod call_budget;
 mod contention;
 mod eligibility;

@@ -222,20 +222,42 @@ pub(crate) async fn act_on(
         .await
 }
 
+/// Everything of `kind` due on `date`: one [`act_on`] command per certification, counted in
+/// `report`.
+async fn act_on_due(
+    app: &App,
+    actor: &Actor,
+    date: NaiveDate,
+    kind: DueKind,
+    report: &mut JobReport,
+    decide: impl Fn(&Context<'_>, Recipient, uuid::Uuid) -> Option<recert_domain::Changes>,
+) -> Result<(), AppError> {
+    let due = due_certifications(app.store.as_ref(), date, kind).await?;
+    report.due += due.len();
+    for id in due {
+        let acted = act_on(app, actor, id, &decide).await?;
+        report.count(acted);
+    }
+    Ok(())
+}
+
 /// The window-opening reminder for `date` (see [`Job::WindowOpens`]).
 pub async fn window_opens(app: &App, date: NaiveDate) -> Result<JobReport, AppError> {
     let job = Job::WindowOpens;
     let actor = Actor::System(JobName(job.name().to_owned()));
-    let due = due_certifications(app.store.as_ref(), date, DueKind::WindowOpens).await?;
-    let mut report = JobReport::new(job, date, due.len());
-    for id in due {
-        let acted = act_on(app, &actor, id, |ctx, to, message_id| {
+    let mut report = JobReport::new(job, date, 0);
+    act_on_due(
+        app,
+        &actor,
+        date,
+        DueKind::WindowOpens,
+        &mut report,
+        |ctx, to, message_id| {
             ctx.aggregate
                 .remind_window_opens(ctx.rules, to, message_id, ctx.actor, ctx.now)
-        })
-        .await?;
-        report.count(acted);
-    }
+        },
+    )
+    .await?;
     report.log();
     Ok(report)
 }
@@ -249,17 +271,18 @@ pub async fn lifecycle(app: &App, date: NaiveDate) -> Result<JobReport, AppError
     let actor = Actor::System(JobName(job.name().to_owned()));
     let mut report = JobReport::new(job, date, 0);
     if let Some(yesterday) = date.pred_opt() {
-        let closed =
-            due_certifications(app.store.as_ref(), yesterday, DueKind::CycleCloses).await?;
-        report.due += closed.len();
-        for id in closed {
-            let acted = act_on(app, &actor, id, |ctx, to, message_id| {
+        act_on_due(
+            app,
+            &actor,
+            yesterday,
+            DueKind::CycleCloses,
+            &mut report,
+            |ctx, to, message_id| {
                 ctx.aggregate
                     .lapse_if_unrenewed(to, message_id, ctx.actor, ctx.now)
-            })
-            .await?;
-            report.count(acted);
-        }
+            },
+        )
+        .await?;
     }
     // Every rules version's reminder days: each certification then checks its own.
     let days: BTreeSet<u32> = app
@@ -272,17 +295,18 @@ pub async fn lifecycle(app: &App, date: NaiveDate) -> Result<JobReport, AppError
         let Some(closes_on) = date.checked_add_days(chrono::Days::new(days_left.into())) else {
             continue;
         };
-        let closing =
-            due_certifications(app.store.as_ref(), closes_on, DueKind::CycleCloses).await?;
-        report.due += closing.len();
-        for id in closing {
-            let acted = act_on(app, &actor, id, |ctx, to, message_id| {
+        act_on_due(
+            app,
+            &actor,
+            closes_on,
+            DueKind::CycleCloses,
+            &mut report,
+            |ctx, to, message_id| {
                 ctx.aggregate
                     .remind_closing(ctx.rules, to, message_id, ctx.actor, ctx.now)
-            })
-            .await?;
-            report.count(acted);
-        }
+            },
+        )
+        .await?;
     }
     report.log();
     Ok(report)

@@ -282,16 +282,24 @@ async fn an_extension_moves_the_closing_date_and_a_lapsed_certification_leaves_t
     assert_eq!(before.events.len(), 6, "{:#?}", before.events);
     let closing = before.one("CPHIMS: cycle closes").clone();
 
-    // An extension granted (committed as the extension command will).
-    app.change_as_staff(
-        &cert,
-        |a| HistoryKind::CertificationIssued {
-            credential: a.certification.credential,
-            expires_on: a.certification.expires_on,
-        },
-        |_, change| change.root(|c| c.extended_to = Some(d("2026-11-30"))),
-    )
-    .await;
+    // The certificant asks for an extension and the committee grants it.
+    let asked = app
+        .post(
+            &format!("/certifications/{cert}/waiver-requests"),
+            &token,
+            json!({"relief": {"type": "extension", "until": "2026-11-30"},
+                   "reason": "Parental leave"}),
+        )
+        .await;
+    let request = asked.ok(201)["id"].as_str().unwrap().to_owned();
+    let granted = app
+        .post(
+            &format!("/certifications/{cert}/waiver-requests/{request}/decision"),
+            &app.token(Role::Committee, "committee-1"),
+            json!({"outcome": "approved", "note": "Granted as asked."}),
+        )
+        .await;
+    assert_eq!(granted.ok(200)["status"], "approved");
     // The other certification lapses.
     app.change_as_staff(
         &other,

@@ -15,7 +15,7 @@ use recert_api::extract::idempotency_key;
 use recert_api::{
     ApiError, AppState, Concurrency, Idempotency, Json, Path, Principal, Reply, Role,
 };
-use recert_domain::{Certification, CertificationId, ExamOutcome, HistoryKind, Recipient};
+use recert_domain::{Certification, CertificationId, ExamOutcome, HistoryKind};
 use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
@@ -83,7 +83,7 @@ pub async fn record_exam_pass(
             &input,
         )
     });
-    let recipient = holder(&state, &principal, certification_id).await?;
+    let recipient = state.recipient(&principal, certification_id).await?;
     let message_id = uuid::Uuid::now_v7();
     state
         .execute(
@@ -117,23 +117,4 @@ pub async fn record_exam_pass(
             },
         )
         .await
-}
-
-/// The holder of a certification the caller may see, as the email's recipient.
-async fn holder(
-    state: &AppState,
-    principal: &Principal,
-    id: CertificationId,
-) -> Result<Recipient, ApiError> {
-    let certification = state
-        .app
-        .certification_visible(&principal.actor, id)
-        .await?;
-    let certificant = state
-        .app
-        .store
-        .certificant(certification.certificant_id)
-        .await?
-        .ok_or(ApiError::NotFound("certificant"))?;
-    Ok(Recipient::from(&certificant))
 }

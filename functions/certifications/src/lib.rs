@@ -47,7 +47,6 @@ pub fn router() -> Router<AppState> {
 }
 
 const MAX_NAME_CHARS: usize = 200;
-const MAX_EMAIL_CHARS: usize = 254;
 const MAX_CERTIFICATE_NUMBER_CHARS: usize = 64;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -126,19 +125,6 @@ fn key_reused() -> ApiError {
     ApiError::IdempotencyMismatch("this Idempotency-Key was already used with a different request")
 }
 
-fn valid_email(email: &str) -> bool {
-    let mut parts = email.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && email.len() <= MAX_EMAIL_CHARS
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
 fn check_len(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
     recert_domain::text::check(errors, field, value, max);
 }
@@ -169,7 +155,7 @@ pub async fn create_certificant(
     let email = input.email.trim().to_string();
     let full_name = input.full_name.trim().to_string();
     let mut errors = FieldErrors::default();
-    if !valid_email(&email) {
+    if !recert_domain::text::is_email(&email) {
         errors.add("email", "must be an email address");
     }
     check_len(&mut errors, "full_name", &full_name, MAX_NAME_CHARS);

@@ -187,7 +187,7 @@ pub async fn what_if(
         }
     }
     errors.into_result()?;
-    let mut all = aggregate.entry_facts();
+    let mut all = aggregate.entry_facts(rules);
     let current = aggregate.eligibility_of(rules, &all);
     let planned_entry_ids = planned.iter().map(|f| f.id).collect();
     all.extend(planned);

@@ -245,6 +245,10 @@ impl From<StoreError> for ApiError {
                 code: "duplicate",
                 detail: format!("{what} already exists"),
             },
+            StoreError::PostingChanged => ApiError::Conflict {
+                code: "concurrent_update",
+                detail: "the posting was changed by another request; retry".into(),
+            },
             StoreError::Rejected(m) => ApiError::Internal(m.into()),
             StoreError::Backend(source) if transient => ApiError::Unavailable(source),
             StoreError::Backend(source) => ApiError::Internal(source),

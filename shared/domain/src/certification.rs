@@ -16,6 +16,7 @@ use crate::entry::{Activity, CeEntry, EntrySource};
 use crate::error::DomainError;
 use crate::ids::{CertificantId, CertificationId, EntryId};
 use crate::notice::{Delivery, OutboxMessage};
+use crate::provider::PostingWrite;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -270,6 +271,20 @@ pub enum HistoryKind {
         reference: String,
         reinstated: bool,
         new_expires_on: NaiveDate,
+    },
+    /// A partner provider posted completions: these entries were added.
+    CompletionsPosted {
+        provider_id: String,
+        entry_ids: Vec<EntryId>,
+    },
+    /// The provider voided a posted entry whose cycle is locked: staff decide.
+    PostingVoidRequested {
+        entry_id: EntryId,
+    },
+    /// Staff decided a provider's void: the entry was removed, or kept.
+    PostingVoidDecided {
+        entry_id: EntryId,
+        removed: bool,
     },
 }
 
@@ -630,6 +645,7 @@ pub struct Changes {
     event: HistoryEvent,
     puts: Vec<Item>,
     deletes: Vec<ItemKey>,
+    postings: Vec<PostingWrite>,
 }
 
 impl Changes {
@@ -660,6 +676,7 @@ impl Changes {
             event,
             puts: vec![],
             deletes: vec![],
+            postings: vec![],
         }
     }
 
@@ -684,6 +701,11 @@ impl Changes {
 
     pub fn deletes(&self) -> &[ItemKey] {
         &self.deletes
+    }
+
+    /// Writes of providers' ledgers committed with this change (a posted completion's record).
+    pub fn postings(&self) -> &[PostingWrite] {
+        &self.postings
     }
 
     /// Attach the stored response of a creating request, so it commits with the change itself.
@@ -711,6 +733,7 @@ impl Changes {
             event,
             puts,
             deletes,
+            postings: vec![],
         }
     }
 }
@@ -725,6 +748,7 @@ pub struct ChangeBuilder {
     event: HistoryEvent,
     puts: Vec<Item>,
     deletes: Vec<ItemKey>,
+    postings: Vec<PostingWrite>,
 }
 
 impl ChangeBuilder {
@@ -744,6 +768,12 @@ impl ChangeBuilder {
         self
     }
 
+    /// Write a provider's ledger in the same commit (see [`PostingWrite`]).
+    pub fn post(mut self, write: PostingWrite) -> Self {
+        self.postings.push(write);
+        self
+    }
+
     pub fn build(self) -> Changes {
         let mut certification = self.certification;
         certification.version = self.expected_version + 1;
@@ -754,6 +784,7 @@ impl ChangeBuilder {
             event: self.event,
             puts: self.puts,
             deletes: self.deletes,
+            postings: self.postings,
         }
     }
 }
@@ -795,6 +826,7 @@ impl CertificationAggregate {
             },
             puts: vec![],
             deletes: vec![],
+            postings: vec![],
         }
     }
 
@@ -822,7 +854,7 @@ impl CertificationAggregate {
     }
 
     /// Entries may change only while the cycle is open for logging: not lapsed, not submitted.
-    fn ensure_transcript_open(&self) -> Result<(), DomainError> {
+    pub(crate) fn ensure_transcript_open(&self) -> Result<(), DomainError> {
         if !self.certification.is_active() {
             return Err(DomainError::conflict(
                 "certification_lapsed",
@@ -876,6 +908,8 @@ impl CertificationAggregate {
             cycle_starts_on: self.certification.cycle_starts_on,
             activity,
             source,
+            posting: None,
+            distinct_confirmed: false,
             created_at: now,
             updated_at: now,
         };

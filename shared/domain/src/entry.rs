@@ -74,6 +74,13 @@ pub struct CeEntry {
     #[serde(flatten)]
     pub activity: Activity,
     pub source: EntrySource,
+    /// The provider's posting it came from (provider-reported entries only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posting: Option<crate::provider::PostingRef>,
+    /// The certificant confirmed this self-reported entry is not a duplicate of a
+    /// provider-reported one (it counts even when it looks like one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub distinct_confirmed: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -1,10 +1,10 @@
 //! Domain errors: a rule said no. Each maps to one HTTP class in the api crate.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Field name (JSON pointer-ish path, e.g. `ethics_hours_hundredths`) → messages.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldErrors(pub BTreeMap<String, Vec<String>>);
 
 impl FieldErrors {

@@ -37,6 +37,8 @@ pub struct RuleSet {
     pub attestation: Attestation,
     /// Bounds of waivers and extensions, and the closing-date reminders.
     pub lifecycle: Lifecycle,
+    /// How a self-reported entry is matched to a provider's as a probable duplicate.
+    pub duplicates: crate::provider::DuplicateMatch,
     credentials: BTreeMap<Credential, CredentialRules>,
 }
 
@@ -161,6 +163,8 @@ struct FileVersion {
     deadlines: Deadlines,
     attestation: Attestation,
     lifecycle: Lifecycle,
+    #[serde(default)]
+    duplicates: crate::provider::DuplicateMatch,
     requirement_sets: BTreeMap<String, FileSet>,
     credentials: BTreeMap<Credential, FileCredential>,
 }
@@ -302,6 +306,7 @@ impl RuleSet {
             fees: v.fees,
             attestation: v.attestation,
             lifecycle: v.lifecycle,
+            duplicates: v.duplicates,
             credentials,
         })
     }

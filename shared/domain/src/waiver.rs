@@ -176,17 +176,21 @@ fn conflict(code: &'static str, message: impl Into<String>) -> DomainError {
 }
 
 impl CertificationAggregate {
-    /// The facts of the current cycle's entries, for the eligibility engine.
-    pub fn entry_facts(&self) -> Vec<EntryFacts> {
+    /// The facts of the current cycle's entries, for the eligibility engine: every entry but a
+    /// self-reported one that probably duplicates a provider's (counted once, as the provider's,
+    /// until the certificant resolves it).
+    pub fn entry_facts(&self, rules: &RuleSet) -> Vec<EntryFacts> {
+        let duplicates = self.probable_duplicates(&rules.duplicates);
         self.entries
             .iter()
+            .filter(|e| !duplicates.iter().any(|d| d.entry_id == e.id))
             .map(|e| e.activity.facts(e.id))
             .collect()
     }
 
     /// The verdict on the current cycle under `rules` and every waiver granted for it.
     pub fn eligibility(&self, rules: &RuleSet) -> Eligibility {
-        self.eligibility_of(rules, &self.entry_facts())
+        self.eligibility_of(rules, &self.entry_facts(rules))
     }
 
     /// The verdict on `entries` (the transcript, a part of it, or more) for the current cycle,

@@ -44,8 +44,20 @@
 //! | audit period (seed and commitment) | `AUDIT#<yyyy-mm>` | `PERIOD` |
 //! | audit draw record (one per day) | `AUDIT#<yyyy-mm>` | `DRAW#<run day, yyyy-mm-dd>` |
 //!
+//! | provider (registry record, history inside) | `PROVIDER#<id>` | `META` |
+//! | posting (one per completion a provider posted) | `PROVIDER#<id>` | `POSTING#<completion id>` |
+//!
 //! The embedded store keeps the audit items in `audit_ledger (pk, sk, body)` under these very keys,
-//! and the calendar feeds in `calendar_feed (certificant_id, body)`.
+//! the calendar feeds in `calendar_feed (certificant_id, body)`, providers in `providers` and
+//! postings in `postings` (with the listing and queue sort keys below as columns).
+//!
+//! Provider and posting index keys (GSI1 and GSI2, beside the certifications' entries):
+//!
+//! | what | index | partition | sort |
+//! |---|---|---|---|
+//! | the registry | GSI1 | `PROVIDERS` | `<provider id>` |
+//! | a provider's postings | GSI1 | `POSTINGS#<provider id>` | `<posted_at, RFC 3339 9 digits>#<completion id>` |
+//! | reconciliation queue | GSI2 | `QUEUE#reconciliation` | `<updated_at, RFC 3339 9 digits>#<provider id>#<completion id>` |
 //! and GSI1 on the root: `CERTIFICANT#<certificant id>`, `CERT#<created_at>#<certification id>`.
 
 use crate::{Indexed, IndexedItem, StoreError};
@@ -53,7 +65,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
     CalendarFeed, CeEntry, Certificant, CertificantId, Certification, CertificationAggregate,
-    CertificationId, DueKind, DueSlot, HistoryEvent, Item, ItemKey, Queue, QueueSlot,
+    CertificationId, DueKind, DueSlot, HistoryEvent, Item, ItemKey, Posting, Provider, ProviderId,
+    Queue, QueueSlot,
 };
 
 /// The sort key of a certification's root item.
@@ -119,6 +132,66 @@ pub fn encode_calendar_feed(feed: &CalendarFeed) -> Result<String, StoreError> {
 
 pub fn decode_calendar_feed(body: &str) -> Result<CalendarFeed, StoreError> {
     decode_body("calendar feed", body)
+}
+
+/// The partition of a provider: its record and its postings.
+pub fn provider_pk(id: &ProviderId) -> String {
+    format!("PROVIDER#{}", id.0)
+}
+
+/// The sort key of a provider's record.
+pub const PROVIDER_SK: &str = "META";
+/// GSI1's partition listing every provider (sorted by id).
+pub const PROVIDERS_PK: &str = "PROVIDERS";
+/// The prefix of a posting's sort key: `POSTING#<completion id>`.
+pub const POSTING_PREFIX: &str = "POSTING#";
+/// GSI2's partition of the staff reconciliation queue.
+pub const RECONCILIATION_PK: &str = "QUEUE#reconciliation";
+
+pub fn posting_sk(completion_id: &str) -> String {
+    format!("{POSTING_PREFIX}{completion_id}")
+}
+
+/// GSI1's partition of a provider's postings.
+pub fn provider_postings_pk(id: &ProviderId) -> String {
+    format!("POSTINGS#{}", id.0)
+}
+
+/// A posting's place in its provider's listing: when posted, then its completion id.
+pub fn posting_listing_sk(posting: &Posting) -> String {
+    format!(
+        "{}#{}",
+        sortable_instant(posting.posted_at),
+        posting.completion_id()
+    )
+}
+
+/// A posting's place in the reconciliation queue, while it awaits staff: since its last change.
+pub fn posting_queue_sk(posting: &Posting) -> Option<String> {
+    posting.status.awaits_staff().then(|| {
+        format!(
+            "{}#{}#{}",
+            sortable_instant(posting.updated_at),
+            posting.provider_id.0,
+            posting.completion_id()
+        )
+    })
+}
+
+pub fn encode_provider(provider: &Provider) -> Result<String, StoreError> {
+    sized_body("provider", provider)
+}
+
+pub fn decode_provider(body: &str) -> Result<Provider, StoreError> {
+    decode_body("provider", body)
+}
+
+pub fn encode_posting(posting: &Posting) -> Result<String, StoreError> {
+    encode_body("posting", posting)
+}
+
+pub fn decode_posting(body: &str) -> Result<Posting, StoreError> {
+    decode_body("posting", body)
 }
 
 /// The sort key of an audit period's item (its seed and commitment).

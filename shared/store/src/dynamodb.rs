@@ -17,6 +17,8 @@
 //! | audit period | `AUDIT#<yyyy-mm>` | `PERIOD` | `b` |
 //! | audit draw record | `AUDIT#<yyyy-mm>` | `DRAW#<run day>` | `b` |
 //! | calendar feed | `CERTIFICANT#<id>` | `CALENDAR_FEED` | `b` (the SHA-256 of the feed's secret) |
+//! | provider | `PROVIDER#<id>` | `META` | `v`, `b`, `gsi1pk = PROVIDERS`, `gsi1sk = <id>` |
+//! | posting | `PROVIDER#<id>` | `POSTING#<completion id>` | `b`, `gsi1pk = POSTINGS#<provider>`, `gsi1sk = <posted_at>#<completion id>`; while it awaits staff `gsi2pk = QUEUE#reconciliation`, `gsi2sk = <updated_at>#<provider>#<completion id>` |
 //!
 //! - [`AggregateStore::load`] is a consistent `GetItem` of the root, THEN a consistent `Query`
 //!   of the root's working set (`sk BETWEEN` [`codec::working_set_range`]: the current cycle's
@@ -56,6 +58,13 @@
 //! - [`CalendarFeeds`]: one item beside the certificant's profile; a put is an unconditional
 //!   `PutItem` (a rotation replaces the item), a read a consistent `GetItem`, a revocation a
 //!   `DeleteItem`. Outside every transaction: nothing else changes with it.
+//! - [`ProviderRegistry`]: a provider is created with a `PutItem` conditioned on
+//!   `attribute_not_exists(pk)` and replaced with one conditioned on `v = <next version - 1>`.
+//! - [`PostingLedger`]: a posting is created with `attribute_not_exists(pk)` and replaced with
+//!   `b = <the body read>`, alone (`PutItem`) or as actions of a certification's commit, where a
+//!   failed creation is `Duplicate { what: "posting" }` and a failed replacement
+//!   `PostingChanged`. Postings of a batch are read with `BatchGetItem` (100 keys a call,
+//!   consistent, unprocessed keys retried); listings are one `Query` page of GSI1 / GSI2.
 //! - Certificate numbers never change after issue: an update naming another number is `Rejected`
 //!   (the guard item is written once, at creation).
 //! - A creation carries its certificate-number guard as one more action, so it may hold one item
@@ -82,7 +91,8 @@ pub use table::{TableDefinition, create_table};
 use crate::codec::{self, Index, IndexKey};
 use crate::{
     AggregateStore, AuditLedger, CalendarFeeds, CertificantStore, CertificateLookup, DueIndex,
-    IndexCursor, IndexPage, OutboxStore, PageHook, QueueIndex, StoreError,
+    IndexCursor, IndexPage, Listing, OutboxStore, PageHook, PostingLedger, ProviderRegistry,
+    QueueIndex, StoreError,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
@@ -93,14 +103,15 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, Delete, Put, ReturnConsumedCapacity,
+    AttributeValue, ConsumedCapacity, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity,
     ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
     CalendarFeed, CeEntry, Certificant, CertificantId, Certification, CertificationAggregate,
-    CertificationId, Changes, DueKind, HistoryEvent, Item, ItemKey, OutboxMessage, Queue,
+    CertificationId, Changes, DueKind, HistoryEvent, Item, ItemKey, OutboxMessage, Posting,
+    PostingWrite, Provider, ProviderId, Queue,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -622,6 +633,58 @@ impl DynamoStore {
         Ok(page)
     }
 
+    /// One page of GSI `index` (its key attributes `keys`): partition `pk`, sort keys after
+    /// the cursor, ascending, decoded from each item's body.
+    async fn gsi_listing<T>(
+        &self,
+        index: &str,
+        keys: (&'static str, &'static str),
+        pk: String,
+        after: Option<&IndexCursor>,
+        limit: usize,
+        decode: impl Fn(&str) -> Result<T, StoreError>,
+    ) -> Result<Listing<T>, StoreError> {
+        let limit = limit.max(1);
+        let (index_pk, index_sk) = keys;
+        let mut request = self
+            .query_builder(Some(index))
+            .expression_attribute_names("#pk", index_pk)
+            .expression_attribute_values(":pk", s(pk));
+        request = match after.filter(|a| !a.0.is_empty()) {
+            None => request.key_condition_expression("#pk = :pk"),
+            Some(after) => request
+                .key_condition_expression("#pk = :pk AND #sk > :after")
+                .expression_attribute_names("#sk", index_sk)
+                .expression_attribute_values(":after", s(&after.0)),
+        };
+        // One more than asked: whether a next page exists.
+        let out = self
+            .query(
+                request,
+                Pages {
+                    at_most: Some(limit + 1),
+                    ..Pages::default()
+                },
+            )
+            .await?;
+        let more = out.items.len() > limit;
+        let mut listing = Listing {
+            items: Vec::with_capacity(limit),
+            next: None,
+        };
+        for item in out.items.iter().take(limit) {
+            listing
+                .items
+                .push(decode(attribute(item, BODY, "listed item")?)?);
+            if more {
+                listing.next = Some(IndexCursor(
+                    attribute(item, index_sk, "listed item")?.to_owned(),
+                ));
+            }
+        }
+        Ok(listing)
+    }
+
     /// One `TransactWriteItems`; a cancellation is mapped with `on_failed` (see [`Guard`]).
     async fn transact(
         &self,
@@ -654,6 +717,8 @@ pub enum Guard {
     Updated { expected: u64 },
     /// A uniqueness guard: the value is taken.
     Unique(&'static str),
+    /// A posting replacement: the posting is no longer as read.
+    PostingChanged,
 }
 
 /// The cancellation reason codes DynamoDB documents for throttling.
@@ -687,6 +752,7 @@ pub fn transaction_error(
         return match guard {
             Guard::Created => StoreError::VersionConflict,
             Guard::Unique(what) => StoreError::Duplicate { what },
+            Guard::PostingChanged => StoreError::PostingChanged,
             Guard::Updated { expected } => {
                 // With ALL_OLD the failed root comes back: the same version means the condition
                 // failed on the certificate number.
@@ -900,6 +966,39 @@ fn item_attributes(id: CertificationId, pk: &str, item: &Item) -> Result<Attribu
     Ok(attributes)
 }
 
+/// A posting as stored: keys, body, its provider's listing (GSI1) and, while it awaits staff,
+/// the reconciliation queue (GSI2).
+fn posting_attributes(posting: &Posting) -> Result<Attributes, StoreError> {
+    let mut item = body_item(
+        &codec::provider_pk(&posting.provider_id),
+        &codec::posting_sk(posting.completion_id()),
+        &codec::encode_posting(posting)?,
+    );
+    item.insert(
+        GSI1_PK.to_owned(),
+        s(codec::provider_postings_pk(&posting.provider_id)),
+    );
+    item.insert(GSI1_SK.to_owned(), s(codec::posting_listing_sk(posting)));
+    if let Some(queued) = codec::posting_queue_sk(posting) {
+        item.insert(GSI2_PK.to_owned(), s(codec::RECONCILIATION_PK));
+        item.insert(GSI2_SK.to_owned(), s(queued));
+    }
+    Ok(item)
+}
+
+/// A provider as stored: version, body, and its place in the registry listing (GSI1).
+fn provider_attributes(provider: &Provider) -> Result<Attributes, StoreError> {
+    let mut item = body_item(
+        &codec::provider_pk(&provider.id),
+        codec::PROVIDER_SK,
+        &codec::encode_provider(provider)?,
+    );
+    item.insert(VERSION.to_owned(), n(provider.version));
+    item.insert(GSI1_PK.to_owned(), s(codec::PROVIDERS_PK));
+    item.insert(GSI1_SK.to_owned(), s(&provider.id.0));
+    Ok(item)
+}
+
 /// The root as stored: version, body, certificate number, GSI1 keys and its due date (GSI3).
 fn root_attributes(pk: &str, c: &Certification) -> Result<Attributes, StoreError> {
     let (gsi1pk, gsi1sk) = codec::certifications_of_keys(c);
@@ -967,6 +1066,22 @@ fn commit_transaction(table: &str, changes: &Changes) -> Result<Transaction, Sto
             .build()
             .map_err(build_error)?;
         actions.push(TransactWriteItem::builder().delete(delete).build());
+    }
+    for write in changes.postings() {
+        let (condition, guard) = match write {
+            PostingWrite::Create(_) => (must_not_exist(), Guard::Unique("posting")),
+            PostingWrite::Replace { current, .. } => (
+                body_is(codec::encode_posting(current)?),
+                Guard::PostingChanged,
+            ),
+        };
+        on_failed.push((actions.len(), guard));
+        actions.push(put(
+            table,
+            posting_attributes(write.posting())?,
+            Some(condition),
+            false,
+        )?);
     }
     Ok(Transaction { actions, on_failed })
 }
@@ -1295,6 +1410,189 @@ impl CalendarFeeds for DynamoStore {
     async fn delete_calendar_feed(&self, certificant: CertificantId) -> Result<(), StoreError> {
         self.delete_item(codec::certificant_pk(certificant), codec::CALENDAR_FEED_SK)
             .await
+    }
+}
+
+/// The most keys one `BatchGetItem` may ask for.
+const BATCH_GET_KEYS: usize = 100;
+/// Rounds of `BatchGetItem` for the keys DynamoDB left unprocessed (throttling) before giving up.
+const BATCH_GET_ROUNDS: usize = 5;
+
+#[async_trait]
+impl ProviderRegistry for DynamoStore {
+    async fn create_provider(&self, provider: &Provider) -> Result<(), StoreError> {
+        if self
+            .put_if(provider_attributes(provider)?, must_not_exist())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(StoreError::Duplicate { what: "provider" })
+        }
+    }
+
+    async fn provider(&self, id: &ProviderId) -> Result<Option<Provider>, StoreError> {
+        self.body(codec::provider_pk(id), codec::PROVIDER_SK, "provider")
+            .await?
+            .map(|body| codec::decode_provider(&body))
+            .transpose()
+    }
+
+    async fn replace_provider(&self, next: &Provider) -> Result<(), StoreError> {
+        let previous = next
+            .version
+            .checked_sub(1)
+            .ok_or(StoreError::VersionConflict)?;
+        let condition = Condition {
+            expression: "#v = :previous",
+            names: HashMap::from([("#v".to_owned(), VERSION.to_owned())]),
+            values: HashMap::from([(":previous".to_owned(), n(previous))]),
+        };
+        if self.put_if(provider_attributes(next)?, condition).await? {
+            Ok(())
+        } else {
+            Err(StoreError::VersionConflict)
+        }
+    }
+
+    async fn providers(
+        &self,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<Listing<Provider>, StoreError> {
+        self.gsi_listing(
+            GSI1,
+            (GSI1_PK, GSI1_SK),
+            codec::PROVIDERS_PK.to_owned(),
+            after,
+            limit,
+            codec::decode_provider,
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl PostingLedger for DynamoStore {
+    async fn postings(
+        &self,
+        provider: &ProviderId,
+        completion_ids: &[String],
+    ) -> Result<Vec<Posting>, StoreError> {
+        let pk = codec::provider_pk(provider);
+        let mut unique: Vec<&String> = completion_ids.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let mut found = Vec::new();
+        for chunk in unique.chunks(BATCH_GET_KEYS) {
+            let keys = chunk
+                .iter()
+                .map(|id| {
+                    HashMap::from([
+                        (PK.to_owned(), s(&pk)),
+                        (SK.to_owned(), s(codec::posting_sk(id))),
+                    ])
+                })
+                .collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(build_error)?,
+            );
+            for _ in 0..BATCH_GET_ROUNDS {
+                let Some(keys) = request.take() else { break };
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&*self.table, keys)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("BatchGetItem", e))?;
+                self.record_capacity("BatchGetItem", out.consumed_capacity());
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&*self.table)
+                    .unwrap_or_default()
+                {
+                    found.push(codec::decode_posting(attribute(&item, BODY, "posting")?)?);
+                }
+                request = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&*self.table))
+                    .filter(|k| !k.keys().is_empty());
+            }
+            if request.is_some() {
+                return Err(backend(DynamoStoreError::Throttled {
+                    codes: "UnprocessedKeys".into(),
+                    source: "BatchGetItem left keys unprocessed after retries".into(),
+                }));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn posting(
+        &self,
+        provider: &ProviderId,
+        completion_id: &str,
+    ) -> Result<Option<Posting>, StoreError> {
+        self.body(
+            codec::provider_pk(provider),
+            &codec::posting_sk(completion_id),
+            "posting",
+        )
+        .await?
+        .map(|body| codec::decode_posting(&body))
+        .transpose()
+    }
+
+    async fn create_posting(&self, posting: &Posting) -> Result<bool, StoreError> {
+        self.put_if(posting_attributes(posting)?, must_not_exist())
+            .await
+    }
+
+    async fn swap_posting(&self, current: &Posting, next: &Posting) -> Result<bool, StoreError> {
+        crate::check_posting_swap(current, next)?;
+        let expected = codec::encode_posting(current)?;
+        self.put_if(posting_attributes(next)?, body_is(expected))
+            .await
+    }
+
+    async fn provider_postings(
+        &self,
+        provider: &ProviderId,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<Listing<Posting>, StoreError> {
+        self.gsi_listing(
+            GSI1,
+            (GSI1_PK, GSI1_SK),
+            codec::provider_postings_pk(provider),
+            after,
+            limit,
+            codec::decode_posting,
+        )
+        .await
+    }
+
+    async fn reconciliation_queue(
+        &self,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<Listing<Posting>, StoreError> {
+        self.gsi_listing(
+            GSI2,
+            (GSI2_PK, GSI2_SK),
+            codec::RECONCILIATION_PK.to_owned(),
+            after,
+            limit,
+            codec::decode_posting,
+        )
+        .await
     }
 }
 

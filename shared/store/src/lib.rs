@@ -14,7 +14,11 @@
 //! - [`OutboxStore`]: read one outbox message, and replace it only if unchanged (delivery);
 //! - [`AuditLedger`]: the random audit's periods (seed and commitment) and daily draw records,
 //!   outside every certification;
-//! - [`CalendarFeeds`]: each certificant's calendar feed (the SHA-256 of its secret URL's token).
+//! - [`CalendarFeeds`]: each certificant's calendar feed (the SHA-256 of its secret URL's token);
+//! - [`ProviderRegistry`]: the partner providers staff registered;
+//! - [`PostingLedger`]: each provider's postings (one record per completion it posted), its
+//!   listing by date and the staff reconciliation queue. A commit may write postings beside a
+//!   certification's items ([`recert_domain::PostingWrite`]), atomically.
 //!
 //! [`Store`] is all of them; code that needs less takes the narrower trait. Adapters:
 //! `sqlite::SqliteStore` (embedded, the local default; feature `sqlite`) and [`dynamodb::DynamoStore`]
@@ -36,7 +40,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
     CalendarFeed, CeEntry, Certificant, CertificantId, Certification, CertificationAggregate,
-    CertificationId, Changes, DueKind, HistoryEvent, Item, OutboxMessage, Queue,
+    CertificationId, Changes, DueKind, HistoryEvent, Item, OutboxMessage, Posting, PostingWrite,
+    Provider, ProviderId, Queue,
 };
 use std::collections::HashSet;
 use std::fmt::Debug;
@@ -51,9 +56,13 @@ pub enum StoreError {
     /// The aggregate changed since it was loaded (or, for a creation, it already exists).
     #[error("the certification was changed by someone else; reload and retry")]
     VersionConflict,
-    /// A unique value is taken (`what` names it: "email", "certificate_number", "certificant").
+    /// A unique value is taken (`what` names it: "email", "certificate_number", "certificant",
+    /// "provider"; "posting" when a commit's posting was already recorded).
     #[error("{what} already exists")]
     Duplicate { what: &'static str },
+    /// A commit's posting replacement found the posting changed since it was read.
+    #[error("the posting was changed by someone else; read it again")]
+    PostingChanged,
     /// A commit names something the store cannot hold (too many items for one atomic write...).
     #[error("the change cannot be stored: {0}")]
     Rejected(String),
@@ -263,6 +272,70 @@ pub trait CalendarFeeds: Send + Sync + Debug {
     async fn delete_calendar_feed(&self, certificant: CertificantId) -> Result<(), StoreError>;
 }
 
+/// One page of a listing outside the certifications; `next` is set when more may follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub next: Option<IndexCursor>,
+}
+
+/// The partner providers staff registered: each a small versioned record with its history inside.
+#[async_trait]
+pub trait ProviderRegistry: Send + Sync + Debug {
+    /// Register `provider` (version 1). `Duplicate { what: "provider" }` when the id is taken.
+    async fn create_provider(&self, provider: &Provider) -> Result<(), StoreError>;
+    /// The provider, read strongly.
+    async fn provider(&self, id: &ProviderId) -> Result<Option<Provider>, StoreError>;
+    /// Replace the stored provider with `next` if the stored version is `next.version - 1`; else
+    /// `VersionConflict`.
+    async fn replace_provider(&self, next: &Provider) -> Result<(), StoreError>;
+    /// Providers by id, paged (eventually consistent on DynamoDB).
+    async fn providers(
+        &self,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<Listing<Provider>, StoreError>;
+}
+
+/// Each provider's ledger of postings: one record per completion id, created once (put-if-absent,
+/// alone or in a certification's commit), changed only by replacing what was read.
+#[async_trait]
+pub trait PostingLedger: Send + Sync + Debug {
+    /// The postings recorded for `completion_ids` of `provider` (those that exist, in no given
+    /// order), read strongly.
+    async fn postings(
+        &self,
+        provider: &ProviderId,
+        completion_ids: &[String],
+    ) -> Result<Vec<Posting>, StoreError>;
+    /// One posting, read strongly.
+    async fn posting(
+        &self,
+        provider: &ProviderId,
+        completion_id: &str,
+    ) -> Result<Option<Posting>, StoreError>;
+    /// Record `posting` unless its completion id is recorded already (`Ok(false)` then).
+    async fn create_posting(&self, posting: &Posting) -> Result<bool, StoreError>;
+    /// Replace `current` with `next` (the same completion, a later state) if the stored posting
+    /// still equals `current`; `Ok(false)` when it changed meanwhile.
+    async fn swap_posting(&self, current: &Posting, next: &Posting) -> Result<bool, StoreError>;
+    /// The provider's postings by when they were posted (then completion id), oldest first,
+    /// paged (eventually consistent on DynamoDB).
+    async fn provider_postings(
+        &self,
+        provider: &ProviderId,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<Listing<Posting>, StoreError>;
+    /// Postings waiting for staff (unmatched, or a void request on a locked cycle), oldest
+    /// first, paged (eventually consistent on DynamoDB: a decision re-reads the posting).
+    async fn reconciliation_queue(
+        &self,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<Listing<Posting>, StoreError>;
+}
+
 /// Every capability: what an adapter implements and a composition root holds.
 pub trait Store:
     AggregateStore
@@ -273,6 +346,8 @@ pub trait Store:
     + OutboxStore
     + AuditLedger
     + CalendarFeeds
+    + ProviderRegistry
+    + PostingLedger
 {
 }
 
@@ -285,7 +360,19 @@ impl<T> Store for T where
         + OutboxStore
         + AuditLedger
         + CalendarFeeds
+        + ProviderRegistry
+        + PostingLedger
 {
+}
+
+/// A posting swap must keep the posting's identity: same provider, same completion id.
+pub fn check_posting_swap(current: &Posting, next: &Posting) -> Result<(), StoreError> {
+    if current.provider_id != next.provider_id || current.completion_id() != next.completion_id() {
+        return Err(StoreError::Rejected(
+            "a posting swap must replace a posting with a later state of itself".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A swap must keep the message's identity: same id, same certification.
@@ -339,8 +426,8 @@ pub fn check_commit(changes: &Changes, extra_writes: usize) -> Result<(), StoreE
             c.version
         )));
     }
-    // The root, its history event, the items.
-    let writes = 2 + changes.puts().len() + changes.deletes().len();
+    // The root, its history event, the items, the postings.
+    let writes = 2 + changes.puts().len() + changes.deletes().len() + changes.postings().len();
     if writes + extra_writes > MAX_WRITES_PER_COMMIT {
         return Err(StoreError::Rejected(format!(
             "{writes} writes in one commit; at most {}",
@@ -360,6 +447,18 @@ pub fn check_commit(changes: &Changes, extra_writes: usize) -> Result<(), StoreE
                 "{} is written twice in one commit",
                 key.kind()
             )));
+        }
+    }
+    let mut postings = HashSet::with_capacity(changes.postings().len());
+    for write in changes.postings() {
+        if let PostingWrite::Replace { current, next } = write {
+            check_posting_swap(current, next)?;
+        }
+        let p = write.posting();
+        if !postings.insert((&p.provider_id, p.completion_id())) {
+            return Err(StoreError::Rejected(
+                "a posting is written twice in one commit".into(),
+            ));
         }
     }
     Ok(())

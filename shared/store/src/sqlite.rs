@@ -48,14 +48,16 @@
 use crate::codec::{self, Index, IndexKey, ROOT_SK};
 use crate::{
     AggregateStore, AuditLedger, CalendarFeeds, CertificantStore, CertificateLookup, DueIndex,
-    IndexCursor, IndexPage, OutboxStore, PageHook, QueueIndex, StoreError,
+    IndexCursor, IndexPage, Listing, OutboxStore, PageHook, PostingLedger, ProviderRegistry,
+    QueueIndex, StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
     CalendarFeed, CeEntry, Certificant, CertificantId, Certification, CertificationAggregate,
-    CertificationId, Changes, DueKind, HistoryEvent, Item, ItemKey, OutboxMessage, Queue,
+    CertificationId, Changes, DueKind, HistoryEvent, Item, ItemKey, OutboxMessage, Posting,
+    PostingWrite, Provider, ProviderId, Queue,
 };
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use std::fmt;
@@ -166,6 +168,27 @@ pub const MIGRATIONS: &[&str] = &[
         certificant_id TEXT PRIMARY KEY,
         body           TEXT NOT NULL
     );
+    "#,
+    // 6: partner providers and their postings (one row per completion a provider posted; created
+    // once, alone or in a certification's commit). `listed` is the provider's listing order,
+    // `queued` the reconciliation queue's (set while the posting awaits staff), as the codec
+    // writes them for DynamoDB's GSI1 and GSI2.
+    r#"
+    CREATE TABLE providers (
+        id      TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        body    TEXT NOT NULL
+    );
+    CREATE TABLE postings (
+        provider_id   TEXT NOT NULL,
+        completion_id TEXT NOT NULL,
+        body          TEXT NOT NULL,
+        listed        TEXT NOT NULL,
+        queued        TEXT NULL,
+        PRIMARY KEY (provider_id, completion_id)
+    );
+    CREATE INDEX postings_listed ON postings (provider_id, listed);
+    CREATE INDEX postings_queued ON postings (queued) WHERE queued IS NOT NULL;
     "#,
 ];
 
@@ -452,6 +475,70 @@ struct PreparedCommit {
     now_unix: i64,
     deletes: Vec<String>,
     puts: Vec<ItemRow>,
+    /// Each posting with, for a replacement, the body it must still have.
+    postings: Vec<(PostingRow, Option<String>)>,
+}
+
+/// A posting as its row is written: keys, body, listing and queue sort keys.
+struct PostingRow {
+    provider_id: String,
+    completion_id: String,
+    body: String,
+    listed: String,
+    queued: Option<String>,
+}
+
+impl PostingRow {
+    fn new(posting: &Posting) -> Result<Self, StoreError> {
+        Ok(PostingRow {
+            provider_id: posting.provider_id.0.clone(),
+            completion_id: posting.completion_id().to_owned(),
+            body: codec::encode_posting(posting)?,
+            listed: codec::posting_listing_sk(posting),
+            queued: codec::posting_queue_sk(posting),
+        })
+    }
+
+    /// Insert it; `Ok(false)` when its completion is recorded already.
+    fn insert(&self, conn: &Connection) -> Result<bool, StoreError> {
+        let n = conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO postings (provider_id, completion_id, body, listed, queued)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    self.provider_id,
+                    self.completion_id,
+                    self.body,
+                    self.listed,
+                    self.queued
+                ])
+            })
+            .map_err(db)?;
+        Ok(n == 1)
+    }
+
+    /// Replace the row whose body is `expected`; `Ok(false)` when it is not.
+    fn replace(&self, conn: &Connection, expected: &str) -> Result<bool, StoreError> {
+        let n = conn
+            .prepare_cached(
+                "UPDATE postings SET body = ?3, listed = ?4, queued = ?5
+                 WHERE provider_id = ?1 AND completion_id = ?2 AND body = ?6",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    self.provider_id,
+                    self.completion_id,
+                    self.body,
+                    self.listed,
+                    self.queued,
+                    expected
+                ])
+            })
+            .map_err(db)?;
+        Ok(n == 1)
+    }
 }
 
 impl PreparedCommit {
@@ -478,6 +565,19 @@ impl PreparedCommit {
                 .iter()
                 .map(|item| item_row(c.id, item))
                 .collect::<Result<_, _>>()?,
+            postings: changes
+                .postings()
+                .iter()
+                .map(|w| {
+                    let expected = match w {
+                        PostingWrite::Create(_) => None,
+                        PostingWrite::Replace { current, .. } => {
+                            Some(codec::encode_posting(current)?)
+                        }
+                    };
+                    Ok((PostingRow::new(w.posting())?, expected))
+                })
+                .collect::<Result<_, StoreError>>()?,
         })
     }
 
@@ -584,6 +684,17 @@ impl PreparedCommit {
             let (sk, body) = &self.history;
             put.execute(params![self.id, sk, body, None::<i64>])
                 .map_err(db)?;
+        }
+        for (row, expected) in &self.postings {
+            match expected {
+                None if !row.insert(&tx)? => {
+                    return Err(StoreError::Duplicate { what: "posting" });
+                }
+                Some(expected) if !row.replace(&tx, expected)? => {
+                    return Err(StoreError::PostingChanged);
+                }
+                _ => {}
+            }
         }
         tx.commit().map_err(db)
     }
@@ -1138,6 +1249,211 @@ impl CalendarFeeds for SqliteStore {
             conn.execute("DELETE FROM calendar_feed WHERE certificant_id = ?1", [&id])
                 .map_err(db)?;
             Ok(())
+        })
+        .await
+    }
+}
+
+/// Rows `(body, sort key)` after `after` in `sql`'s order, at most `limit` (one more is read to
+/// know whether a next page exists), as a [`Listing`].
+fn listing<T>(
+    conn: &Connection,
+    sql: &str,
+    key: &str,
+    after: Option<&IndexCursor>,
+    limit: usize,
+    decode: impl Fn(&str) -> Result<T, StoreError>,
+) -> Result<Listing<T>, StoreError> {
+    let limit = limit.max(1);
+    let after = after.map(|a| a.0.clone()).unwrap_or_default();
+    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
+    let mut rows = stmt
+        .query(params![key, after, limit_to_sql(limit + 1)])
+        .map_err(db)?;
+    let mut items = Vec::new();
+    let mut last = None;
+    let mut more = false;
+    while let Some(row) = rows.next().map_err(db)? {
+        if items.len() == limit {
+            more = true;
+            break;
+        }
+        let body: String = row.get(0).map_err(db)?;
+        last = Some(row.get::<_, String>(1).map_err(db)?);
+        items.push(decode(&body)?);
+    }
+    Ok(Listing {
+        items,
+        next: if more { last.map(IndexCursor) } else { None },
+    })
+}
+
+#[async_trait]
+impl ProviderRegistry for SqliteStore {
+    async fn create_provider(&self, provider: &Provider) -> Result<(), StoreError> {
+        let id = provider.id.0.clone();
+        let version = version_to_sql(provider.version)?;
+        let body = codec::encode_provider(provider)?;
+        self.with_conn(move |conn| {
+            let n = conn
+                .execute(
+                    "INSERT OR IGNORE INTO providers (id, version, body) VALUES (?1, ?2, ?3)",
+                    params![id, version, body],
+                )
+                .map_err(db)?;
+            if n == 0 {
+                return Err(StoreError::Duplicate { what: "provider" });
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn provider(&self, id: &ProviderId) -> Result<Option<Provider>, StoreError> {
+        let id = id.0.clone();
+        self.with_conn(move |conn| {
+            let body: Option<String> = conn
+                .query_row("SELECT body FROM providers WHERE id = ?1", [&id], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .map_err(db)?;
+            body.map(|b| codec::decode_provider(&b)).transpose()
+        })
+        .await
+    }
+
+    async fn replace_provider(&self, next: &Provider) -> Result<(), StoreError> {
+        let id = next.id.0.clone();
+        let version = version_to_sql(next.version)?;
+        let body = codec::encode_provider(next)?;
+        self.with_conn(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE providers SET version = ?2, body = ?3 WHERE id = ?1 AND version = ?2 - 1",
+                    params![id, version, body],
+                )
+                .map_err(db)?;
+            if n == 0 {
+                return Err(StoreError::VersionConflict);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn providers(
+        &self,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<Listing<Provider>, StoreError> {
+        let after = after.cloned();
+        self.with_conn(move |conn| {
+            listing(
+                conn,
+                "SELECT body, id FROM providers WHERE ?1 = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+                "",
+                after.as_ref(),
+                limit,
+                codec::decode_provider,
+            )
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl PostingLedger for SqliteStore {
+    async fn postings(
+        &self,
+        provider: &ProviderId,
+        completion_ids: &[String],
+    ) -> Result<Vec<Posting>, StoreError> {
+        let provider = provider.0.clone();
+        let ids = completion_ids.to_vec();
+        self.with_conn(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT body FROM postings WHERE provider_id = ?1 AND completion_id = ?2",
+                )
+                .map_err(db)?;
+            let mut found = Vec::new();
+            for id in &ids {
+                let body: Option<String> = stmt
+                    .query_row(params![provider, id], |row| row.get(0))
+                    .optional()
+                    .map_err(db)?;
+                if let Some(body) = body {
+                    found.push(codec::decode_posting(&body)?);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn posting(
+        &self,
+        provider: &ProviderId,
+        completion_id: &str,
+    ) -> Result<Option<Posting>, StoreError> {
+        Ok(self
+            .postings(provider, &[completion_id.to_owned()])
+            .await?
+            .pop())
+    }
+
+    async fn create_posting(&self, posting: &Posting) -> Result<bool, StoreError> {
+        let row = PostingRow::new(posting)?;
+        self.with_conn(move |conn| row.insert(conn)).await
+    }
+
+    async fn swap_posting(&self, current: &Posting, next: &Posting) -> Result<bool, StoreError> {
+        crate::check_posting_swap(current, next)?;
+        let row = PostingRow::new(next)?;
+        let expected = codec::encode_posting(current)?;
+        self.with_conn(move |conn| row.replace(conn, &expected))
+            .await
+    }
+
+    async fn provider_postings(
+        &self,
+        provider: &ProviderId,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<Listing<Posting>, StoreError> {
+        let provider = provider.0.clone();
+        let after = after.cloned();
+        self.with_conn(move |conn| {
+            listing(
+                conn,
+                "SELECT body, listed FROM postings WHERE provider_id = ?1 AND listed > ?2
+                 ORDER BY listed LIMIT ?3",
+                &provider,
+                after.as_ref(),
+                limit,
+                codec::decode_posting,
+            )
+        })
+        .await
+    }
+
+    async fn reconciliation_queue(
+        &self,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<Listing<Posting>, StoreError> {
+        let after = after.cloned();
+        self.with_conn(move |conn| {
+            listing(
+                conn,
+                "SELECT body, queued FROM postings WHERE ?1 = ?1 AND queued IS NOT NULL
+                 AND queued > ?2 ORDER BY queued LIMIT ?3",
+                "",
+                after.as_ref(),
+                limit,
+                codec::decode_posting,
+            )
         })
         .await
     }

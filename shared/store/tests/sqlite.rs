@@ -11,6 +11,7 @@ use recert_domain::{
     CalendarFeed, CeEntry, Certificant, CertificantId, Certification, CertificationAggregate,
     CertificationId, Changes, DueKind, HistoryEvent, Item, OutboxMessage, Queue, RenewalStatus,
 };
+use recert_domain::{Posting, Provider, ProviderId};
 use recert_store::conformance::{
     a_load_never_pairs_old_items_with_a_new_version, actor, add_entry, add_entry_changes,
     audit_period, bump, create, create_fresh, date, draw_record, entry_id, expected_after, history,
@@ -20,7 +21,8 @@ use recert_store::conformance::{
 use recert_store::sqlite::{MIGRATIONS, SqliteStore};
 use recert_store::{
     AggregateStore, AuditLedger, CalendarFeeds, CertificantStore, CertificateLookup, DueIndex,
-    IndexCursor, IndexPage, IndexedItem, OutboxStore, QueueIndex, StoreError,
+    IndexCursor, IndexPage, IndexedItem, Listing, OutboxStore, PostingLedger, ProviderRegistry,
+    QueueIndex, StoreError,
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -201,6 +203,65 @@ impl CalendarFeeds for TempFileStore {
     }
     async fn delete_calendar_feed(&self, certificant: CertificantId) -> Result<(), StoreError> {
         self.store.delete_calendar_feed(certificant).await
+    }
+}
+
+#[async_trait]
+impl ProviderRegistry for TempFileStore {
+    async fn create_provider(&self, provider: &Provider) -> Result<(), StoreError> {
+        self.store.create_provider(provider).await
+    }
+    async fn provider(&self, id: &ProviderId) -> Result<Option<Provider>, StoreError> {
+        self.store.provider(id).await
+    }
+    async fn replace_provider(&self, next: &Provider) -> Result<(), StoreError> {
+        self.store.replace_provider(next).await
+    }
+    async fn providers(
+        &self,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<Listing<Provider>, StoreError> {
+        self.store.providers(after, limit).await
+    }
+}
+
+#[async_trait]
+impl PostingLedger for TempFileStore {
+    async fn postings(
+        &self,
+        provider: &ProviderId,
+        completion_ids: &[String],
+    ) -> Result<Vec<Posting>, StoreError> {
+        self.store.postings(provider, completion_ids).await
+    }
+    async fn posting(
+        &self,
+        provider: &ProviderId,
+        completion_id: &str,
+    ) -> Result<Option<Posting>, StoreError> {
+        self.store.posting(provider, completion_id).await
+    }
+    async fn create_posting(&self, posting: &Posting) -> Result<bool, StoreError> {
+        self.store.create_posting(posting).await
+    }
+    async fn swap_posting(&self, current: &Posting, next: &Posting) -> Result<bool, StoreError> {
+        self.store.swap_posting(current, next).await
+    }
+    async fn provider_postings(
+        &self,
+        provider: &ProviderId,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<Listing<Posting>, StoreError> {
+        self.store.provider_postings(provider, after, limit).await
+    }
+    async fn reconciliation_queue(
+        &self,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<Listing<Posting>, StoreError> {
+        self.store.reconciliation_queue(after, limit).await
     }
 }
 

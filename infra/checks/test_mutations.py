@@ -692,6 +692,55 @@ def drop_the_waivers_errors_alarm(sam: Sam) -> None:
     del sam["Resources"]["WaiversErrorsAlarm"]
 
 
+# ---- the providers function: its routes, its role, the provider claim ------------------------
+
+
+def open_the_completions_route(sam: Sam) -> None:
+    res(sam, "ProvidersFunction")["Events"]["PostCompletions"]["Properties"]["Auth"] = {"Authorizer": "NONE"}
+
+
+def providers_read_the_review_queue(sam: Sam) -> None:
+    statement(sam, "ProvidersRole", "ReadTheReconciliationQueue")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] = ["QUEUE#renewal_review"]
+
+
+def providers_query_any_gsi1_partition(sam: Sam) -> None:
+    statement(sam, "ProvidersRole", "ProvidersPostingsAndCertificationsOfACertificant")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] = ["*"]
+
+
+def providers_listing_as_a_prefix(sam: Sam) -> None:
+    keys = statement(sam, "ProvidersRole", "ProvidersPostingsAndCertificationsOfACertificant")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+    keys[keys.index("PROVIDERS")] = "PROVIDERS*"
+
+
+def providers_write_profiles(sam: Sam) -> None:
+    statement(sam, "ProvidersRole", "LoadAndCommitCertifications")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"].append("CERTIFICANT#*")
+
+
+def providers_delete_postings(sam: Sam) -> None:
+    statement(sam, "ProvidersRole", "KeepProvidersAndPostings")["Action"].append("dynamodb:DeleteItem")
+
+
+def providers_batch_write(sam: Sam) -> None:
+    statement(sam, "ProvidersRole", "KeepProvidersAndPostings")["Action"].append("dynamodb:BatchWriteItem")
+
+
+def providers_send_email(sam: Sam) -> None:
+    role_statements(sam, "ProvidersRole").append(copy.deepcopy(statement(sam, "NotifierRole", "SendAsTheSender")))
+
+
+def no_provider_claim_for_the_providers(sam: Sam) -> None:
+    del env(sam, "ProvidersFunction")["JWT_PROVIDER_CLAIM"]
+
+
+def patch_refused_by_cors(sam: Sam) -> None:
+    cors = res(sam, "HttpApi")["CorsConfiguration"]["Fn::If"][1]
+    cors["AllowMethods"] = [m for m in cors["AllowMethods"] if m != "PATCH"]
+
+
+def drop_the_providers_duration_alarm(sam: Sam) -> None:
+    del sam["Resources"]["ProvidersDurationAlarm"]
+
+
 CASES: list[tuple[Callable[[Sam], None], Callable[..., None]]] = [
     (set_auth_none, T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed),
     (set_auth_none, T.test_every_translated_route_requires_the_jwt_authorizer_unless_allow_listed),
@@ -874,6 +923,21 @@ CASES: list[tuple[Callable[[Sam], None], Callable[..., None]]] = [
     (waivers_delete_items, T.test_each_role_grants_exactly_the_dynamodb_calls_its_code_makes),
     (waivers_send_email, T.test_only_the_mail_roles_send_email_and_only_as_the_sender),
     (drop_the_waivers_errors_alarm, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
+    # the providers function: every route behind the JWT (a provider's token), its own queue and
+    # listings, no profile writes, no batch writes, no email
+    (open_the_completions_route, T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed),
+    (open_the_completions_route, T.test_every_translated_route_requires_the_jwt_authorizer_unless_allow_listed),
+    (providers_read_the_review_queue, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (providers_query_any_gsi1_partition, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (providers_listing_as_a_prefix, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (providers_write_profiles, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (providers_delete_postings, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (providers_batch_write, T.test_no_scan_and_no_sam_policy_templates),
+    (providers_batch_write, T.test_each_role_grants_exactly_the_dynamodb_calls_its_code_makes),
+    (providers_send_email, T.test_only_the_mail_roles_send_email_and_only_as_the_sender),
+    (no_provider_claim_for_the_providers, T.test_functions_get_the_configuration_the_code_reads),
+    (patch_refused_by_cors, T.test_cors_is_answered_by_api_gateway_with_the_headers_the_clients_use),
+    (drop_the_providers_duration_alarm, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
 ]
 
 

@@ -66,6 +66,15 @@ AUTHORIZER = "JwtAuthorizer"
 #                   recipient); load = GetItem + Query; commit = TransactWriteItems of Puts only
 #                   (root, history, waiver request, outbox message, idempotency record); Query on
 #                   gsi2 (the committee's queue, QUEUE#waiver_decision). No S3, no email.
+#   providers:      the providers' partitions (PROVIDER#<id>): GetItem of a provider (META) and of a
+#                   posting (POSTING#<completion id>), BatchGetItem of a batch's postings, PutItem of
+#                   a provider (attribute_not_exists / version condition) and of a posting
+#                   (put-if-absent, or a swap conditional on the one read); a certification: GetItem
+#                   of its root and of a certificate-number guard (CERTNO#); load = GetItem + Query; commit = TransactWriteItems of Puts and Deletes
+#                   (an entry removed by a void) in CERT#<id>, with the postings' conditional Puts
+#                   (PROVIDER#<id>); Query on gsi1 (the providers, PROVIDERS; a provider's postings,
+#                   POSTINGS#<provider id>; a certificant's certifications, CERTIFICANT#<id>) and
+#                   gsi2 (the reconciliation queue, QUEUE#reconciliation). No S3, no email.
 # Keyed by the deployed binary (Metadata.BuildProperties.Binary; a crate's default binary has the
 # crate's name), so two binaries of one crate can have different roles. Resources: TABLE, an index
 # name ("gsi1"), or STREAM (the table's stream, for a stream-event consumer).
@@ -109,6 +118,14 @@ EXPECTED_DYNAMODB: dict[str, dict[str, set[str]]] = {
         TABLE: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
         "gsi2": {"dynamodb:Query"},
     },
+    "providers": {
+        TABLE: {
+            "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+        },
+        "gsi1": {"dynamodb:Query"},
+        "gsi2": {"dynamodb:Query"},
+    },
 }
 
 # The partition keys each grant on the table or an index is confined to: every such statement
@@ -124,6 +141,10 @@ AUDIT = "AUDIT#*"
 OUTBOX_QUEUE, REVIEW_QUEUE = "QUEUE#outbox", "QUEUE#renewal_review"
 AUDIT_DRAW_QUEUE, AUDIT_DECISION_QUEUE = "QUEUE#audit_draw", "QUEUE#audit_decision"
 WAIVER_DECISION_QUEUE = "QUEUE#waiver_decision"
+# Partner providers: a provider's record and its postings (PROVIDER#<id>); on gsi1 the listing of
+# all providers (one exact partition, PROVIDERS) and each provider's postings (POSTINGS#<id>).
+PROVIDER, PROVIDERS_LISTING, POSTINGS = "PROVIDER#*", "PROVIDERS", "POSTINGS#*"
+RECONCILIATION_QUEUE = "QUEUE#reconciliation"
 EXPECTED_LEADING_KEYS: dict[str, dict[str, dict[str, set[str]]]] = {
     # Every item it reads or writes is in a certification's partition.
     "transcripts": {
@@ -221,9 +242,30 @@ EXPECTED_LEADING_KEYS: dict[str, dict[str, dict[str, set[str]]]] = {
         # outbox queue, whose messages carry recipients' addresses)
         "gsi2": {"dynamodb:Query": {WAIVER_DECISION_QUEUE}},
     },
+    "providers": {
+        TABLE: {
+            # a provider, a posting; a certification root, a certificate-number guard (a row's
+            # certificate number)
+            "dynamodb:GetItem": {PROVIDER, CERT, CERTNO},
+            # a batch's postings
+            "dynamodb:BatchGetItem": {PROVIDER},
+            # a certification's working set
+            "dynamodb:Query": {CERT},
+            # a provider, a posting; root, history, entry, outbox message, idempotency record
+            "dynamodb:PutItem": {PROVIDER, CERT},
+            # an entry a void removes
+            "dynamodb:DeleteItem": {CERT},
+        },
+        # gsi1pk = PROVIDERS on a provider record, POSTINGS#<provider id> on a posting,
+        # CERTIFICANT#<id> on a certification root
+        "gsi1": {"dynamodb:Query": {PROVIDERS_LISTING, POSTINGS, CERTIFICANT}},
+        # gsi2pk = QUEUE#reconciliation on a posting waiting for staff (not another queue)
+        "gsi2": {"dynamodb:Query": {RECONCILIATION_QUEUE}},
+    },
 }
-# A fixed "PREFIX#" and then anything, or one exact queue partition ("QUEUE#<name>").
-LEADING_KEY_PATTERN = re.compile(r"[A-Z][A-Z0-9_]*#\*|QUEUE#[a-z_]+")
+# A fixed "PREFIX#" and then anything, one exact queue partition ("QUEUE#<name>"), or one exact
+# fixed partition with no variable part ("PROVIDERS", the listing of every provider).
+LEADING_KEY_PATTERN = re.compile(r"[A-Z][A-Z0-9_]*#\*|QUEUE#[a-z_]+|[A-Z][A-Z0-9_]*")
 
 # Actions that support no resource-level permissions: the only ones allowed on Resource "*".
 RESOURCE_STAR_ALLOWED = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -793,7 +835,12 @@ def test_openapi_operations_and_http_api_events_are_the_same_set(sam):
     )
 
 
-ROUTE = re.compile(r"\.route\(\s*\"([^\"]+)\"\s*,\s*((?:\s*\.?\s*\w+\(\s*\w+\s*\))+)\s*,?\s*\)")
+# `.route("/path", get(h).post(h))`, the method router optionally followed by `.layer(...)` calls
+# (e.g. a route's own DefaultBodyLimit; one level of nested parentheses inside), which name no method.
+ROUTE = re.compile(
+    r"\.route\(\s*\"([^\"]+)\"\s*,\s*((?:\s*\.?\s*\w+\(\s*\w+\s*\))+)"
+    r"(?:\s*\.layer\((?:[^()]|\([^()]*\))*\))*\s*,?\s*\)"
+)
 
 
 def router_routes(crate: str) -> set[tuple[str, str]]:
@@ -922,6 +969,9 @@ HTTP_SETTINGS = {
     # pool: custom:certificant_id and cognito:groups).
     "JWT_CERTIFICANT_CLAIM": {"Ref": "JwtCertificantClaim"},
     "JWT_GROUPS_CLAIM": {"Ref": "JwtGroupsClaim"},
+    # Where a provider's token carries its provider id: every HTTP function authenticates provider
+    # tokens (shared/api/src/auth.rs), so all must read the same claim.
+    "JWT_PROVIDER_CLAIM": {"Ref": "JwtProviderClaim"},
 }
 MAIL_SETTINGS = {
     "SES_SENDER": {"Ref": "SesSenderIdentity"},
@@ -1481,6 +1531,9 @@ def test_cors_is_answered_by_api_gateway_with_the_headers_the_clients_use(sam):
     assert config["AllowOrigins"] == {"Fn::Split": [",", {"Ref": "CorsAllowedOrigins"}]}
     assert {"authorization", "if-match", "idempotency-key"} <= set(config["AllowHeaders"])
     assert {"location", "etag"} <= set(config["ExposeHeaders"])
+    # A browser may send every method the API routes (a preflight for any other fails).
+    routed = {method for method, _ in template_routes(sam)}
+    assert routed <= set(config["AllowMethods"]), f"routed methods {sorted(routed - set(config['AllowMethods']))} not allowed by CORS"
     assert "AllowCredentials" not in config, "bearer tokens, not cookies"
     serve = (FUNCTIONS_DIR / "local" / "src" / "serve.rs").read_text()
     assert "CORS_ALLOWED_ORIGINS" in serve, "the local server honours the same list"

@@ -11,6 +11,7 @@ use recert_api::error::{ReadErrors, WriteErrors};
 use recert_api::{ApiError, AppState, Json, Path, Principal};
 use recert_domain::calendar::WindowState;
 use recert_domain::entry::EntryLimits;
+use recert_domain::provider::ProbableDuplicate;
 use recert_domain::{
     CeEntryInput, CertificationId, Credential, Eligibility, EntryId, FieldErrors,
     SubmissionReadiness,
@@ -64,6 +65,10 @@ pub struct EligibilityReport {
     /// The last day a waiver or extension request may arrive.
     pub waiver_request_cutoff: NaiveDate,
     pub eligibility: Eligibility,
+    /// Self-reported entries that probably report a provider-reported one again: only the
+    /// provider's counts until the certificant deletes theirs or confirms it distinct
+    /// (`POST …/entries/{entry_id}/confirm-distinct`).
+    pub probable_duplicates: Vec<ProbableDuplicate>,
     pub submission: SubmissionReadiness,
 }
 
@@ -134,6 +139,7 @@ pub async fn get_eligibility(
         },
         waiver_request_cutoff: cycle.waiver_request_cutoff(&rules.deadlines),
         eligibility,
+        probable_duplicates: aggregate.probable_duplicates(&rules.duplicates),
         submission,
     }))
 }

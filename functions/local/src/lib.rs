@@ -38,6 +38,7 @@ pub fn routes(webhooks: Verifier, evidence: EvidenceUploads) -> Router<AppState>
         .merge(submissions::router_with(webhooks))
         .merge(audits::router_with(evidence))
         .merge(waivers::router())
+        .merge(providers::router())
 }
 
 /// The evidence store of a local run: files under `dir`, upload URLs on `base_url` (the server's

@@ -121,7 +121,13 @@ fn cors(origins: &[HeaderValue]) -> tower_http::cors::CorsLayer {
     use axum::http::{HeaderName, Method, header};
     tower_http::cors::CorsLayer::new()
         .allow_origin(origins.to_vec())
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,

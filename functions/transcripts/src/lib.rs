@@ -1,14 +1,17 @@
 //! The `transcripts` function: the CE entries of a certification — list (paginated), create, get,
 //! replace, delete. Entries of a submitted cycle are locked (409 `cycle_submitted`). Entries are
 //! kept by cycle: the listing shows the current cycle's, or an older cycle's with
-//! `cycle_starts_on`.
+//! `cycle_starts_on`. Entries a partner provider posted are listed like the others (`source:
+//! provider_reported`, with their posting) and cannot be changed here; a self-reported entry
+//! that looks like one of them (see the eligibility report's `probable_duplicates`) can be
+//! confirmed distinct.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use chrono::NaiveDate;
 use recert_api::error::{PreconditionErrors, ReadErrors, WriteErrors};
 use recert_api::etag::{IfMatch, etag_of};
@@ -34,6 +37,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/certifications/{certification_id}/entries/{entry_id}",
             get(get_entry).put(replace_entry).delete(delete_entry),
+        )
+        .route(
+            "/certifications/{certification_id}/entries/{entry_id}/confirm-distinct",
+            post(confirm_distinct),
         )
 }
 
@@ -302,6 +309,40 @@ pub async fn delete_entry(
                 check_if_match(if_match.as_ref(), ctx.aggregate.entry(entry_id)?)?;
                 let changes = ctx.aggregate.remove_entry(entry_id, ctx.actor, ctx.now)?;
                 Ok((changes, Reply::no_content()))
+            },
+        )
+        .await
+}
+
+#[utoipa::path(
+    post,
+    path = "/certifications/{certification_id}/entries/{entry_id}/confirm-distinct",
+    tag = "transcripts",
+    params(("certification_id" = CertificationId, Path), ("entry_id" = EntryId, Path)),
+    responses(
+        (status = 200, description = "Confirmed: this self-reported entry is a different activity from the provider-reported one it resembles, and counts again", body = CeEntry, headers(("ETag" = String))),
+        WriteErrors,
+    ),
+    security(("bearer" = []))
+)]
+pub async fn confirm_distinct(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((certification_id, entry_id)): Path<(CertificationId, EntryId)>,
+) -> Result<Response, ApiError> {
+    principal.require(&WRITERS)?;
+    state
+        .execute(
+            &principal,
+            certification_id,
+            None,
+            Concurrency::Entry(entry_id),
+            |ctx| {
+                let (entry, changes) = ctx
+                    .aggregate
+                    .confirm_distinct(entry_id, ctx.actor, ctx.now)?;
+                let etag = etag_of(&entry);
+                Ok((changes, Reply::ok(entry).tagged(etag)))
             },
         )
         .await

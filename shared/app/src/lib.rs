@@ -13,6 +13,8 @@
 //! - [`jobs`]: scheduled jobs (one day at a time, through the due-date index, idempotent).
 //! - [`audit`]: the random audit's daily draw (verifiable, committed seeds) and its deadlines.
 //! - [`calendar`]: the certificant's private calendar feed (create or rotate, revoke, serve).
+//! - [`providers`]: the provider registry, batches of completions (each row exactly once),
+//!   voids and the staff reconciliation.
 //! - [`AppError`]: why a command or query failed, in domain terms; each edge (HTTP, a job's log,
 //!   a stream's batch failure) renders it its own way.
 //!
@@ -24,6 +26,7 @@ pub mod config;
 pub mod error;
 pub mod jobs;
 pub mod outbox;
+pub mod providers;
 pub mod runner;
 
 pub use error::AppError;

@@ -362,6 +362,10 @@ pub struct CompletionRow {
     /// Canadian-specific content (false when absent).
     #[serde(default)]
     pub canadian_content: Option<bool>,
+    /// A category the row may claim (providers' exports often carry one). Ignored: an entry
+    /// always counts in the provider's registered category.
+    #[serde(default)]
+    pub provider_category: Option<ProviderCategory>,
 }
 
 /// A validated completion, as kept in its posting.
@@ -668,17 +672,21 @@ pub struct PostingRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PostingWrite {
     /// Record a new posting: the commit fails with a duplicate if one is already recorded.
-    Create(Posting),
+    Create(Box<Posting>),
     /// Replace `current` with `next`: the commit fails (a conflict) unless the stored posting
     /// still equals `current`.
-    Replace { current: Posting, next: Posting },
+    Replace {
+        current: Box<Posting>,
+        next: Box<Posting>,
+    },
 }
 
 impl PostingWrite {
     /// The posting as it will be stored.
     pub fn posting(&self) -> &Posting {
         match self {
-            PostingWrite::Create(p) | PostingWrite::Replace { next: p, .. } => p,
+            PostingWrite::Create(p) => p,
+            PostingWrite::Replace { next, .. } => next,
         }
     }
 }
@@ -716,6 +724,44 @@ pub struct RowReport {
     pub completion_id: Option<String>,
     #[serde(flatten)]
     pub outcome: RowOutcome,
+}
+
+/// The outcome of a batch: one report per row (in row order) and the counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BatchReport {
+    pub created: usize,
+    pub duplicate: usize,
+    pub unmatched: usize,
+    pub rejected: usize,
+    pub rows: Vec<RowReport>,
+}
+
+impl BatchReport {
+    pub fn new(mut rows: Vec<RowReport>) -> Self {
+        rows.sort_by_key(|r| r.row);
+        let count = |f: fn(&RowOutcome) -> bool| rows.iter().filter(|r| f(&r.outcome)).count();
+        BatchReport {
+            created: count(|o| matches!(o, RowOutcome::Created { .. })),
+            duplicate: count(|o| matches!(o, RowOutcome::Duplicate { .. })),
+            unmatched: count(|o| matches!(o, RowOutcome::Unmatched { .. })),
+            rejected: count(|o| matches!(o, RowOutcome::Rejected { .. })),
+            rows,
+        }
+    }
+}
+
+/// What staff decide on a posting waiting in the reconciliation queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Reconciliation {
+    /// An unmatched posting belongs to this certification: its entry is added there.
+    Link { certification_id: CertificationId },
+    /// An unmatched posting is refused, with the reason the provider will see.
+    Reject { reason: String },
+    /// A void request on a locked cycle: remove the entry (even from the locked cycle).
+    RemoveEntry,
+    /// A void request on a locked cycle: keep the entry (the posting is voided all the same).
+    KeepEntry,
 }
 
 impl CertificationAggregate {
@@ -841,7 +887,7 @@ impl CertificationAggregate {
         for (entry, posting) in writes {
             change = change
                 .put(Item::Entry(entry))
-                .post(PostingWrite::Create(posting));
+                .post(PostingWrite::Create(Box::new(posting)));
         }
         (outcomes, Some(change.build()))
     }
@@ -888,8 +934,8 @@ impl CertificationAggregate {
             .change(actor, now, HistoryKind::EntryAdded { entry_id: entry.id })
             .put(Item::Entry(entry))
             .post(PostingWrite::Replace {
-                current: posting.clone(),
-                next: next.clone(),
+                current: Box::new(posting.clone()),
+                next: Box::new(next.clone()),
             })
             .build();
         Ok((next, changes))
@@ -938,8 +984,8 @@ impl CertificationAggregate {
             ..posting.clone()
         };
         let write = PostingWrite::Replace {
-            current: posting.clone(),
-            next: next.clone(),
+            current: Box::new(posting.clone()),
+            next: Box::new(next.clone()),
         };
         let changes = if open {
             self.change(actor, now, HistoryKind::EntryRemoved { entry_id })
@@ -985,8 +1031,8 @@ impl CertificationAggregate {
             ..posting.clone()
         };
         let write = PostingWrite::Replace {
-            current: posting.clone(),
-            next: next.clone(),
+            current: Box::new(posting.clone()),
+            next: Box::new(next.clone()),
         };
         let mut change = self.change(
             actor,

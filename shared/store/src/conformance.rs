@@ -2295,7 +2295,10 @@ pub async fn unmatched_postings_wait_for_staff_until_decided(store: &dyn Store) 
             .await
             .expect("create again")
     );
-    assert_eq!(queued_of(store, &provider).await, [unmatched.clone()]);
+    assert_eq!(
+        queued_of(store, &provider).await,
+        std::slice::from_ref(&unmatched)
+    );
     let rejected = unmatched
         .rejected("not our certificant", at + Duration::minutes(1))
         .expect("reject");

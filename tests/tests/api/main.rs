@@ -15,6 +15,7 @@ mod hardening;
 mod helpers;
 mod lambda_events;
 mod notifications;
+mod providers;
 mod ses;
 mod submissions;
 mod transcripts;

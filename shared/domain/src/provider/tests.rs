@@ -89,6 +89,7 @@ fn row(id: &str) -> CompletionRow {
         hours_hundredths: 150,
         ethics_hours_hundredths: None,
         canadian_content: Some(true),
+        provider_category: Some(ProviderCategory::Society),
     }
 }
 

@@ -35,6 +35,8 @@ pub const REGISTRARS: [Role; 1] = [Role::Admin];
 pub const RECONCILERS: [Role; 2] = [Role::Reviewer, Role::Admin];
 /// How many certifications a batch works on at once.
 const CONCURRENT_COMMITS: usize = 8;
+/// Rows naming the same holder: a certificate number and a certificant id, as the row gives them.
+type HolderKey = (Option<String>, Option<recert_domain::CertificantId>);
 /// How many times a chunk is read again after a concurrent post of the same completions.
 const DUPLICATE_ROUNDS: usize = 3;
 
@@ -189,16 +191,20 @@ impl App {
         for r in unmatched_reports {
             reports.push(r?);
         }
-        let chunks: Vec<(CertificationId, Vec<(usize, Completion)>)> = matched
-            .into_iter()
-            .flat_map(|(id, rows)| {
-                rows.chunks(ROWS_PER_COMMIT)
-                    .map(|chunk| (id, chunk.to_vec()))
-                    .collect::<Vec<_>>()
+        // One certification's chunks in turn (they would only race each other), certifications
+        // side by side.
+        let provider_ref = &provider;
+        let committed = stream::iter(matched)
+            .map(|(id, rows)| async move {
+                let mut reports = Vec::with_capacity(rows.len());
+                for chunk in rows.chunks(ROWS_PER_COMMIT) {
+                    reports.extend(
+                        self.commit_chunk(actor, provider_ref, id, chunk.to_vec())
+                            .await,
+                    );
+                }
+                reports
             })
-            .collect();
-        let committed = stream::iter(chunks)
-            .map(|(id, chunk)| self.commit_chunk(actor, &provider, id, chunk))
             .buffer_unordered(CONCURRENT_COMMITS)
             .collect::<Vec<_>>()
             .await;
@@ -242,20 +248,31 @@ impl App {
         ),
         AppError,
     > {
-        let lookups = stream::iter(rows)
-            .map(|(row, c)| async move {
-                let found = self.certification_of(&c).await;
-                (row, c, found)
+        // One lookup per distinct (certificate number, certificant) a batch names.
+        let mut by_holder: BTreeMap<HolderKey, Vec<(usize, Completion)>> = BTreeMap::new();
+        for (row, c) in rows {
+            let key = (c.certificate_number.clone(), c.certificant_id);
+            by_holder.entry(key).or_default().push((row, c));
+        }
+        let lookups = stream::iter(by_holder)
+            .map(|(key, rows)| async move {
+                let found = match rows.first() {
+                    Some((_, c)) => self.certification_of(c).await,
+                    None => Ok(Err(String::new())),
+                };
+                (key, rows, found)
             })
             .buffer_unordered(CONCURRENT_COMMITS)
             .collect::<Vec<_>>()
             .await;
         let mut matched: BTreeMap<CertificationId, Vec<(usize, Completion)>> = BTreeMap::new();
         let mut unmatched = Vec::new();
-        for (row, c, found) in lookups {
+        for (_, rows, found) in lookups {
             match found? {
-                Ok(id) => matched.entry(id).or_default().push((row, c)),
-                Err(reason) => unmatched.push((row, c, reason)),
+                Ok(id) => matched.entry(id).or_default().extend(rows),
+                Err(reason) => {
+                    unmatched.extend(rows.into_iter().map(|(row, c)| (row, c, reason.clone())));
+                }
             }
         }
         for rows in matched.values_mut() {

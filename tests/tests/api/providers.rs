@@ -153,7 +153,26 @@ async fn a_500_row_csv_lands_once_and_posting_it_again_gives_500_duplicates_and_
         })
         .collect();
     let body = csv(&rows);
+    if let Some(calls) = &app.calls {
+        calls.reset();
+    }
     let first = post_csv(&app, &provider, &token, body.clone()).await;
+    // On DynamoDB: the provider, 5 BatchGetItems of the ledger (100 keys each), one lookup per
+    // certificate number, and per certification two commits (50 rows, at most 40 a commit),
+    // each a load (GetItem + Query) and one TransactWriteItems.
+    if let Some(calls) = &app.calls {
+        let counted = calls.take();
+        assert_eq!(
+            recert_store::dynamodb::counts(&counted),
+            [
+                ("BatchGetItem", 5),
+                ("GetItem", 1 + 10 + 20),
+                ("Query", 20),
+                ("TransactWriteItems", 20)
+            ],
+            "{counted:?}"
+        );
+    }
     let first = first.ok(200);
     assert_eq!(
         (first["created"].as_u64(), first["duplicate"].as_u64()),

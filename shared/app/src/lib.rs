@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: typed configuration, read once per process, secrets in a [`config::Secret`]
 //!   that never prints, a startup error naming the missing or bad variable.
+//! - [`aws`]: the AWS SDK's shared configuration; in Lambda no file read at init (issue 15).
 //! - [`App`] (the composition root): the store, the rules, the clock and the retry policy, built
 //!   once from a [`config::CoreConfig`]. A scheduled job or a stream consumer needs nothing more;
 //!   HTTP functions add their authentication in `recert-api`.
@@ -21,6 +22,7 @@
 //! Must not depend on HTTP, on JWTs, or on any function crate.
 
 pub mod audit;
+pub mod aws;
 pub mod calendar;
 pub mod config;
 pub mod error;
@@ -158,10 +160,10 @@ pub fn init_tracing(json: bool) {
 
 /// The AWS SDK's shared configuration (region, credentials, endpoint overrides from the standard
 /// variables), loaded once per process however many clients (DynamoDB, SES) are built from it.
-/// Makes no network call.
+/// Makes no network call. In Lambda it reads no file (see [`aws`]).
 pub async fn aws_sdk_config() -> &'static aws_config::SdkConfig {
     static SDK: tokio::sync::OnceCell<aws_config::SdkConfig> = tokio::sync::OnceCell::const_new();
-    SDK.get_or_init(|| aws_config::defaults(aws_config::BehaviorVersion::latest()).load())
+    SDK.get_or_init(|| aws::loader(aws::in_lambda()).load())
         .await
 }
 

@@ -45,13 +45,7 @@ pub enum Format {
 
 impl Format {
     pub fn of(content_type: &str) -> Result<Format, ApiError> {
-        let mime = content_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        match mime.as_str() {
+        match recert_api::extract::media_type(content_type).as_str() {
             "application/json" => Ok(Format::Json),
             "text/csv" => Ok(Format::Csv),
             _ => Err(ApiError::UnsupportedMediaType),

@@ -86,17 +86,9 @@ where
     F: FnOnce(Option<IndexCursor>, usize) -> Fut,
     Fut: std::future::Future<Output = Result<Listing<T>, recert_store::StoreError>>,
 {
-    let limit = params.limit()?;
-    let after: Option<IndexCursor> = params
-        .cursor
-        .as_deref()
-        .map(|c| state.cursors.decode(scope, c))
-        .transpose()?;
+    let (after, limit) = state.page_after(scope, params)?;
     let listing = read(after, limit).await?;
-    Ok(Page {
-        items: listing.items,
-        next_cursor: listing.next.map(|c| state.cursors.encode(scope, &c)),
-    })
+    Ok(state.page_of(scope, listing.items, listing.next))
 }
 
 #[utoipa::path(

@@ -17,13 +17,18 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct Json<T>(pub T);
 
-fn is_json(content_type: &str) -> bool {
-    let mime = content_type
+/// The media type of a `Content-Type` value, lower-cased, without its parameters.
+pub fn media_type(content_type: &str) -> String {
+    content_type
         .split(';')
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+fn is_json(content_type: &str) -> bool {
+    let mime = media_type(content_type);
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 

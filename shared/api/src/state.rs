@@ -200,12 +200,7 @@ impl AppState {
         params: &PageParams,
         mut view: impl FnMut(CertificationId, Item) -> Option<T>,
     ) -> Result<Page<T>, ApiError> {
-        let limit = params.limit()?;
-        let after: Option<IndexCursor> = params
-            .cursor
-            .as_deref()
-            .map(|c| self.cursors.decode(scope, c))
-            .transpose()?;
+        let (after, limit) = self.page_after(scope, params)?;
         let page = self.app.store.queued(queue, after.as_ref(), limit).await?;
         let items = page
             .items
@@ -215,10 +210,31 @@ impl AppState {
                 IndexedItem::Certification(_) => None,
             })
             .collect();
-        Ok(Page {
+        Ok(self.page_of(scope, items, page.next))
+    }
+
+    /// Where a page of a listing sealed under `scope` starts (the cursor of `params`, opened),
+    /// and how many items it holds.
+    pub fn page_after(
+        &self,
+        scope: &str,
+        params: &PageParams,
+    ) -> Result<(Option<IndexCursor>, usize), ApiError> {
+        let limit = params.limit()?;
+        let after = params
+            .cursor
+            .as_deref()
+            .map(|c| self.cursors.decode(scope, c))
+            .transpose()?;
+        Ok((after, limit))
+    }
+
+    /// A page of `items`, with `next` sealed under `scope` as its cursor.
+    pub fn page_of<T>(&self, scope: &str, items: Vec<T>, next: Option<IndexCursor>) -> Page<T> {
+        Page {
             items,
-            next_cursor: page.next.map(|c| self.cursors.encode(scope, &c)),
-        })
+            next_cursor: next.map(|c| self.cursors.encode(scope, &c)),
+        }
     }
 
     /// Run a write command on one certification for an HTTP caller: the application's runner

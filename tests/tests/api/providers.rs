@@ -93,6 +93,41 @@ async fn post_json(app: &TestApp, provider: &str, token: &str, rows: &[Value]) -
     .await
 }
 
+/// Staff decide a posting waiting for reconciliation.
+async fn reconcile(
+    app: &TestApp,
+    provider: &str,
+    completion: &str,
+    token: &str,
+    decision: Value,
+) -> Reply {
+    app.post(
+        &format!("/providers/{provider}/postings/{completion}/reconciliation"),
+        token,
+        decision,
+    )
+    .await
+}
+
+/// PATCH a provider as an admin, with an `If-Match` when given.
+async fn patch_provider(
+    app: &TestApp,
+    provider: &str,
+    if_match: Option<&str>,
+    body: Value,
+) -> Reply {
+    let mut req = http::Request::builder()
+        .method("PATCH")
+        .uri(format!("/providers/{provider}"))
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin()))
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(tag) = if_match {
+        req = req.header(header::IF_MATCH, tag);
+    }
+    app.send(req.body(axum::body::Body::from(body.to_string())).unwrap())
+        .await
+}
+
 /// A certification's certificate number.
 async fn number_of(app: &TestApp, cert: &str) -> String {
     let c = app
@@ -299,14 +334,7 @@ async fn a_suspended_provider_posts_nothing_and_its_history_says_why() {
     let (_, cert, holder) = app.enrol("CPHIMS", "2024-09-01", "2027-08-31").await;
     let number = number_of(&app, &cert).await;
     let path = format!("/providers/{provider}");
-    let no_reason = app
-        .call(
-            "PATCH",
-            &path,
-            Some(&app.admin()),
-            Some(json!({"status": "suspended"})),
-        )
-        .await;
+    let no_reason = patch_provider(&app, &provider, None, json!({"status": "suspended"})).await;
     assert!(no_reason.problem(422)["errors"]["reason"].is_array());
     let not_admin = app
         .call(
@@ -317,14 +345,13 @@ async fn a_suspended_provider_posts_nothing_and_its_history_says_why() {
         )
         .await;
     not_admin.problem(403);
-    let suspended = app
-        .call(
-            "PATCH",
-            &path,
-            Some(&app.admin()),
-            Some(json!({"status": "suspended", "reason": "agreement under review"})),
-        )
-        .await;
+    let suspended = patch_provider(
+        &app,
+        &provider,
+        None,
+        json!({"status": "suspended", "reason": "agreement under review"}),
+    )
+    .await;
     let suspended = suspended.ok(200);
     assert_eq!(suspended["version"], 2);
     assert_eq!(suspended["history"][1]["type"], "status_changed");
@@ -343,35 +370,10 @@ async fn a_suspended_provider_posts_nothing_and_its_history_says_why() {
     // A stale If-Match is refused; the current one goes through.
     let current = app.get(&path, &app.admin()).await;
     let etag = current.headers[header::ETAG].to_str().unwrap().to_owned();
-    let stale = app
-        .send(
-            http::Request::builder()
-                .method("PATCH")
-                .uri(&path)
-                .header(header::AUTHORIZATION, format!("Bearer {}", app.admin()))
-                .header(header::CONTENT_TYPE, "application/json")
-                .header(header::IF_MATCH, "\"stale\"")
-                .body(axum::body::Body::from(
-                    json!({"status": "active", "reason": "reviewed"}).to_string(),
-                ))
-                .unwrap(),
-        )
-        .await;
+    let reactivate = json!({"status": "active", "reason": "reviewed"});
+    let stale = patch_provider(&app, &provider, Some("\"stale\""), reactivate.clone()).await;
     stale.problem(412);
-    let reinstated = app
-        .send(
-            http::Request::builder()
-                .method("PATCH")
-                .uri(&path)
-                .header(header::AUTHORIZATION, format!("Bearer {}", app.admin()))
-                .header(header::CONTENT_TYPE, "application/json")
-                .header(header::IF_MATCH, etag)
-                .body(axum::body::Body::from(
-                    json!({"status": "active", "reason": "reviewed"}).to_string(),
-                ))
-                .unwrap(),
-        )
-        .await;
+    let reinstated = patch_provider(&app, &provider, Some(&etag), reactivate).await;
     assert_eq!(reinstated.ok(200)["status"], "active");
     let posted = post_json(
         &app,
@@ -548,21 +550,24 @@ async fn an_unknown_certificate_number_waits_for_staff_who_link_or_reject_it() {
         .collect();
     assert_eq!(waiting, ["U-1", "U-2"]);
     // Holders cannot decide.
-    app.post(
-        &format!("/providers/{provider}/postings/U-1/reconciliation"),
+    reconcile(
+        &app,
+        &provider,
+        "U-1",
         &holder,
         json!({"action": "reject", "reason": "no"}),
     )
     .await
     .problem(403);
 
-    let linked = app
-        .post(
-            &format!("/providers/{provider}/postings/U-1/reconciliation"),
-            &reviewer,
-            json!({"action": "link", "certification_id": cert}),
-        )
-        .await;
+    let linked = reconcile(
+        &app,
+        &provider,
+        "U-1",
+        &reviewer,
+        json!({"action": "link", "certification_id": cert}),
+    )
+    .await;
     let linked = linked.ok(200);
     assert_eq!(linked["status"], "posted");
     assert_eq!(linked["linked_by"], "reviewer");
@@ -570,21 +575,23 @@ async fn an_unknown_certificate_number_waits_for_staff_who_link_or_reject_it() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["provider_category"], "approved_provider");
 
-    let rejected = app
-        .post(
-            &format!("/providers/{provider}/postings/U-2/reconciliation"),
-            &reviewer,
-            json!({"action": "reject", "reason": "no such certificant"}),
-        )
-        .await;
+    let rejected = reconcile(
+        &app,
+        &provider,
+        "U-2",
+        &reviewer,
+        json!({"action": "reject", "reason": "no such certificant"}),
+    )
+    .await;
     assert_eq!(rejected.ok(200)["status"], "rejected");
-    let again = app
-        .post(
-            &format!("/providers/{provider}/postings/U-2/reconciliation"),
-            &reviewer,
-            json!({"action": "reject", "reason": "twice"}),
-        )
-        .await;
+    let again = reconcile(
+        &app,
+        &provider,
+        "U-2",
+        &reviewer,
+        json!({"action": "reject", "reason": "twice"}),
+    )
+    .await;
     assert_eq!(again.problem(409)["code"], "posting_not_pending");
 
     // The provider sees both outcomes; re-posting the rows changes nothing.
@@ -648,13 +655,14 @@ async fn a_void_removes_the_entry_and_once_the_cycle_is_closed_waits_for_staff()
     let admin = app.admin();
     let queue = app.get("/reconciliation-queue", &admin).await;
     assert_eq!(queue.ok(200)["items"][0]["status"], "void_requested");
-    let kept = app
-        .post(
-            &format!("/providers/{provider}/postings/V-2/reconciliation"),
-            &admin,
-            json!({"action": "keep_entry"}),
-        )
-        .await;
+    let kept = reconcile(
+        &app,
+        &provider,
+        "V-2",
+        &admin,
+        json!({"action": "keep_entry"}),
+    )
+    .await;
     assert_eq!(
         (
             kept.ok(200)["status"].as_str(),

@@ -965,6 +965,9 @@ HTTP_SETTINGS = {
     "JWT_ISSUER": {"Ref": "JwtIssuer"},
     "JWT_AUDIENCE": {"Ref": "JwtAudience"},
     "JWT_JWKS": {"Ref": "JwksJson"},
+    # Where a key rotation's new keys are fetched (shared/api/src/jwks.rs): the issuer's own
+    # discovery document, the one API Gateway's authorizer reads.
+    "JWT_DISCOVERY_URL": {"Fn::Sub": "${JwtIssuer}/.well-known/openid-configuration"},
     # Where a standard issuer's tokens carry the certificant id and the roles (a Cognito user
     # pool: custom:certificant_id and cognito:groups).
     "JWT_CERTIFICANT_CLAIM": {"Ref": "JwtCertificantClaim"},

@@ -3,21 +3,22 @@
 //! Locally tokens are HS256 with a generated dev secret ([`Authenticator::hs256`], minted by
 //! `recert-local token`). In production API Gateway's JWT authorizer checks the token first and the
 //! function verifies it again with the issuer's public keys (RS256/ES256 from a JWKS given in
-//! configuration — no network call on the hot path). Tokens are never logged.
+//! configuration — no network call at init or on the hot path — refreshed from the issuer's
+//! discovery document when a token names a key not yet known: [`crate::jwks`]). Tokens are never
+//! logged.
 
 use crate::error::ApiError;
+use crate::jwks::{KeySetError, PublishedKeys, parse_key_set};
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
 };
 pub use recert_domain::Role;
 use recert_domain::{Actor, CertificantId, ProviderId};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::fmt;
 
 /// The claims Recert reads.
@@ -80,8 +81,7 @@ impl Principal {
 
 enum Keys {
     Shared(DecodingKey),
-    /// kid → (key, algorithm)
-    Published(HashMap<String, (DecodingKey, Algorithm)>),
+    Published(Box<PublishedKeys>),
 }
 
 /// Verifies bearer tokens. Built once per process.
@@ -143,12 +143,8 @@ impl fmt::Debug for Authenticator {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthConfigError {
-    #[error("the JWKS is not valid JSON: {0}")]
-    Jwks(#[from] serde_json::Error),
-    #[error("JWKS key {kid:?}: {reason}")]
-    Key { kid: String, reason: String },
-    #[error("the JWKS holds no RS256/ES256 key with a kid")]
-    NoKeys,
+    #[error(transparent)]
+    KeySet(#[from] KeySetError),
     #[error("the HS256 secret must be at least 32 bytes")]
     WeakSecret,
 }
@@ -175,34 +171,20 @@ impl Authenticator {
         issuer: &str,
         audience: &str,
     ) -> Result<Self, AuthConfigError> {
-        let set: JwkSet = serde_json::from_str(jwks_json)?;
-        let mut keys = HashMap::new();
-        for jwk in &set.keys {
-            let Some(kid) = jwk.common.key_id.clone() else {
-                continue;
-            };
-            let alg = match &jwk.algorithm {
-                jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => Algorithm::RS256,
-                jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => Algorithm::ES256,
-                _ => continue,
-            };
-            let key = DecodingKey::from_jwk(jwk).map_err(|e| AuthConfigError::Key {
-                kid: kid.clone(),
-                reason: e.to_string(),
-            })?;
-            keys.insert(kid, (key, alg));
-        }
-        if keys.is_empty() {
-            return Err(AuthConfigError::NoKeys);
-        }
-        Ok(Authenticator {
-            keys: Keys::Published(keys),
+        let keys = PublishedKeys::fixed(parse_key_set(jwks_json)?);
+        Ok(Self::published(keys, issuer, audience))
+    }
+
+    /// Production with key rotation: the issuer's keys as [`PublishedKeys`] (see [`crate::jwks`]).
+    pub fn published(keys: PublishedKeys, issuer: &str, audience: &str) -> Self {
+        Authenticator {
+            keys: Keys::Published(Box::new(keys)),
             issuer: issuer.into(),
             audience: audience.into(),
             signer: None,
             claims: ClaimNames::default(),
             max_age_seconds: None,
-        })
+        }
     }
 
     /// Read the caller from these claims instead of the defaults.
@@ -282,17 +264,22 @@ impl Authenticator {
     }
 
     /// Verify a bearer token. The error text is safe to return (it never echoes the token).
-    pub fn verify(&self, token: &str) -> Result<Principal, ApiError> {
+    ///
+    /// With published keys, a token naming a key not held may first fetch the issuer's keys
+    /// (rate-limited, see [`crate::jwks`]).
+    pub async fn verify(&self, token: &str) -> Result<Principal, ApiError> {
         let invalid = ApiError::Unauthorized("the bearer token is invalid");
         let header = decode_header(token)
             .map_err(|_| ApiError::Unauthorized("the bearer token is malformed"))?;
+        let published;
         let (key, alg) = match &self.keys {
             Keys::Shared(k) => (k, Algorithm::HS256),
-            Keys::Published(map) => {
+            Keys::Published(keys) => {
                 let kid = header.kid.as_deref().ok_or(ApiError::Unauthorized(
                     "the bearer token names no key (kid)",
                 ))?;
-                let (k, alg) = map
+                published = keys.for_kid(kid).await;
+                let (k, alg) = published
                     .get(kid)
                     .ok_or(ApiError::Unauthorized("the bearer token's key is unknown"))?;
                 (k, *alg)
@@ -356,6 +343,6 @@ impl FromRequestParts<AppState> for Principal {
             .ok_or(ApiError::Unauthorized(
                 "the Authorization header must be `Bearer <token>`",
             ))?;
-        state.auth.verify(token.trim())
+        state.auth.verify(token.trim()).await
     }
 }

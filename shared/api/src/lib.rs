@@ -12,6 +12,7 @@ pub mod cursor;
 pub mod error;
 pub mod etag;
 pub mod extract;
+pub mod jwks;
 pub mod lambda;
 pub mod page;
 pub mod state;

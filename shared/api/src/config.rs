@@ -8,6 +8,7 @@
 //! | `JWT_JWKS` | the issuer's public keys (JWKS JSON, RS256/ES256) — production | — |
 //! | `JWT_HS256_SECRET` | shared secret (≥ 32 bytes) — development only | — |
 //! | `CURSOR_SECRET` | key for pagination cursors (≥ 32 bytes); required with `JWT_JWKS` | derived from the HS256 secret |
+//! | `CURSOR_SECRET_ARN` | Lambda: the Secrets Manager secret holding `CURSOR_SECRET`, read at cold start ([`recert_app::secrets`]); not with `CURSOR_SECRET` | — |
 //! | `JWT_CERTIFICANT_CLAIM` | the claim holding a certificant's id (e.g. `custom:certificant_id`) | `sub` |
 //! | `JWT_ROLE_CLAIM` | the claim holding one role | `role` |
 //! | `JWT_GROUPS_CLAIM` | a claim listing groups that name roles (e.g. `cognito:groups`); the most privileged wins | — |

@@ -20,6 +20,9 @@
 
 use crate::config::{ConfigError, Env, ProcessEnv, Secret};
 use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::http::HttpResponse;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use std::fmt;
 
 /// The variables that may come from Secrets Manager, each through `<NAME>_ARN`: the cursor key
@@ -146,18 +149,40 @@ async fn fetch(client: &Client, var: SecretVar, arn: &str) -> Result<Secret, Con
         .secret_id(arn)
         .send()
         .await
-        .map_err(|e| {
-            fail(format!(
-                "GetSecretValue failed: {}",
-                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-            ))
-        })?;
+        .map_err(|e| fail(format!("GetSecretValue failed: {}", describe(&e))))?;
     match output.secret_string() {
         Some(value) if !value.trim().is_empty() => Ok(Secret::new(value)),
         Some(_) => Err(fail("its SecretString is empty".into())),
         None => Err(fail(
             "it has no SecretString (a binary secret is not supported)".into(),
         )),
+    }
+}
+
+/// Why `GetSecretValue` failed, from the error's code, message and causes: never the raw response
+/// (an answer that could not be read may well hold the value), so never `Debug` or
+/// `DisplayErrorContext`, which print it.
+fn describe(error: &SdkError<GetSecretValueError, HttpResponse>) -> String {
+    match error {
+        SdkError::ServiceError(e) => {
+            let e = e.err();
+            format!(
+                "{}: {}",
+                e.code().unwrap_or("service error"),
+                e.message().unwrap_or("no message")
+            )
+        }
+        SdkError::ResponseError(_) => "its answer could not be read".into(),
+        other => {
+            let mut text = other.to_string();
+            let mut source = std::error::Error::source(other);
+            while let Some(cause) = source {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            text
+        }
     }
 }
 
@@ -242,6 +267,22 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains("plain-value"), "{e}");
+    }
+
+    /// An answer that cannot be read is described without its body (which may hold the value).
+    #[test]
+    fn an_unreadable_answer_is_not_quoted() {
+        use aws_smithy_runtime_api::http::StatusCode;
+        use aws_smithy_types::body::SdkBody;
+        let raw = HttpResponse::new(
+            StatusCode::try_from(200).unwrap(),
+            SdkBody::from(r#"{"SecretString":"the-value-itself"#),
+        );
+        let error: SdkError<GetSecretValueError, HttpResponse> =
+            SdkError::response_error("truncated JSON", raw);
+        let text = describe(&error);
+        assert!(!text.contains("the-value-itself"), "{text}");
+        assert_eq!(text, "its answer could not be read");
     }
 
     /// Without any `_ARN` variable, no client is built (no AWS configuration needed at all).

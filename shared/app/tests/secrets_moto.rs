@@ -213,6 +213,10 @@ async fn an_unknown_arn_fails_naming_the_variable_and_the_arn_but_no_value() {
     );
     assert!(message.contains("ResourceNotFound"), "says why: {message}");
     assert!(!message.contains(&value), "{message}");
+    assert!(
+        !message.contains("Response {"),
+        "never the raw answer: {message}"
+    );
     assert!(!format!("{error:?}").contains(&value), "{error:?}");
 }
 

@@ -181,8 +181,8 @@ def jwt_on_the_jobs(sam: Sam) -> None:
 
 
 def cursor_secret_back_in_globals(sam: Sam) -> None:
-    cursor = env(sam, "CertificationsFunction")["CURSOR_SECRET"]
-    sam["Globals"]["Function"]["Environment"]["Variables"]["CURSOR_SECRET"] = cursor
+    cursor = env(sam, "CertificationsFunction")["CURSOR_SECRET_ARN"]
+    sam["Globals"]["Function"]["Environment"]["Variables"]["CURSOR_SECRET_ARN"] = cursor
 
 
 def jwt_dropped_from_an_http_function(sam: Sam) -> None:
@@ -418,11 +418,21 @@ def webhook_secret_from_ssm(sam: Sam) -> None:
     env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET"] = {"Fn::Sub": "{{resolve:ssm:/recert/webhook-secret}}"}
 
 
+def webhook_secret_resolved_into_the_arn_variable(sam: Sam) -> None:
+    env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET_ARN"] = {
+        "Fn::Sub": "{{resolve:secretsmanager:${PaymentWebhookSecretArn}:SecretString}}"
+    }
+
+
 def previous_secret_in_plain_when_not_rotating(sam: Sam) -> None:
-    env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET_PREVIOUS"]["Fn::If"][2] = WHSEC
+    env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET_PREVIOUS_ARN"] = {
+        "Fn::If": ["HasPaymentWebhookPreviousSecret", {"Ref": "PaymentWebhookPreviousSecretArn"}, WHSEC]
+    }
 
 
 def previous_secret_resolved_when_unset(sam: Sam) -> None:
+    # The old way: CloudFormation resolves the value into the environment at deploy time.
+    del env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET_PREVIOUS_ARN"]
     env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET_PREVIOUS"] = {
         "Fn::Sub": "{{resolve:secretsmanager:${PaymentWebhookPreviousSecretArn}:SecretString}}"
     }
@@ -437,7 +447,7 @@ def optional_webhook_secret(sam: Sam) -> None:
 
 
 def no_webhook_secret(sam: Sam) -> None:
-    del env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET"]
+    del env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET_ARN"]
 
 
 def webhook_scheme_fixed(sam: Sam) -> None:
@@ -449,8 +459,8 @@ def a_scheme_the_code_does_not_know(sam: Sam) -> None:
 
 
 def webhook_secret_for_the_certifications(sam: Sam) -> None:
-    env(sam, "CertificationsFunction")["PAYMENT_WEBHOOK_SECRET"] = copy.deepcopy(
-        env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET"]
+    env(sam, "CertificationsFunction")["PAYMENT_WEBHOOK_SECRET_ARN"] = copy.deepcopy(
+        env(sam, "SubmissionsFunction")["PAYMENT_WEBHOOK_SECRET_ARN"]
     )
 
 
@@ -460,6 +470,51 @@ def webhook_scheme_in_globals(sam: Sam) -> None:
 
 def cursor_secret_in_plain(sam: Sam) -> None:
     env(sam, "TranscriptsFunction")["CURSOR_SECRET"] = "c" * 64
+
+
+def cursor_secret_resolved_at_deploy(sam: Sam) -> None:
+    # The old way: the plaintext in the function's configuration.
+    del env(sam, "TranscriptsFunction")["CURSOR_SECRET_ARN"]
+    env(sam, "TranscriptsFunction")["CURSOR_SECRET"] = {"Fn::Sub": "{{resolve:secretsmanager:${CursorSecret}:SecretString}}"}
+
+
+def a_secret_variable_the_code_does_not_resolve(sam: Sam) -> None:
+    env(sam, "TranscriptsFunction")["JWT_HS256_SECRET_ARN"] = {"Ref": "CursorSecret"}
+
+
+# ---- GetSecretValue: each role exactly the secrets its function reads ----------------------------
+
+
+def secrets_on_any_resource(sam: Sam) -> None:
+    statement(sam, "SubmissionsRole", "ReadItsSecrets")["Resource"] = "*"
+
+
+def secrets_service_wildcard(sam: Sam) -> None:
+    statement(sam, "EligibilityRole", "ReadItsSecrets")["Action"] = ["secretsmanager:Get*"]
+
+
+def batch_get_secrets_too(sam: Sam) -> None:
+    statement(sam, "CertificationsRole", "ReadItsSecrets")["Action"].append("secretsmanager:BatchGetSecretValue")
+
+
+def transcripts_read_the_webhook_secret(sam: Sam) -> None:
+    statement(sam, "TranscriptsRole", "ReadItsSecrets")["Resource"] = [
+        {"Ref": "CursorSecret"},
+        {"Ref": "PaymentWebhookSecretArn"},
+    ]
+
+
+def previous_secret_granted_even_when_unset(sam: Sam) -> None:
+    statement(sam, "SubmissionsRole", "ReadItsSecrets")["Resource"][2] = {"Ref": "PaymentWebhookPreviousSecretArn"}
+
+
+def the_jobs_read_the_cursor_secret(sam: Sam) -> None:
+    role_statements(sam, "JobsRole").append(copy.deepcopy(statement(sam, "WaiversRole", "ReadItsSecrets")))
+
+
+def no_grant_for_the_eligibility_secret(sam: Sam) -> None:
+    statements_ = role_statements(sam, "EligibilityRole")
+    statements_[:] = [s for s in statements_ if s.get("Sid") != "ReadItsSecrets"]
 
 
 def submissions_read_any_queue_partition(sam: Sam) -> None:
@@ -839,26 +894,41 @@ CASES: list[tuple[Callable[[Sam], None], Callable[..., None]]] = [
     (the_webhook_on_another_function, T.test_each_route_goes_to_the_function_whose_router_serves_it),
     # the webhook's signing secrets: from Secrets Manager only, to the submissions function only
     (webhook_secret_in_plain, T.test_functions_get_the_configuration_the_code_reads),
-    (webhook_secret_in_plain, T.test_every_secret_setting_resolves_from_secrets_manager),
+    (webhook_secret_in_plain, T.test_every_secret_setting_is_an_arn_read_at_cold_start),
     (webhook_secret_as_a_parameter, T.test_functions_get_the_configuration_the_code_reads),
-    (webhook_secret_as_a_parameter, T.test_every_secret_setting_resolves_from_secrets_manager),
-    (webhook_secret_typed_into_the_arn_parameter, T.test_every_secret_setting_resolves_from_secrets_manager),
-    (webhook_secret_arn_unchecked, T.test_every_secret_setting_resolves_from_secrets_manager),
-    (webhook_secret_from_ssm, T.test_every_secret_setting_resolves_from_secrets_manager),
+    (webhook_secret_as_a_parameter, T.test_every_secret_setting_is_an_arn_read_at_cold_start),
+    (webhook_secret_typed_into_the_arn_parameter, T.test_every_secret_setting_is_an_arn_read_at_cold_start),
+    (webhook_secret_arn_unchecked, T.test_every_secret_setting_is_an_arn_read_at_cold_start),
+    (webhook_secret_from_ssm, T.test_every_secret_setting_is_an_arn_read_at_cold_start),
+    (webhook_secret_resolved_into_the_arn_variable, T.test_functions_get_the_configuration_the_code_reads),
+    (webhook_secret_resolved_into_the_arn_variable, T.test_every_secret_setting_is_an_arn_read_at_cold_start),
     (previous_secret_in_plain_when_not_rotating, T.test_functions_get_the_configuration_the_code_reads),
-    (previous_secret_in_plain_when_not_rotating, T.test_every_secret_setting_resolves_from_secrets_manager),
+    (previous_secret_in_plain_when_not_rotating, T.test_every_secret_setting_is_an_arn_read_at_cold_start),
     (previous_secret_resolved_when_unset, T.test_functions_get_the_configuration_the_code_reads),
-    (previous_secret_resolved_when_unset, T.test_every_secret_setting_resolves_from_secrets_manager),
-    (previous_secret_condition_on_another_parameter, T.test_functions_get_the_configuration_the_code_reads),
-    (previous_secret_condition_on_another_parameter, T.test_every_secret_setting_resolves_from_secrets_manager),
+    (previous_secret_resolved_when_unset, T.test_every_secret_setting_is_an_arn_read_at_cold_start),
+    (previous_secret_condition_on_another_parameter, T.test_each_role_reads_exactly_the_secrets_its_function_is_given),
     (optional_webhook_secret, T.test_parameters),
-    (optional_webhook_secret, T.test_every_secret_setting_resolves_from_secrets_manager),
+    (optional_webhook_secret, T.test_every_secret_setting_is_an_arn_read_at_cold_start),
     (no_webhook_secret, T.test_functions_get_the_configuration_the_code_reads),
     (webhook_scheme_fixed, T.test_functions_get_the_configuration_the_code_reads),
     (a_scheme_the_code_does_not_know, T.test_parameters),
     (webhook_secret_for_the_certifications, T.test_functions_get_the_configuration_the_code_reads),
+    (webhook_secret_for_the_certifications, T.test_each_role_reads_exactly_the_secrets_its_function_is_given),
     (webhook_scheme_in_globals, T.test_functions_get_the_configuration_the_code_reads),
-    (cursor_secret_in_plain, T.test_every_secret_setting_resolves_from_secrets_manager),
+    (cursor_secret_in_plain, T.test_every_secret_setting_is_an_arn_read_at_cold_start),
+    (cursor_secret_resolved_at_deploy, T.test_functions_get_the_configuration_the_code_reads),
+    (cursor_secret_resolved_at_deploy, T.test_every_secret_setting_is_an_arn_read_at_cold_start),
+    (a_secret_variable_the_code_does_not_resolve, T.test_every_secret_setting_is_an_arn_read_at_cold_start),
+    # GetSecretValue: each role exactly the secrets its function reads, nothing else
+    (secrets_on_any_resource, T.test_each_role_reads_exactly_the_secrets_its_function_is_given),
+    (secrets_on_any_resource, T.test_resource_star_only_for_actions_without_resource_level_permissions),
+    (secrets_service_wildcard, T.test_each_role_reads_exactly_the_secrets_its_function_is_given),
+    (secrets_service_wildcard, T.test_no_wildcard_actions_in_any_policy),
+    (batch_get_secrets_too, T.test_each_role_reads_exactly_the_secrets_its_function_is_given),
+    (transcripts_read_the_webhook_secret, T.test_each_role_reads_exactly_the_secrets_its_function_is_given),
+    (previous_secret_granted_even_when_unset, T.test_each_role_reads_exactly_the_secrets_its_function_is_given),
+    (the_jobs_read_the_cursor_secret, T.test_each_role_reads_exactly_the_secrets_its_function_is_given),
+    (no_grant_for_the_eligibility_secret, T.test_each_role_reads_exactly_the_secrets_its_function_is_given),
     # the submissions role
     (submissions_read_any_queue_partition, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
     (submissions_write_profiles, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),

@@ -371,8 +371,9 @@ MAIL_BINARIES: dict[str, str] = {
 }
 
 # Binaries that verify the payment processor's webhook signatures (shared/webhooks,
-# Verifier::from_env): they read PAYMENT_WEBHOOK_SCHEME, PAYMENT_WEBHOOK_SECRET and
-# PAYMENT_WEBHOOK_SECRET_PREVIOUS (PAYMENT_SETTINGS), and no other function gets a PAYMENT_ setting.
+# Verifier::from_lookup over recert_app::secrets): they read PAYMENT_WEBHOOK_SCHEME and the ARNs of
+# the signing secrets, PAYMENT_WEBHOOK_SECRET_ARN and PAYMENT_WEBHOOK_SECRET_PREVIOUS_ARN
+# (PAYMENT_SETTINGS), and no other function gets a PAYMENT_ setting.
 PAYMENT_WEBHOOK_BINARIES: dict[str, str] = {
     "submissions": "serves POST /webhooks/payments (UNAUTHENTICATED_ROUTES) and refuses to start "
     "without a valid signing secret",
@@ -982,16 +983,12 @@ MAIL_SETTINGS = {
     "RECERT_LINK_BASE": {"Ref": "LinkBase"},
 }
 # The signing secrets are issued by the processor and kept in secrets the operator creates (the
-# parameters are their ARNs, never their values); CloudFormation resolves them at deploy time. The
-# previous one only while a rotation is under way (the condition), else an empty string (none).
-PAYMENT_SECRET_REF = "{{resolve:secretsmanager:${PaymentWebhookSecretArn}:SecretString}}"
-PAYMENT_PREVIOUS_SECRET_REF = "{{resolve:secretsmanager:${PaymentWebhookPreviousSecretArn}:SecretString}}"
+# parameters are their ARNs, never their values); the function gets the ARNs and reads the values
+# at cold start. The previous one only while a rotation is under way: an empty ARN is none.
 PAYMENT_SETTINGS = {
     "PAYMENT_WEBHOOK_SCHEME": {"Ref": "PaymentWebhookScheme"},
-    "PAYMENT_WEBHOOK_SECRET": {"Fn::Sub": PAYMENT_SECRET_REF},
-    "PAYMENT_WEBHOOK_SECRET_PREVIOUS": {
-        "Fn::If": ["HasPaymentWebhookPreviousSecret", {"Fn::Sub": PAYMENT_PREVIOUS_SECRET_REF}, ""]
-    },
+    "PAYMENT_WEBHOOK_SECRET_ARN": {"Ref": "PaymentWebhookSecretArn"},
+    "PAYMENT_WEBHOOK_SECRET_PREVIOUS_ARN": {"Ref": "PaymentWebhookPreviousSecretArn"},
 }
 # Where the evidence goes and the largest file taken (recert_evidence::s3::BUCKET_ENV,
 # audits::MAX_BYTES_ENV): the bucket of this stack, the size cap a parameter.
@@ -1003,7 +1000,7 @@ LOCAL_ONLY = {"JWT_HS256_SECRET", "RECERT_DB_PATH", "RECERT_MAILBOX_DIR", "RECER
 
 
 def is_http_setting(name: str) -> bool:
-    return name.startswith("JWT_") or name == "CURSOR_SECRET"
+    return name.startswith("JWT_") or name in ("CURSOR_SECRET", "CURSOR_SECRET_ARN")
 
 
 def is_mail_setting(name: str) -> bool:
@@ -1029,8 +1026,8 @@ def test_functions_get_the_configuration_the_code_reads(sam, cfn):
         if http_events(fn):
             for key, value in HTTP_SETTINGS.items():
                 assert env.get(key) == value, f"{fname} serves routes: {key} = {env.get(key)!r}, want {value}"
-            cursor = env.get("CURSOR_SECRET", {}).get("Fn::Sub", "")
-            assert cursor.startswith("{{resolve:secretsmanager:${CursorSecret}"), f"{fname}: CURSOR_SECRET {cursor!r}"
+            cursor = env.get("CURSOR_SECRET_ARN")
+            assert cursor == {"Ref": "CursorSecret"}, f"{fname}: CURSOR_SECRET_ARN {cursor!r}"
         else:
             jwt = sorted(k for k in env if is_http_setting(k))
             assert not jwt, f"{fname} serves no route, yet gets {jwt}"
@@ -1061,21 +1058,20 @@ def test_functions_get_the_configuration_the_code_reads(sam, cfn):
     assert set(PAYMENT_WEBHOOK_BINARIES) <= {binary_of(fn) for fn in functions(sam).values()}, (
         "PAYMENT_WEBHOOK_BINARIES not deployed"
     )
-    previous = cfn["Conditions"]["HasPaymentWebhookPreviousSecret"]
-    assert previous == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PaymentWebhookPreviousSecretArn"}, ""]}]}, (
-        f"the previous webhook secret is resolved exactly when its ARN is set: {previous}"
-    )
     secret = resources(cfn, "AWS::SecretsManager::Secret")["CursorSecret"]["Properties"]
     assert secret["GenerateSecretString"]["PasswordLength"] >= 32
 
 
-# Every secret a function reads comes from Secrets Manager, resolved by CloudFormation at deploy
-# time: a dynamic reference to a secret of this stack (generated, e.g. CursorSecret) or to the
-# secret an operator created, named by a parameter that only admits a Secrets Manager ARN. Never a
-# value typed into a parameter (it would sit in samconfig.toml, shell history and the stack's
-# parameters) or into the template.
+# Every secret a function reads comes from Secrets Manager at cold start (recert_app::secrets):
+# its environment holds only the secret's ARN, in `<NAME>_ARN`, one of the variables the code
+# resolves (SECRET_VARS in shared/app/src/secrets.rs). The ARN is a secret of this stack
+# (generated, e.g. CursorSecret: its Ref is the ARN) or the secret an operator created, named by a
+# parameter that only admits a Secrets Manager ARN. Never a value: not typed into a parameter (it
+# would sit in samconfig.toml, shell history and the stack's parameters), not into the template,
+# and not resolved by CloudFormation into the environment (a dynamic reference puts the plaintext
+# in the function's configuration, which lambda:GetFunctionConfiguration shows).
 SECRET_SETTING = re.compile(r"[A-Z0-9_]*SECRET[A-Z0-9_]*")
-SECRET_REF = re.compile(r"\{\{resolve:secretsmanager:\$\{([A-Za-z0-9]+)\}:SecretString\}\}")
+SECRETS_RS = SHARED_DIR / "app" / "src" / "secrets.rs"
 SECRET_ARN_SAMPLE = "arn:aws:secretsmanager:us-east-1:123456789012:secret:recert/prod/payment-webhook-AbC123"
 NOT_SECRET_ARNS = [
     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",  # a Stripe signing secret
@@ -1086,37 +1082,57 @@ NOT_SECRET_ARNS = [
 ]
 
 
-def secret_source(cfn: dict[str, Any], where: str, value: Any) -> tuple[str, bool]:
-    """(the logical id of the resource or parameter a secret setting resolves from, whether it is
-    resolved only when that parameter is set): a `{{resolve:secretsmanager:${X}:SecretString}}`
-    Sub, or an If that is such a Sub when X is set and an empty string when it is not."""
-    if isinstance(value, dict) and list(value) == ["Fn::If"]:
-        cond, then, otherwise = value["Fn::If"]
-        assert otherwise == "", f"{where}: the other branch of an optional secret is \"\" (none): {otherwise!r}"
-        name, _ = secret_source(cfn, where, then)
-        assert cfn["Conditions"].get(cond) == {"Fn::Not": [{"Fn::Equals": [{"Ref": name}, ""]}]}, (
-            f"{where}: an optional secret is resolved only when its parameter {name} is set: {cond}"
-        )
-        return name, True
-    sub = value.get("Fn::Sub") if isinstance(value, dict) and list(value) == ["Fn::Sub"] else None
-    m = SECRET_REF.fullmatch(sub) if isinstance(sub, str) else None
-    assert m, f"{where}: not a Secrets Manager dynamic reference (a plaintext secret?): {value!r}"
-    return m.group(1), False
+def secret_arn_vars() -> dict[str, str]:
+    """The code's `<NAME>_ARN` variables (recert_app::secrets::SECRET_VARS) → `<NAME>`."""
+    text = SECRETS_RS.read_text()
+    pairs = re.findall(r'name:\s*"([A-Z0-9_]+)",\s*arn_var:\s*"([A-Z0-9_]+)"', text)
+    assert pairs, f"no SecretVar in {SECRETS_RS}: the pattern is stale"
+    for name, arn_var in pairs:
+        assert arn_var == f"{name}_ARN", f"{arn_var}: not {name}_ARN"
+    return {arn_var: name for name, arn_var in pairs}
 
 
-def test_every_secret_setting_resolves_from_secrets_manager(sam, cfn):
-    sources: dict[str, set[bool]] = {}
+def secret_source(cfn: dict[str, Any], where: str, value: Any) -> str:
+    """The logical id of the secret of this stack or the parameter a `<NAME>_ARN` setting names:
+    exactly a Ref (the ARN), nothing resolved."""
+    ref = value.get("Ref") if isinstance(value, dict) and list(value) == ["Ref"] else None
+    assert isinstance(ref, str), f"{where}: not the Ref of a secret's ARN (a value?): {value!r}"
+    return ref
+
+
+def function_secrets(sam: dict[str, Any], cfn: dict[str, Any]) -> dict[str, set[str]]:
+    """For each function, the secrets (logical ids) its `<NAME>_ARN` settings name."""
+    arn_vars = secret_arn_vars()
+    found: dict[str, set[str]] = {}
     for fname in functions(sam):
         env = cfn["Resources"][fname]["Properties"]["Environment"]["Variables"]
+        found[fname] = set()
         for key, value in env.items():
-            if SECRET_SETTING.fullmatch(key):
-                name, conditional = secret_source(cfn, f"{fname}.{key}", value)
-                sources.setdefault(name, set()).add(conditional)
+            if not SECRET_SETTING.fullmatch(key):
+                continue
+            assert key in arn_vars, (
+                f"{fname}.{key}: a secret in the environment; give its ARN as one of {sorted(arn_vars)}"
+            )
+            found[fname].add(secret_source(cfn, f"{fname}.{key}", value))
+    return found
+
+
+def test_every_secret_setting_is_an_arn_read_at_cold_start(sam, cfn):
+    # No dynamic reference anywhere in a function's environment (or the globals): CloudFormation
+    # would put the resolved plaintext into the function's configuration.
+    for fname in functions(sam):
+        env = cfn["Resources"][fname]["Properties"]["Environment"]["Variables"]
+        assert "{{resolve:" not in json.dumps(env), f"{fname}: a dynamic reference in the environment"
+    assert "{{resolve:" not in json.dumps(sam.get("Globals", {})), "a dynamic reference in the globals"
+    sources: dict[str, bool] = {}
+    for fname, names in function_secrets(sam, cfn).items():
+        for name in names:
+            sources[name] = True
     assert sources, "no secret settings found: the pattern is stale"
-    for name, conditional in sorted(sources.items()):
+    for name in sorted(sources):
         if name in cfn["Resources"]:
             assert cfn["Resources"][name]["Type"] == "AWS::SecretsManager::Secret", f"{name}: not a secret"
-            assert conditional == {False}, f"{name}: a secret of this stack always exists"
+            assert "Condition" not in cfn["Resources"][name], f"{name}: a secret of this stack always exists"
             continue
         param = sam["Parameters"].get(name)
         assert param, f"{name}: neither a secret of this stack nor a parameter"
@@ -1128,12 +1144,47 @@ def test_every_secret_setting_resolves_from_secrets_manager(sam, cfn):
         optional = "Default" in param
         assert not optional or param["Default"] == "", f"{name}: the default of a secret's ARN is empty (none)"
         assert bool(re.fullmatch(pattern, "")) == optional, f"{name}: empty admitted iff optional"
-        # An empty ARN cannot be resolved (the deploy would fail): an optional one only under If.
-        assert conditional == {optional}, f"{name}: optional={optional}, resolved under a condition: {conditional}"
     # No parameter carries a secret's value: a secret is named by its ARN.
     for name, param in sam["Parameters"].items():
         assert not param.get("NoEcho"), f"{name}: a NoEcho parameter is a secret value passed in plain"
         assert "secret" not in name.lower() or name.endswith("SecretArn"), f"{name}: a secret parameter"
+
+
+def secret_grant(sam: dict[str, Any], name: str) -> Any:
+    """The Resource entry granting GetSecretValue on the secret `name`: its ARN (the Ref), and for
+    an optional parameter (default empty: none) only when it is set, under the condition that
+    says so."""
+    param = sam["Parameters"].get(name)
+    if param is None or "Default" not in param:
+        return {"Ref": name}
+    conds = [c for c, v in sam["Conditions"].items() if v == {"Fn::Not": [{"Fn::Equals": [{"Ref": name}, ""]}]}]
+    assert len(conds) == 1, f"{name}: optional, so granted under one condition `{name} is set`: {conds}"
+    return {"Fn::If": [conds[0], {"Ref": name}, {"Ref": "AWS::NoValue"}]}
+
+
+def test_each_role_reads_exactly_the_secrets_its_function_is_given(sam, cfn):
+    wanted = {
+        fn["Properties"]["Role"]["Fn::GetAtt"][0]: sorted(
+            (secret_grant(sam, name) for name in function_secrets(sam, cfn)[fname]), key=json.dumps
+        )
+        for fname, fn in functions(sam).items()
+    }
+    granted: dict[str, list[Any]] = {}
+    for where, doc in policy_documents(cfn):
+        for st in statements(doc):
+            actions = [a for a in listify(st.get("Action", [])) if isinstance(a, str)]
+            if not any(a.lower().startswith("secretsmanager:") for a in actions):
+                continue
+            role = where.split(".")[0]
+            assert role in wanted and ".Policies[" in where, f"{where}: Secrets Manager actions outside the roles"
+            assert actions == ["secretsmanager:GetSecretValue"], f"{where}: {actions}, only GetSecretValue"
+            assert st["Effect"] == "Allow" and "Condition" not in st, f"{where}: {st}"
+            assert role not in granted, f"{where}: one statement per role"
+            granted[role] = sorted(listify(st["Resource"]), key=json.dumps)
+    for role, resources_ in wanted.items():
+        assert granted.get(role, []) == resources_, (
+            f"{role}: GetSecretValue on {granted.get(role, [])}, its function reads {resources_}"
+        )
 
 
 def test_every_function_has_its_own_role_and_log_group(sam, cfn):

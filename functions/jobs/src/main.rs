@@ -2,12 +2,15 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use recert_app::App;
-use recert_app::config::{CoreConfig, ProcessEnv};
+use recert_app::config::CoreConfig;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     recert_app::init_tracing(true);
-    let app = App::from_config(&CoreConfig::from_env(&ProcessEnv)?).await?;
+    let app = App::from_config(&CoreConfig::from_env(
+        recert_app::secrets::environment().await?,
+    )?)
+    .await?;
     let app = &app;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<jobs::JobInput>| async move {

@@ -19,10 +19,11 @@ use serde::{Deserialize, Serialize};
 /// once at init with no network call.
 pub async fn courier_from_env() -> Result<Courier, recert_app::config::ConfigError> {
     use recert_app::App;
-    use recert_app::config::{CoreConfig, ProcessEnv};
+    use recert_app::config::CoreConfig;
     use recert_app::outbox::NotifyConfig;
-    let app = App::from_config(&CoreConfig::from_env(&ProcessEnv)?).await?;
-    Ok(Courier::from_config(&app, &NotifyConfig::from_env(&ProcessEnv)?).await)
+    let env = recert_app::secrets::environment().await?;
+    let app = App::from_config(&CoreConfig::from_env(env)?).await?;
+    Ok(Courier::from_config(&app, &NotifyConfig::from_env(env)?).await)
 }
 
 /// A DynamoDB stream event as Lambda delivers it; only what the notifier reads.

@@ -5,11 +5,12 @@
 //! |---|---|---|
 //! | (every [`CoreConfig`] variable) | `TABLE_NAME`, `RECERT_DB_PATH`, `RECERT_RULES_PATH` | |
 //! | `JWT_ISSUER`, `JWT_AUDIENCE` | expected `iss` / `aud` | `recert-local` / `recert` |
-//! | `JWT_JWKS` | the issuer's public keys (JWKS JSON, RS256/ES256) — production; verified with from init, no network call | — |
+//! | `JWT_JWKS` | the issuer's public keys (JWKS JSON, RS256/ES256) — production; read at init, no network call | — |
 //! | `JWT_DISCOVERY_URL` | the issuer's OpenID discovery document (`https://…/.well-known/openid-configuration`): on a token naming a key not held, the keys are fetched from its `jwks_uri` (key rotation without a redeploy; [`crate::jwks`]) | — |
 //! | `JWT_JWKS_REFRESH_SECONDS` | the least time between two such fetches | `60` |
 //! | `JWT_HS256_SECRET` | shared secret (≥ 32 bytes) — development only | — |
 //! | `CURSOR_SECRET` | key for pagination cursors (≥ 32 bytes); required with `JWT_JWKS` or `JWT_DISCOVERY_URL` | derived from the HS256 secret |
+//! | `CURSOR_SECRET_ARN` | Lambda: the Secrets Manager secret holding `CURSOR_SECRET`, read at cold start ([`recert_app::secrets`]); not with `CURSOR_SECRET` | — |
 //! | `JWT_CERTIFICANT_CLAIM` | the claim holding a certificant's id (e.g. `custom:certificant_id`) | `sub` |
 //! | `JWT_ROLE_CLAIM` | the claim holding one role | `role` |
 //! | `JWT_GROUPS_CLAIM` | a claim listing groups that name roles (e.g. `cognito:groups`); the most privileged wins | — |

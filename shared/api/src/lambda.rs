@@ -1,7 +1,8 @@
 //! The Lambda entry point every HTTP function's `main.rs` calls.
 //!
-//! Init does only what the first request needs (issue 15, cold start): the configuration, the
-//! rules, the store's client (no network call, no file read in Lambda: see [`recert_app::aws`]),
+//! Init does only what the first request needs (issue 15, cold start): the configuration (its
+//! secrets read from Secrets Manager first when `<NAME>_ARN` variables name them, all in one
+//! concurrent round trip: [`recert_app::secrets`]; `config_us` includes it), the rules, the store's client (no network call, no file read in Lambda: see [`recert_app::aws`]),
 //! the token verifier and the router. How long each step took is logged once at `debug`
 //! (`RUST_LOG=debug`, target `recert_init`), in microseconds since `main`'s first step;
 //! `scripts/bench-init` reads it.
@@ -11,7 +12,7 @@ use crate::config::HttpConfig;
 use crate::state::AppState;
 use axum::Router;
 use recert_app::App;
-use recert_app::config::{ProcessEnv, load_rules};
+use recert_app::config::load_rules;
 use recert_domain::SystemClock;
 use std::sync::Arc;
 use std::time::Instant;
@@ -36,7 +37,7 @@ async fn serve(
     let us = |since: Instant| since.elapsed().as_micros();
     init_tracing(true);
     let tracing_us = us(started);
-    let config = HttpConfig::from_env(&ProcessEnv)?;
+    let config = HttpConfig::from_env(recert_app::secrets::environment().await?)?;
     let config_us = us(started);
     let rules = load_rules(config.core.rules_path.as_deref())?;
     let rules_us = us(started);

@@ -10,6 +10,10 @@
 //! | `TABLE_NAME` | the DynamoDB table; set, it selects the DynamoDB store (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB` from the standard AWS variables) | — (the embedded store) |
 //! | `RECERT_DB_PATH` | the embedded SQLite file (when `TABLE_NAME` is unset; builds with the `sqlite` feature only) | `.recert/recert.db` |
 //! | `RECERT_RULES_PATH` | a rules file replacing the compiled-in default | — |
+//!
+//! In Lambda, a variable holding a secret (`CURSOR_SECRET`, `PAYMENT_WEBHOOK_SECRET`,
+//! `PAYMENT_WEBHOOK_SECRET_PREVIOUS`) may instead be given as `<NAME>_ARN`, the ARN of the Secrets
+//! Manager secret holding it, read once at cold start (see [`crate::secrets`]); never both.
 
 use recert_domain::RuleBook;
 use recert_store::StoreError;
@@ -60,6 +64,19 @@ pub enum ConfigError {
     },
     #[error("store: {0}")]
     Store(#[source] StoreError),
+    #[error(
+        "{var} and {arn_var} are both set: set one (the value itself, or the ARN of the Secrets Manager secret holding it)"
+    )]
+    SecretConflict {
+        var: &'static str,
+        arn_var: &'static str,
+    },
+    #[error("{arn_var}: the secret {arn} cannot be read: {reason}")]
+    SecretUnavailable {
+        arn_var: &'static str,
+        arn: String,
+        reason: String,
+    },
 }
 
 /// Where configuration comes from: the process environment, or a map in tests.

@@ -3,6 +3,8 @@
 //! - [`config`]: typed configuration, read once per process, secrets in a [`config::Secret`]
 //!   that never prints, a startup error naming the missing or bad variable.
 //! - [`aws`]: the AWS SDK's shared configuration; in Lambda no file read at init (issue 15).
+//! - [`secrets`]: the secrets a Lambda's `<NAME>_ARN` variables name, read from Secrets Manager at
+//!   cold start (concurrently) and overlaid on the environment the configuration reads.
 //! - [`App`] (the composition root): the store, the rules, the clock and the retry policy, built
 //!   once from a [`config::CoreConfig`]. A scheduled job or a stream consumer needs nothing more;
 //!   HTTP functions add their authentication in `recert-api`.
@@ -30,6 +32,7 @@ pub mod jobs;
 pub mod outbox;
 pub mod providers;
 pub mod runner;
+pub mod secrets;
 
 pub use error::AppError;
 pub use recert_domain::{Actor, JobName, ProviderId, Role, WebhookSender};
@@ -119,7 +122,7 @@ impl App {
 
 /// Crates that log whole events, requests or responses (tokens and personal data included) below
 /// `info`: whatever `RUST_LOG` says, they log at `info` at most.
-const CAPPED: [&str; 8] = [
+const CAPPED: [&str; 9] = [
     "lambda_runtime",
     "lambda_runtime_api_client",
     "lambda_http",
@@ -127,6 +130,7 @@ const CAPPED: [&str; 8] = [
     "aws_smithy_http_client",
     "aws_sdk_dynamodb",
     "aws_sdk_sesv2",
+    "aws_sdk_secretsmanager",
     "hyper",
 ];
 

@@ -42,7 +42,10 @@
 //!   rotated out. While both are set both are accepted; remove it once the processor signs with
 //!   the new one only.
 //!
-//! Errors name the variable and what is wrong, never its value.
+//! Errors name the variable and what is wrong, never its value. In Lambda the two secrets are not
+//! in the environment: `PAYMENT_WEBHOOK_SECRET_ARN` / `PAYMENT_WEBHOOK_SECRET_PREVIOUS_ARN` name
+//! their Secrets Manager secrets, which `recert_app::secrets` reads at cold start and hands to
+//! [`Verifier::from_lookup`] as if they were the variables above.
 //!
 //! # Payloads
 //!
@@ -315,9 +318,10 @@ impl Verifier {
         })
     }
 
-    /// [`Verifier::from_env`] over any variable source (tests use a map, never the process
-    /// environment).
-    pub(crate) fn from_lookup(
+    /// [`Verifier::from_env`] over any variable source: the Lambda passes its environment with the
+    /// secrets resolved from Secrets Manager (`recert_app::secrets`); tests use a map, never the
+    /// process environment.
+    pub fn from_lookup(
         lookup: impl Fn(&'static str) -> Result<Option<String>, ConfigError>,
     ) -> Result<Self, ConfigError> {
         let non_empty = |var: &'static str| -> Result<Option<String>, ConfigError> {

@@ -97,7 +97,9 @@ seeds = {}
 #                submission read).
 #    C (CPDHTS): an open transcript (entries, eligibility, what-if, history, an open waiver
 #                request to decide, a provider's completions and a probable duplicate of one).
-#    D (CPHIMS-CA): window open, nothing else (exam passes, a new waiver request).
+#    D (CPHIMS-CA): window open, nothing else (exam passes).
+#    G (CPDHTS): window open, nothing else (a new waiver request; not D, which an exam pass may
+#                have moved to a new cycle by then).
 #    E (CPDHTS): hours met, nothing submitted (submit).
 #    F (CPDHTS): an unpaid submission (withdraw).
 #    I (CPDHTS): an open waiver request to withdraw.
@@ -119,7 +121,7 @@ for i, run in enumerate(RUNS):
         s[letter] = issue(credential, letter, "2024-03-31", "2027-03-31")
         s[f"entry{letter}"] = entry(s["me"], s[letter], "Society annual conference", 4500,
                                     ethics=200)
-    for letter in "CEFI":
+    for letter in "CEFGI":
         s[letter] = issue("CPDHTS", letter, "2025-03-31", "2027-03-31")
     s["D"] = issue("CPHIMS-CA", "D", "2024-03-31", "2027-03-31")
     for letter in "CEF":
@@ -217,9 +219,9 @@ for run in RUNS:
         # B: the audit, and its submission (read).
         **{op: on_b for op in ("get_audit", "decide", "declare_evidence", "get_evidence",
                                "upload_url", "respond", "get_submission")},
-        # D: exam passes, a new waiver request.
+        # D: exam passes; G: a new waiver request.
         "record_exam_pass": {"path.certification_id": s["D"]},
-        "create_request": {"path.certification_id": s["D"]},
+        "create_request": {"path.certification_id": s["G"]},
         # E: submit; F: withdraw its unpaid submission; I: withdraw its waiver request.
         "submit": {"path.certification_id": s["E"]},
         "list_submissions": {"path.certification_id": s["E"]},
@@ -248,4 +250,4 @@ for run in RUNS:
             f.write("parameters = { " + ", ".join(f"{toml_value(k)} = {toml_value(v)}"
                                                    for k, v in p.items()) + " }\n")
     print(f"{run}: certificant {s['person']}, certifications "
-          + ", ".join(f"{k} {s[k]}" for k in "ABCDEFHI") + f", provider {s['provider']}")
+          + ", ".join(f"{k} {s[k]}" for k in "ABCDEFGHI") + f", provider {s['provider']}")

@@ -143,6 +143,7 @@ pub const DOWNLOAD_TTL: Duration = Duration::from_secs(5 * 60);
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Decisions {
+    #[schema(min_items = 1)]
     pub decisions: Vec<DecisionInput>,
 }
 
@@ -226,7 +227,7 @@ fn evidence_key(certification: CertificationId, entry: EntryId, evidence: uuid::
     params(
         ("certification_id" = CertificationId, Path),
         ("entry_id" = EntryId, Path),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: the first response is replayed for 24 h"),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Retry-safe key: the first response is replayed for 24 h"),
     ),
     request_body = EvidenceDeclaration,
     responses(

@@ -30,10 +30,10 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct NewExamPass {
     /// The day the exam was passed: not in the future, and after the current cycle's first day.
-    #[schema(example = "2027-05-10")]
+    #[schema(example = "2026-10-15")]
     pub passed_on: NaiveDate,
     /// The exam's reference (a result or sitting number): 1 to 64 characters.
-    #[schema(example = "EXAM-2027-000123")]
+    #[schema(example = "EXAM-2026-10-0042")]
     pub reference: String,
 }
 
@@ -56,7 +56,7 @@ pub struct ExamPassRecorded {
     tag = "certifications",
     params(
         ("certification_id" = CertificationId, Path),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: the first response is replayed for 24 h"),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Retry-safe key: the first response is replayed for 24 h"),
     ),
     request_body = NewExamPass,
     responses(

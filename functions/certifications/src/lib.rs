@@ -52,9 +52,20 @@ const MAX_CERTIFICATE_NUMBER_CHARS: usize = 64;
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCertificant {
-    #[schema(example = "ada@example.org")]
+    /// An address: one `@`, a dotted domain, no spaces or control characters (surrounding
+    /// spaces are trimmed), at most 254 characters.
+    #[schema(
+        example = "ada@example.org",
+        max_length = 254,
+        pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.][^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*[^@\s\x00-\x1f\x7f-\x9f.]\s*$"
+    )]
     pub email: String,
-    #[schema(example = "Ada Lovelace")]
+    /// Free text (trimmed): not blank, no control or bidirectional override characters.
+    #[schema(
+        example = "Ada Lovelace",
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s\u00ad\u200b-\u200d\u2060\ufeff][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub full_name: String,
     pub membership: Membership,
 }
@@ -66,7 +77,11 @@ pub struct NewCertificant {
 pub struct NewCertification {
     pub certificant_id: CertificantId,
     pub credential: Credential,
-    #[schema(example = "CPHIMS-102938")]
+    #[schema(
+        example = "CPHIMS-102938",
+        max_length = 64,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s\u00ad\u200b-\u200d\u2060\ufeff][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub certificate_number: String,
     #[serde(default)]
     pub initial_certification_date: Option<NaiveDate>,
@@ -133,7 +148,7 @@ fn check_len(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
     post,
     path = "/certificants",
     tag = "certifications",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: a retry with the same key and body answers what the first request created; another body is a 422")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Retry-safe key: a retry with the same key and body answers what the first request created; another body is a 422")),
     request_body = NewCertificant,
     responses(
         (status = 201, description = "Enrolled", body = Certificant),
@@ -249,7 +264,7 @@ pub async fn list_certifications(
     post,
     path = "/certifications",
     tag = "certifications",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: a retry with the same key and body answers what the first request created; another body is a 422")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Retry-safe key: a retry with the same key and body answers what the first request created; another body is a 422")),
     request_body = NewCertification,
     responses(
         (status = 201, description = "Issued", body = Certification),

@@ -77,6 +77,7 @@ pub struct EligibilityReport {
 #[serde(deny_unknown_fields)]
 pub struct WhatIfRequest {
     /// 1 to 50 planned activities (completion dates may be in the future).
+    #[schema(min_items = 1, max_items = 50)]
     pub entries: Vec<CeEntryInput>,
 }
 

@@ -189,7 +189,10 @@ pub async fn update_provider(
 /// A batch of completions as JSON (the CSV form has the same fields as columns).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CompletionBatch {
-    /// 1 to 500 rows.
+    /// Up to 500 rows, each a `CompletionRow`. A row is read on its own: one that is not a valid
+    /// `CompletionRow` (a field missing or unknown, a wrong type) is rejected in its result
+    /// (`invalid_row`) and the others go on, so any value is taken here.
+    #[schema(value_type = Vec<serde_json::Value>, max_items = 500)]
     pub completions: Vec<CompletionRow>,
 }
 
@@ -288,7 +291,11 @@ pub async fn get_posting(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoidRequest {
-    #[schema(example = "posted for the wrong attendee")]
+    #[schema(
+        example = "posted for the wrong attendee",
+        max_length = 500,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s\u00ad\u200b-\u200d\u2060\ufeff][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub reason: String,
 }
 

@@ -102,10 +102,13 @@ pub struct SubmissionList {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StaffPayment {
-    /// The cheque number, invoice or transfer reference.
+    /// The cheque number, invoice or transfer reference (trimmed: 1 to 200 characters).
+    #[schema(max_length = 200, pattern = r"\S")]
     pub reference: String,
+    #[schema(minimum = 1)]
     pub amount_minor: i64,
-    #[schema(example = "USD")]
+    /// An ISO 4217 code.
+    #[schema(example = "USD", pattern = "^[A-Za-z]{3}$")]
     pub currency: String,
 }
 
@@ -114,6 +117,7 @@ pub struct StaffPayment {
 #[serde(deny_unknown_fields)]
 pub struct ReturnRequest {
     /// At least one reason: about an entry (`entry_id`) or overall.
+    #[schema(min_items = 1)]
     pub reasons: Vec<ReturnReason>,
 }
 
@@ -212,7 +216,7 @@ async fn visible(
     tag = "submissions",
     params(
         ("certification_id" = CertificationId, Path),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: the first response is replayed for 24 h"),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Retry-safe key: the first response is replayed for 24 h"),
     ),
     request_body = NewSubmission,
     responses(

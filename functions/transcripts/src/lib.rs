@@ -60,6 +60,7 @@ fn limits(rules: &RuleSet, today: NaiveDate) -> EntryLimits {
 #[into_params(parameter_in = Query)]
 pub struct EntryListParams {
     /// Items per page, 1 to 100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -134,7 +135,7 @@ pub async fn list_entries(
     tag = "transcripts",
     params(
         ("certification_id" = CertificationId, Path, description = "The certification"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: the first response is replayed for 24 h; reusing it with another body is a 422"),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Retry-safe key: the first response is replayed for 24 h; reusing it with another body is a 422"),
     ),
     request_body = CeEntryInput,
     responses(

@@ -77,7 +77,7 @@ pub struct QueuedWaiverRequest {
     tag = "waivers",
     params(
         ("certification_id" = CertificationId, Path),
-        ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe key: the first response is replayed for 24 h"),
+        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Retry-safe key: the first response is replayed for 24 h"),
     ),
     request_body = WaiverRequestInput,
     responses(

@@ -265,6 +265,9 @@ pub enum ReadErrors {
     /// Missing, expired or invalid bearer token (with `WWW-Authenticate`).
     #[response(status = 401, content_type = "application/problem+json")]
     Unauthorized(Problem),
+    /// The caller's role may not read this (a staff queue, another provider's postings...).
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
     /// Not there, or not yours.
     #[response(status = 404, content_type = "application/problem+json")]
     NotFound(Problem),

@@ -33,47 +33,168 @@ fn is_json(content_type: &str) -> bool {
 }
 
 /// Parse `bytes` as `T`, classifying failures as 400 (not JSON) or 422 (wrong shape).
+///
+/// A number with a zero fraction (`4.0`, `1e2`) is the integer it equals, as in JSON Schema
+/// (where `4.0` is an `integer`): the spec's integer fields take it.
+///
+/// Every request body is a JSON object: an array is refused (422) before serde, which would read
+/// a struct from an array of its fields in order.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        let mut errors = FieldErrors::default();
+        errors.add("body", "must be a JSON object");
+        return Err(ApiError::Unprocessable(errors));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let mut errors = FieldErrors::default();
-                let message = strip_position(&inner.to_string());
-                let field = if path == "." {
-                    String::new()
-                } else {
-                    path.replace('.', "/")
-                };
-                let (field, message) = unknown_field(&field, &message).unwrap_or((field, message));
-                errors.add(
-                    if field.is_empty() {
-                        "body".to_string()
-                    } else {
-                        field
-                    },
-                    message,
-                );
-                ApiError::Unprocessable(errors)
-            }
-            _ => ApiError::bad_request(
-                "malformed_json",
-                format!(
-                    "the body is not valid JSON: {}",
-                    strip_position(&inner.to_string())
-                ),
-            ),
+    let err = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(value) => {
+            de.end().map_err(|_| trailing_characters())?;
+            return Ok(value);
         }
-    })?;
-    de.end().map_err(|_| {
-        ApiError::bad_request(
+        Err(e) => e,
+    };
+    if err.inner().classify() == serde_json::error::Category::Data
+        && !err.inner().to_string().starts_with("duplicate field")
+        && serde_json::from_slice::<NoDuplicateKeys>(bytes).is_ok()
+        && let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes)
+        && whole_numbers_as_integers(&mut value)
+        && let Ok(parsed) = serde_path_to_error::deserialize::<_, T>(value)
+    {
+        return Ok(parsed);
+    }
+    Err(rejection(err))
+}
+
+/// Any JSON value whose objects have no key twice (a `serde_json::Value` keeps the last silently,
+/// where a struct refuses a duplicate field).
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = NoDuplicateKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+                Ok(NoDuplicateKeys)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut seen = std::collections::HashSet::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if !seen.insert(key) {
+                        return Err(serde::de::Error::custom("duplicate key"));
+                    }
+                    map.next_value::<NoDuplicateKeys>()?;
+                }
+                Ok(NoDuplicateKeys)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// Replace every number with a zero fraction by the integer it equals; whether any was.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            let Some(f) = n.as_f64() else { return false };
+            // Within ±2^53 a whole f64 is an exact integer.
+            const EXACT: f64 = 9_007_199_254_740_992.0;
+            if f.fract() == 0.0 && f.abs() <= EXACT {
+                // Exact by the bound above.
+                #[allow(clippy::cast_possible_truncation)]
+                let i = f as i64;
+                *value = serde_json::Value::from(i);
+                true
+            } else {
+                false
+            }
+        }
+        // Every element is visited (no short circuit): count the changed ones.
+        serde_json::Value::Array(items) => {
+            items
+                .iter_mut()
+                .map(whole_numbers_as_integers)
+                .filter(|changed| *changed)
+                .count()
+                > 0
+        }
+        serde_json::Value::Object(map) => {
+            map.values_mut()
+                .map(whole_numbers_as_integers)
+                .filter(|changed| *changed)
+                .count()
+                > 0
+        }
+        _ => false,
+    }
+}
+
+fn trailing_characters() -> ApiError {
+    ApiError::bad_request(
+        "malformed_json",
+        "the body has trailing characters after the JSON value",
+    )
+}
+
+fn rejection(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    match inner.classify() {
+        serde_json::error::Category::Data => {
+            let mut errors = FieldErrors::default();
+            let message = strip_position(&inner.to_string());
+            let field = if path == "." {
+                String::new()
+            } else {
+                path.replace('.', "/")
+            };
+            let (field, message) = unknown_field(&field, &message).unwrap_or((field, message));
+            errors.add(
+                if field.is_empty() {
+                    "body".to_string()
+                } else {
+                    field
+                },
+                message,
+            );
+            ApiError::Unprocessable(errors)
+        }
+        _ => ApiError::bad_request(
             "malformed_json",
-            "the body has trailing characters after the JSON value",
-        )
-    })?;
-    Ok(value)
+            format!(
+                "the body is not valid JSON: {}",
+                strip_position(&inner.to_string())
+            ),
+        ),
+    }
 }
 
 /// serde says "unknown field `x`, expected ..." or "missing field `x`"; report it on the field
@@ -254,5 +375,48 @@ mod tests {
             .err()
             .unwrap_or(ApiError::Forbidden);
         assert_eq!(fields(e), ["hours"]);
+    }
+
+    #[test]
+    fn a_whole_number_is_an_integer_as_in_json_schema() {
+        assert!(matches!(
+            parse_json::<Body>(b"{\"hours\": 4.0}"),
+            Ok(Body { hours: 4, .. })
+        ));
+        assert!(matches!(
+            parse_json::<Body>(b"{\"hours\": 1e2}"),
+            Ok(Body { hours: 100, .. })
+        ));
+        for refused in [&b"{\"hours\": 4.5}"[..], b"{\"hours\": -1.0}"] {
+            assert_eq!(
+                fields(
+                    parse_json::<Body>(refused)
+                        .err()
+                        .unwrap_or(ApiError::Forbidden)
+                ),
+                ["hours"]
+            );
+        }
+        // A duplicate field stays refused, whatever else the body holds.
+        assert_eq!(
+            fields(
+                parse_json::<Body>(b"{\"hours\": 1.0, \"hours\": 2}")
+                    .err()
+                    .unwrap_or(ApiError::Forbidden)
+            ),
+            ["hours"]
+        );
+    }
+
+    #[test]
+    fn an_array_is_not_an_object() {
+        assert_eq!(
+            fields(
+                parse_json::<Body>(b" [1, null]")
+                    .err()
+                    .unwrap_or(ApiError::Forbidden)
+            ),
+            ["body"]
+        );
     }
 }

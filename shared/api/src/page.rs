@@ -11,6 +11,7 @@ pub const MAX_LIMIT: usize = 100;
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Items per page, 1 to 100 (default 25).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

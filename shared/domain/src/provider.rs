@@ -96,9 +96,19 @@ impl ApprovalPeriod {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderContact {
-    #[schema(example = "Registrar")]
+    #[schema(
+        example = "Registrar",
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s\u00ad\u200b-\u200d\u2060\ufeff][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub name: String,
-    #[schema(example = "registrar@provider.example")]
+    /// An address: one `@`, a dotted domain, no spaces or control characters (surrounding
+    /// spaces are trimmed), at most 254 characters.
+    #[schema(
+        example = "registrar@provider.example",
+        max_length = 254,
+        pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.][^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*[^@\s\x00-\x1f\x7f-\x9f.]\s*$"
+    )]
     pub email: String,
 }
 
@@ -154,7 +164,11 @@ pub enum ProviderEventKind {
 pub struct ProviderRegistration {
     #[schema(example = "dhc-learning", pattern = "^[a-z0-9][a-z0-9-]{1,62}$")]
     pub id: String,
-    #[schema(example = "Digital Health Canada Learning")]
+    #[schema(
+        example = "Digital Health Canada Learning",
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s\u00ad\u200b-\u200d\u2060\ufeff][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub name: String,
     pub category: ProviderCategory,
     pub approval: ApprovalPeriod,
@@ -757,7 +771,13 @@ pub enum Reconciliation {
     /// An unmatched posting belongs to this certification: its entry is added there.
     Link { certification_id: CertificationId },
     /// An unmatched posting is refused, with the reason the provider will see.
-    Reject { reason: String },
+    Reject {
+        #[schema(
+            max_length = 500,
+            pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s\u00ad\u200b-\u200d\u2060\ufeff][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+        )]
+        reason: String,
+    },
     /// A void request on a locked cycle: remove the entry (even from the locked cycle).
     RemoveEntry,
     /// A void request on a locked cycle: keep the entry (the posting is voided all the same).

@@ -55,7 +55,7 @@ pub fn is_email(email: &str) -> bool {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && email.len() <= MAX_EMAIL_CHARS
+        && email.chars().count() <= MAX_EMAIL_CHARS
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 

@@ -38,7 +38,10 @@ pub enum Relief {
     /// A later closing date: the renewal window and the counting of hours end on `until`.
     Extension { until: NaiveDate },
     /// Lower minimums for the named requirements.
-    Waiver { reductions: Vec<Reduction> },
+    Waiver {
+        #[schema(min_items = 1)]
+        reductions: Vec<Reduction>,
+    },
 }
 
 impl Relief {
@@ -107,10 +110,15 @@ pub struct WaiverRequest {
 /// A certificant's request.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"relief": {"type": "extension", "until": "2027-06-30"}, "reason": "Parental leave, March to June"}))]
 pub struct WaiverRequestInput {
     pub relief: Relief,
     /// Why (1 to 2000 characters).
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s\u00ad\u200b-\u200d\u2060\ufeff][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub reason: String,
 }
 
@@ -130,7 +138,11 @@ pub struct WaiverDecisionInput {
     #[serde(default)]
     pub grant: Option<Relief>,
     /// The committee's note to the certificant (1 to 2000 characters).
-    #[schema(min_length = 1, max_length = 2000)]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s\u00ad\u200b-\u200d\u2060\ufeff][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     pub note: String,
 }
 

@@ -187,16 +187,23 @@ pub const AUDIT_DEADLINES: [DueKind; 3] = [
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvidenceDeclaration {
+    /// A file name, not a path (no `/` or `\\`); free text rules otherwise (trimmed: not blank,
+    /// no control or bidirectional override characters).
     #[schema(
         example = "certificate-of-completion.pdf",
         min_length = 1,
-        max_length = 200
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069/\\]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069/\\\s\u00ad\u200b-\u200d\u2060\ufeff][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069/\\]*$"
     )]
     pub file_name: String,
     /// `application/pdf`, `image/png` or `image/jpeg`.
-    #[schema(example = "application/pdf")]
+    #[schema(
+        example = "application/pdf",
+        pattern = "^(application/pdf|image/png|image/jpeg)$"
+    )]
     pub content_type: String,
-    /// The exact size of the file in bytes.
+    /// The exact size of the file in bytes, at most the deployment's `EVIDENCE_MAX_BYTES`
+    /// (10485760 unless configured).
     #[schema(minimum = 1)]
     pub size_bytes: u64,
     /// Lower-case hex SHA-256 of the file (the upload must match it).

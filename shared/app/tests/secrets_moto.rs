@@ -20,33 +20,13 @@ use aws_sdk_secretsmanager::config::{
 use recert_app::config::{ConfigError, Env};
 use recert_app::secrets;
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use uuid::Uuid;
 
-const ENDPOINT_ENV: &str = "RECERT_MOTO_ENDPOINT";
-const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:5055";
-
-/// Where moto is, or `None` (after saying so) when it is not there and need not be.
-async fn endpoint() -> Option<String> {
-    if let Some(e) = std::env::var(ENDPOINT_ENV).ok().filter(|e| !e.is_empty()) {
-        return Some(e.trim_end_matches('/').to_owned());
-    }
-    if tokio::net::TcpStream::connect("127.0.0.1:5055")
-        .await
-        .is_ok()
-    {
-        return Some(DEFAULT_ENDPOINT.into());
-    }
-    // Straight to the process's stderr: libtest does not capture it, so the skip shows.
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: moto is not running and {ENDPOINT_ENV} is unset \
-         (run `scripts/moto install && scripts/moto start`, and set {ENDPOINT_ENV} to what it prints)"
-    );
-    None
-}
+#[path = "../../test-support/moto.rs"]
+mod moto;
+use moto::endpoint;
 
 /// The shared AWS configuration as the Lambdas load it (recert_app::aws::loader), pointed at moto
 /// with dummy credentials.

@@ -30,31 +30,11 @@ use recert_notify::ses::{SesConfig, SesFailure, SesMailer, local_client, send_er
 use recert_notify::templates::{self, LinkBase};
 use recert_notify::{MailError, Mailer};
 use serde_json::Value;
-use std::io::Write;
 use uuid::Uuid;
 
-const ENDPOINT_ENV: &str = "RECERT_MOTO_ENDPOINT";
-const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:5055";
-
-/// Where moto is, or `None` (after saying so) when it is not there and need not be.
-async fn endpoint() -> Option<String> {
-    if let Some(e) = std::env::var(ENDPOINT_ENV).ok().filter(|e| !e.is_empty()) {
-        return Some(e.trim_end_matches('/').to_owned());
-    }
-    if tokio::net::TcpStream::connect("127.0.0.1:5055")
-        .await
-        .is_ok()
-    {
-        return Some(DEFAULT_ENDPOINT.into());
-    }
-    // Straight to the process's stderr: libtest does not capture it, so the skip shows.
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED: moto is not running and {ENDPOINT_ENV} is unset \
-         (run `scripts/moto install && scripts/moto start`, and set {ENDPOINT_ENV} to what it prints)"
-    );
-    None
-}
+#[path = "../../test-support/moto.rs"]
+mod moto;
+use moto::endpoint;
 
 fn unique() -> String {
     Uuid::now_v7().simple().to_string()

@@ -120,55 +120,62 @@ impl App {
     }
 }
 
-/// Crates that log whole events, requests or responses (tokens and personal data included) below
-/// `info`: whatever `RUST_LOG` says, they log at `info` at most.
-const CAPPED: [&str; 9] = [
+/// Crates that log whole events, requests or responses (tokens and personal data included), or
+/// the signed parts of a request (`aws_sigv4`), below `info`: whatever `RUST_LOG` says, they log at
+/// `info` at most.
+const CAPPED: [&str; 13] = [
     "lambda_runtime",
     "lambda_runtime_api_client",
     "lambda_http",
     "aws_smithy_runtime",
     "aws_smithy_http_client",
+    "aws_runtime",
+    "aws_sigv4",
     "aws_sdk_dynamodb",
     "aws_sdk_sesv2",
+    "aws_sdk_s3",
     "aws_sdk_secretsmanager",
     "hyper",
+    "hyper_util",
 ];
 
 /// The log filter for `rust_log` (default `info`), with [`CAPPED`] crates held at `info`.
-pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::EnvFilter {
-    let mut filter = rust_log
-        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
-        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
-    for target in CAPPED {
-        if let Ok(directive) = format!("{target}=info").parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    filter
+///
+/// `RUST_LOG` is a list of `target=level` directives and a bare default level (`info`,
+/// `info,recert_api=debug`); span and field filters are not supported (a value with them falls
+/// back to `info`). A [`Targets`](tracing_subscriber::filter::Targets) filter rather than
+/// `EnvFilter`: the same syntax for what we use, without the regex engine in every Lambda.
+pub fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let filter = rust_log
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    filter.with_targets(CAPPED.map(|target| (target, LevelFilter::INFO)))
 }
 
 /// Logs go to stderr (CloudWatch in Lambda; stdout stays for command output locally), level from
 /// `RUST_LOG` (default `info`, see [`log_filter`]), JSON in Lambda. Every binary calls this once.
 pub fn init_tracing(json: bool) {
     let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let layer = tracing_subscriber::fmt::layer()
         .with_target(false)
         .with_writer(std::io::stderr);
-    if json {
-        let _ = builder.json().without_time().try_init();
+    let registry = tracing_subscriber::registry().with(filter);
+    let _ = if json {
+        registry.with(layer.json().without_time()).try_init()
     } else {
-        let _ = builder.try_init();
-    }
+        registry.with(layer).try_init()
+    };
 }
 
 /// The AWS SDK's shared configuration (region, credentials, endpoint overrides from the standard
 /// variables), loaded once per process however many clients (DynamoDB, SES) are built from it.
-/// Makes no network call. In Lambda it reads no file (see [`aws`]).
-pub async fn aws_sdk_config() -> &'static aws_config::SdkConfig {
-    static SDK: tokio::sync::OnceCell<aws_config::SdkConfig> = tokio::sync::OnceCell::const_new();
-    SDK.get_or_init(|| aws::loader(aws::in_lambda()).load())
-        .await
+/// Makes no network call. In Lambda it comes from the variables alone and reads no file (see [`aws`]).
+pub async fn aws_sdk_config() -> &'static aws_types::SdkConfig {
+    static SDK: tokio::sync::OnceCell<aws_types::SdkConfig> = tokio::sync::OnceCell::const_new();
+    SDK.get_or_init(aws::load).await
 }
 
 /// The store a configuration names.
@@ -195,15 +202,43 @@ pub async fn open_store(config: &StoreConfig) -> Result<Arc<dyn Store>, ConfigEr
 mod tests {
     use super::*;
 
+    use tracing::Level;
+
     #[test]
     fn trace_never_reaches_the_crates_that_log_raw_events() {
-        let filter = log_filter(Some("trace")).to_string();
-        for target in CAPPED {
-            assert!(filter.contains(&format!("{target}=info")), "{filter}");
+        for rust_log in [
+            "trace",
+            "info,hyper=trace,aws_sigv4=debug,lambda_runtime=trace",
+        ] {
+            let filter = log_filter(Some(rust_log));
+            for target in CAPPED {
+                assert!(
+                    !filter.would_enable(target, &Level::DEBUG),
+                    "{rust_log}: {target}"
+                );
+                assert!(filter.would_enable(&format!("{target}::inner"), &Level::INFO));
+            }
         }
+        let filter = log_filter(Some("trace"));
         assert!(
-            filter.contains("trace"),
-            "our own crates still trace: {filter}"
+            filter.would_enable("recert_api", &Level::TRACE),
+            "our own crates still trace"
         );
+    }
+
+    #[test]
+    fn rust_log_sets_levels_per_target_and_a_bad_value_means_info() {
+        let filter = log_filter(Some("warn,recert_app=debug"));
+        assert!(filter.would_enable("recert_app::outbox", &Level::DEBUG));
+        assert!(!filter.would_enable("recert_api", &Level::INFO));
+        assert!(filter.would_enable("recert_api", &Level::WARN));
+        for value in [None, Some("recert[span{id=1}]=debug")] {
+            let filter = log_filter(value);
+            assert!(filter.would_enable("recert_api", &Level::INFO), "{value:?}");
+            assert!(
+                !filter.would_enable("recert_api", &Level::DEBUG),
+                "{value:?}"
+            );
+        }
     }
 }

@@ -133,7 +133,7 @@ pub async fn environment() -> Result<&'static SecretEnv<ProcessEnv>, ConfigError
 
 /// A Secrets Manager client from the shared AWS configuration (region, credentials,
 /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`; in Lambda the compiled-in roots, see [`crate::aws`]).
-pub fn client(sdk: &aws_config::SdkConfig) -> Client {
+pub fn client(sdk: &aws_types::SdkConfig) -> Client {
     Client::new(sdk)
 }
 

@@ -14,9 +14,7 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::config::interceptors::{
     BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
-use aws_sdk_secretsmanager::config::{
-    ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
-};
+use aws_sdk_secretsmanager::config::{ConfigBag, Intercept, RuntimeComponents};
 use recert_app::config::{ConfigError, Env};
 use recert_app::secrets;
 use std::collections::HashMap;
@@ -28,22 +26,19 @@ use uuid::Uuid;
 mod moto;
 use moto::endpoint;
 
-/// The shared AWS configuration as the Lambdas load it (recert_app::aws::loader), pointed at moto
-/// with dummy credentials.
-async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+/// The shared AWS configuration as the Lambdas build it ([`recert_app::aws::from_environment`]),
+/// pointed at moto by `AWS_ENDPOINT_URL_SECRETS_MANAGER`, with dummy credentials.
+fn sdk_config(endpoint: &str) -> aws_types::SdkConfig {
     let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
-    recert_app::aws::loader(false)
-        .region(Region::new(region))
-        .credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "recert-secrets-test",
-        ))
-        .endpoint_url(endpoint)
-        .load()
-        .await
+    recert_app::aws::from_environment(
+        [
+            ("AWS_REGION", region.as_str()),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint),
+        ]
+        .map(|(name, value)| (name.to_owned(), value.to_owned())),
+    )
 }
 
 /// A secret in moto holding `value`: its ARN.
@@ -72,7 +67,7 @@ async fn a_secret_in_moto_resolves_into_the_variable_the_configuration_reads() {
     let Some(endpoint) = endpoint().await else {
         return;
     };
-    let client = secrets::client(&sdk_config(&endpoint).await);
+    let client = secrets::client(&sdk_config(&endpoint));
     let value = random_value("cursor");
     let arn = create_secret(&client, &value).await;
     let base = HashMap::from([
@@ -132,7 +127,7 @@ async fn two_secrets_resolve_concurrently() {
     let Some(endpoint) = endpoint().await else {
         return;
     };
-    let sdk = sdk_config(&endpoint).await;
+    let sdk = sdk_config(&endpoint);
     let setup = secrets::client(&sdk);
     let cursor = random_value("cursor");
     let webhook = format!("whsec_{}", random_value("webhook"));
@@ -170,7 +165,7 @@ async fn an_unknown_arn_fails_naming_the_variable_and_the_arn_but_no_value() {
     let Some(endpoint) = endpoint().await else {
         return;
     };
-    let client = secrets::client(&sdk_config(&endpoint).await);
+    let client = secrets::client(&sdk_config(&endpoint));
     let value = random_value("cursor");
     let known = create_secret(&client, &value).await;
     let unknown = format!(
@@ -205,7 +200,7 @@ async fn a_variable_set_plainly_and_by_arn_is_refused() {
     let Some(endpoint) = endpoint().await else {
         return;
     };
-    let client = secrets::client(&sdk_config(&endpoint).await);
+    let client = secrets::client(&sdk_config(&endpoint));
     let arn = create_secret(&client, &random_value("cursor")).await;
     let plain = random_value("plain");
     let base = HashMap::from([

@@ -101,7 +101,7 @@ pub fn configure(builder: aws_sdk_s3::config::Builder) -> aws_sdk_s3::config::Bu
 
 /// A client from the shared AWS config (region, credentials, `AWS_ENDPOINT_URL_S3`), with
 /// [`configure`] applied.
-pub fn client(sdk: &aws_config::SdkConfig) -> Client {
+pub fn client(sdk: &aws_types::SdkConfig) -> Client {
     let mut builder = aws_sdk_s3::config::Builder::from(sdk);
     if let Some(url) = env_var(ENDPOINT_ENV) {
         builder = builder.endpoint_url(url);

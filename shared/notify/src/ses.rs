@@ -102,7 +102,7 @@ pub fn configure(builder: aws_sdk_sesv2::config::Builder) -> aws_sdk_sesv2::conf
 
 /// A client from the shared AWS config (region, credentials, `AWS_ENDPOINT_URL_SESV2`), with
 /// [`configure`] applied.
-pub fn client(sdk: &aws_config::SdkConfig) -> Client {
+pub fn client(sdk: &aws_types::SdkConfig) -> Client {
     let mut builder = aws_sdk_sesv2::config::Builder::from(sdk);
     if let Some(url) = env_var(ENDPOINT_ENV) {
         builder = builder.endpoint_url(url);

@@ -232,7 +232,7 @@ pub fn configure(
 
 /// A client from the shared AWS config (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB`), with
 /// [`configure`] applied.
-pub fn client(sdk: &aws_config::SdkConfig, calls: &CallCounter) -> Client {
+pub fn client(sdk: &aws_types::SdkConfig, calls: &CallCounter) -> Client {
     let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk);
     if let Some(url) = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
         .ok()

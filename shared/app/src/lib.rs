@@ -24,7 +24,8 @@
 //! Must not depend on HTTP, on JWTs, or on any function crate.
 
 pub mod audit;
-pub mod aws;
+/// The AWS SDK's shared configuration (its own crate: the adapters' emulator clients use it too).
+pub use recert_aws as aws;
 pub mod calendar;
 pub mod config;
 pub mod error;

@@ -20,7 +20,6 @@ use crate::{
 use async_trait::async_trait;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
-use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::operation::head_object::HeadObjectError;
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -109,21 +108,11 @@ pub fn client(sdk: &aws_types::SdkConfig) -> Client {
     Client::from_conf(configure(builder).build())
 }
 
-/// A client for an emulator (moto) at `endpoint` (dummy static credentials, `AWS_REGION` or
-/// `us-east-1`), with [`configure`] applied. Synchronous: no credential chain, no metadata probe.
+/// A client for an emulator (moto) at `endpoint` ([`recert_aws::emulator`]: dummy static
+/// credentials, the Lambdas' HTTP client), with [`configure`] applied. Synchronous: no credential
+/// chain, no metadata probe.
 pub fn local_client(endpoint: &str) -> Client {
-    let region = env_var("AWS_REGION").unwrap_or_else(|| "us-east-1".into());
-    let builder = aws_sdk_s3::config::Builder::new()
-        .behavior_version_latest()
-        .region(Region::new(region))
-        .credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "recert-s3-local",
-        ))
-        .endpoint_url(endpoint);
+    let builder = aws_sdk_s3::config::Builder::from(&recert_aws::emulator(endpoint));
     Client::from_conf(configure(builder).build())
 }
 
@@ -285,6 +274,7 @@ mod tests {
 
     /// A store whose client has fixed credentials and region and never reaches the network.
     fn store() -> S3Evidence {
+        use aws_sdk_s3::config::{Credentials, Region};
         let config = aws_sdk_s3::config::Builder::new()
             .behavior_version_latest()
             .region(Region::new("eu-west-1"))

@@ -27,7 +27,6 @@ use async_trait::async_trait;
 use aws_sdk_sesv2::config::http::HttpResponse;
 use aws_sdk_sesv2::config::retry::RetryConfig;
 use aws_sdk_sesv2::config::timeout::TimeoutConfig;
-use aws_sdk_sesv2::config::{Credentials, Region};
 use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
@@ -110,21 +109,11 @@ pub fn client(sdk: &aws_types::SdkConfig) -> Client {
     Client::from_conf(configure(builder).build())
 }
 
-/// A client for an emulator (moto) at `endpoint` (dummy static credentials, `AWS_REGION` or
-/// `us-east-1`), with [`configure`] applied. Synchronous: no credential chain, no metadata probe.
+/// A client for an emulator (moto) at `endpoint` ([`recert_aws::emulator`]: dummy static
+/// credentials, the Lambdas' HTTP client), with [`configure`] applied. Synchronous: no credential
+/// chain, no metadata probe.
 pub fn local_client(endpoint: &str) -> Client {
-    let region = env_var("AWS_REGION").unwrap_or_else(|| "us-east-1".into());
-    let builder = aws_sdk_sesv2::config::Builder::new()
-        .behavior_version_latest()
-        .region(Region::new(region))
-        .credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "recert-ses-local",
-        ))
-        .endpoint_url(endpoint);
+    let builder = aws_sdk_sesv2::config::Builder::from(&recert_aws::emulator(endpoint));
     Client::from_conf(configure(builder).build())
 }
 

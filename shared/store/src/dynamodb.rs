@@ -97,7 +97,6 @@ use crate::{
 use async_trait::async_trait;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::config::{Credentials, Region};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
@@ -243,24 +242,11 @@ pub fn client(sdk: &aws_types::SdkConfig, calls: &CallCounter) -> Client {
     Client::from_conf(configure(builder, calls).build())
 }
 
-/// A client for DynamoDB Local at `endpoint` (dummy static credentials, `AWS_REGION` or
-/// `us-east-1`), with [`configure`] applied. Synchronous: no credential chain, no metadata probe.
+/// A client for DynamoDB Local at `endpoint` ([`recert_aws::emulator`]: dummy static credentials,
+/// the Lambdas' HTTP client), with [`configure`] applied. Synchronous: no credential chain, no
+/// metadata probe.
 pub fn local_client(endpoint: &str, calls: &CallCounter) -> Client {
-    let region = std::env::var("AWS_REGION")
-        .ok()
-        .filter(|r| !r.trim().is_empty())
-        .unwrap_or_else(|| "us-east-1".into());
-    let builder = aws_sdk_dynamodb::config::Builder::new()
-        .behavior_version_latest()
-        .region(Region::new(region))
-        .credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "recert-dynamodb-local",
-        ))
-        .endpoint_url(endpoint);
+    let builder = aws_sdk_dynamodb::config::Builder::from(&recert_aws::emulator(endpoint));
     Client::from_conf(configure(builder, calls).build())
 }
 

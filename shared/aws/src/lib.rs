@@ -1,5 +1,6 @@
 //! The AWS SDK's shared configuration, and how it differs in Lambda (issue 15, cold start and
-//! package size).
+//! package size); its HTTP client ([`HttpsClient`]); and the configuration for an emulator
+//! (DynamoDB Local, moto: [`emulator`]).
 //!
 //! Outside Lambda (the local server, tests, a developer's shell) it is the SDK's default chain from
 //! `aws-config`, unchanged: the standard variables, `~/.aws/config` and `~/.aws/credentials`, SSO or
@@ -13,19 +14,22 @@
 //! steps of the chain). Its HTTPS client trusts [`AWS_ROOTS_PEM`], compiled in, instead of parsing
 //! every certificate under `/etc/ssl/certs`: DynamoDB, SES, S3 and Secrets Manager are the only
 //! hosts a function calls, and every AWS endpoint chains to Amazon Trust Services. The client is
-//! otherwise the SDK's default one (hyper, rustls on aws-lc, the same crypto provider as the rest of
-//! the binary), and plain `http://` endpoints (DynamoDB Local, moto) work as before.
+//! ours ([`HttpsClient`]: hyper's HTTP/1.1 client, rustls on aws-lc, the same crypto provider as
+//! the rest of the binary) rather than the SDK's default, which links HTTP/2 and proxy support no
+//! function uses; plain `http://` endpoints (DynamoDB Local, moto) work as before.
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
-use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
 use aws_types::sdk_config::RetryConfig;
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 use std::collections::BTreeMap;
+
+mod connector;
+pub use connector::HttpsClient;
 
 /// The roots of Amazon Trust Services (Amazon Root CA 1–4, Starfield Services Root CA G2).
 pub const AWS_ROOTS_PEM: &str = include_str!("aws-roots.pem");
@@ -35,11 +39,9 @@ pub fn in_lambda() -> bool {
     std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some_and(|v| !v.is_empty())
 }
 
-/// The TLS settings of the Lambdas' HTTPS client: the compiled-in roots only.
-pub fn lambda_tls_context() -> Result<TlsContext, aws_smithy_http_client::HttpClientError> {
-    TlsContext::builder()
-        .with_trust_store(TrustStore::empty().with_pem_certificate(AWS_ROOTS_PEM.as_bytes()))
-        .build()
+/// The Lambdas' HTTPS client: the compiled-in roots only.
+pub fn lambda_http_client() -> Result<HttpsClient, rustls::Error> {
+    HttpsClient::trusting(AWS_ROOTS_PEM.as_bytes())
 }
 
 /// The shared configuration of this process: [`from_environment`] in Lambda (or in a build without
@@ -101,20 +103,34 @@ pub fn from_environment(vars: impl IntoIterator<Item = (String, String)>) -> Sdk
     if !env.ignores_endpoints() {
         builder.set_endpoint_url(env.get(ENDPOINT_URL).map(str::to_owned));
     }
-    match lambda_tls_context() {
-        Ok(context) => {
-            builder.set_http_client(Some(
-                aws_smithy_http_client::Builder::new()
-                    .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-                    .tls_context(context)
-                    .build_https(),
-            ));
+    match lambda_http_client() {
+        Ok(client) => {
+            builder.set_http_client(Some(SharedHttpClient::new(client)));
         }
-        Err(error) => {
-            tracing::warn!(%error, "compiled-in AWS roots unusable: falling back to the system's");
-        }
+        // Only a broken build gets here (a test parses the roots): every call then fails with
+        // the SDK's "no HTTP client" error, which names the cause.
+        Err(error) => tracing::error!(%error, "compiled-in AWS roots unusable"),
     }
     builder.service_config(env).build()
+}
+
+/// The shared configuration for an emulator at `endpoint` (DynamoDB Local, moto): dummy static
+/// credentials, `AWS_REGION` or `us-east-1`, and the Lambdas' HTTP client ([`from_environment`]).
+/// Makes no network call.
+pub fn emulator(endpoint: &str) -> SdkConfig {
+    let region = std::env::var("AWS_REGION")
+        .ok()
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| "us-east-1".into());
+    from_environment(
+        [
+            ("AWS_REGION", region.as_str()),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            (ENDPOINT_URL, endpoint),
+        ]
+        .map(|(name, value)| (name.to_owned(), value.to_owned())),
+    )
 }
 
 const ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
@@ -193,7 +209,13 @@ mod tests {
             AWS_ROOTS_PEM.matches("-----END CERTIFICATE-----").count(),
             5
         );
-        assert!(lambda_tls_context().is_ok());
+        use rustls::pki_types::{CertificateDer, pem::PemObject};
+        let parsed = CertificateDer::pem_slice_iter(AWS_ROOTS_PEM.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        assert_eq!(parsed.len(), 5);
+        assert!(lambda_http_client().is_ok());
+        assert!(HttpsClient::trusting(b"not a certificate").is_err());
     }
 
     #[tokio::test]

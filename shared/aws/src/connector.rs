@@ -225,6 +225,7 @@ mod tests {
     use aws_sdk_dynamodb::config::retry::RetryConfig;
     use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
     use aws_sdk_dynamodb::error::SdkError;
+    use aws_smithy_runtime_api::client::result::DispatchFailure;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
@@ -301,6 +302,19 @@ mod tests {
         addr
     }
 
+    /// How a `ListTables` call to `endpoint` failed to dispatch (any other outcome panics).
+    async fn failed_dispatch(endpoint: &str, timeouts: TimeoutConfig) -> DispatchFailure {
+        let error = dynamodb(endpoint, timeouts)
+            .list_tables()
+            .send()
+            .await
+            .unwrap_err();
+        match error {
+            SdkError::DispatchFailure(failure) => failure,
+            other => panic!("{other:?}"),
+        }
+    }
+
     fn timeouts(connect: Duration, read: Duration) -> TimeoutConfig {
         TimeoutConfig::builder()
             .connect_timeout(connect)
@@ -324,32 +338,19 @@ mod tests {
         let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", closed.local_addr().unwrap());
         drop(closed);
-        let error = dynamodb(&endpoint, TimeoutConfig::builder().build())
-            .list_tables()
-            .send()
-            .await
-            .unwrap_err();
-        let SdkError::DispatchFailure(failure) = &error else {
-            panic!("{error:?}")
-        };
-        assert!(failure.is_io(), "{error:?}");
+        let failure = failed_dispatch(&endpoint, TimeoutConfig::builder().build()).await;
+        assert!(failure.is_io(), "{failure:?}");
     }
 
     #[tokio::test]
     async fn no_response_head_within_the_read_timeout_is_a_timeout() {
         let addr = silent_server().await;
-        let error = dynamodb(
+        let failure = failed_dispatch(
             &format!("http://{addr}"),
             timeouts(Duration::from_secs(5), Duration::from_millis(200)),
         )
-        .list_tables()
-        .send()
-        .await
-        .unwrap_err();
-        let SdkError::DispatchFailure(failure) = &error else {
-            panic!("{error:?}")
-        };
-        assert!(failure.is_timeout(), "{error:?}");
+        .await;
+        assert!(failure.is_timeout(), "{failure:?}");
     }
 
     /// The connect timeout covers the TLS handshake: a server that takes the TCP connection but
@@ -358,18 +359,12 @@ mod tests {
     async fn a_stalled_tls_handshake_is_a_connect_timeout() {
         let addr = silent_server().await;
         let started = std::time::Instant::now();
-        let error = dynamodb(
+        let failure = failed_dispatch(
             &format!("https://{addr}"),
             timeouts(Duration::from_millis(200), Duration::from_secs(30)),
         )
-        .list_tables()
-        .send()
-        .await
-        .unwrap_err();
-        let SdkError::DispatchFailure(failure) = &error else {
-            panic!("{error:?}")
-        };
-        assert!(failure.is_timeout(), "{error:?}");
+        .await;
+        assert!(failure.is_timeout(), "{failure:?}");
         assert!(started.elapsed() < Duration::from_secs(10));
     }
 }

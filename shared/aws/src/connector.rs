@@ -3,9 +3,10 @@
 //!
 //! Why not the SDK's default client (`aws-smithy-http-client`, the `default-https-client` feature):
 //! it always links HTTP/2 (`h2` and hyper's `http2`), proxy support and the native-roots loader,
-//! which no function uses: the SDK speaks HTTP/1.1 to DynamoDB, SES, S3 and Secrets Manager. Left
-//! out, each arm64 bootstrap is smaller (docs/performance.md, "Package size"). What the default
-//! client does that matters to us is kept here:
+//! which no function needs: every endpoint a function calls (DynamoDB, SES v2, S3, Secrets
+//! Manager) serves HTTP/1.1, and none of the calls is an event stream. Left out, each arm64
+//! bootstrap is smaller (docs/performance.md, "Package size"). What the default client does that
+//! matters to us is kept here:
 //!
 //! - the connect timeout of the SDK client's `TimeoutConfig` bounds the TCP connection and the TLS
 //!   handshake, its read timeout the wait for the response head;

@@ -26,6 +26,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime};
 
 pub use aws_sdk_s3::Client;
@@ -116,10 +117,13 @@ pub fn local_client(endpoint: &str) -> Client {
     Client::from_conf(configure(builder).build())
 }
 
+/// How [`S3Evidence`] comes by its client: given, or built on first use.
+type ClientCell = LazyLock<Client, Box<dyn FnOnce() -> Client + Send>>;
+
 /// [`EvidenceStore`] on one S3 bucket. Cheap to clone (the client is shared).
 #[derive(Clone)]
 pub struct S3Evidence {
-    client: Client,
+    client: Arc<ClientCell>,
     bucket: String,
 }
 
@@ -134,8 +138,18 @@ impl fmt::Debug for S3Evidence {
 impl S3Evidence {
     /// A store on `config.bucket` through `client`.
     pub fn new(client: Client, config: EvidenceConfig) -> S3Evidence {
+        S3Evidence::with_cell(LazyLock::new(Box::new(move || client)), config)
+    }
+
+    /// A store on `config.bucket` whose client ([`client`] of `sdk`) is built when it is first
+    /// used, not at a cold start: most requests to the audit routes never reach S3 (issue 15).
+    pub fn on_first_use(sdk: aws_types::SdkConfig, config: EvidenceConfig) -> S3Evidence {
+        S3Evidence::with_cell(LazyLock::new(Box::new(move || client(&sdk))), config)
+    }
+
+    fn with_cell(client: ClientCell, config: EvidenceConfig) -> S3Evidence {
         S3Evidence {
-            client,
+            client: Arc::new(client),
             bucket: config.bucket,
         }
     }
@@ -147,7 +161,7 @@ impl S3Evidence {
 
     /// The S3 client.
     pub fn client(&self) -> &Client {
-        &self.client
+        LazyLock::force(&self.client)
     }
 }
 

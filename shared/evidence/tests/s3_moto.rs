@@ -111,3 +111,35 @@ async fn a_presigned_upload_lands_stat_reports_it_and_a_download_reads_it() {
         .unwrap();
     assert_eq!(bytes, body);
 }
+
+#[tokio::test]
+async fn a_store_whose_client_is_built_on_first_use_reads_the_bucket() {
+    let Some(endpoint) = endpoint().await else {
+        return;
+    };
+    let writer = store(&endpoint).await;
+    let key = "evidence/0193a1b2/entry-2/transcript.png";
+    writer
+        .client()
+        .put_object()
+        .bucket(writer.bucket())
+        .key(key)
+        .content_type("image/png")
+        .body(b"\x89PNG not really".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let config = EvidenceConfig {
+        bucket: writer.bucket().to_owned(),
+    };
+    // What the audits function builds at a cold start: no client yet.
+    let reader = S3Evidence::on_first_use(recert_aws::emulator(&endpoint), config);
+    assert_eq!(
+        reader.stat(key).await.unwrap(),
+        Some(StoredObject {
+            size: 15,
+            content_type: "image/png".into(),
+        })
+    );
+    assert_eq!(reader.stat("evidence/missing.png").await.unwrap(), None);
+}

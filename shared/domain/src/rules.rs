@@ -190,10 +190,10 @@ impl RuleBook {
     /// The compiled-in default rules (the first customer's policy).
     pub fn default_rules() -> Self {
         #[allow(clippy::expect_used)] // the file is part of the build and has its own test
-        let file = serde_json::from_str(DEFAULT_RULES_JSON)
+        serde_json::from_str(DEFAULT_RULES_JSON)
             .map_err(|e| RulesError::Invalid(e.to_string()))
-            .and_then(Self::resolve);
-        file.expect("the compiled-in rules/default.toml is valid")
+            .and_then(Self::resolve)
+            .expect("the compiled-in rules/default.toml is valid")
     }
 
     pub fn from_toml(text: &str) -> Result<Self, RulesError> {

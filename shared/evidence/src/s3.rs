@@ -142,7 +142,8 @@ impl S3Evidence {
     }
 
     /// A store on `config.bucket` whose client ([`client`] of `sdk`) is built when it is first
-    /// used, not at a cold start: most requests to the audit routes never reach S3 (issue 15).
+    /// used, not at a cold start (issue 15): reading an audit, the queue or a period, or deciding,
+    /// never reaches S3.
     pub fn on_first_use(sdk: aws_types::SdkConfig, config: EvidenceConfig) -> S3Evidence {
         S3Evidence::with_cell(LazyLock::new(Box::new(move || client(&sdk))), config)
     }

@@ -51,8 +51,8 @@ pub fn local_evidence(
     clock: Arc<dyn Clock>,
 ) -> Result<(EvidenceUploads, Router), String> {
     use hmac::Mac;
-    let mut mac =
-        <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(secret).map_err(|e| e.to_string())?;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(secret)
+        .map_err(|e| e.to_string())?;
     mac.update(b"recert-local evidence uploads");
     let key = mac.finalize().into_bytes().to_vec();
     let store = Arc::new(

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 /// The strong entity tag of a representation: its JSON's SHA-256, quoted.
 pub fn etag_of(value: &impl serde::Serialize) -> String {
     let digest = Sha256::digest(serde_json::to_vec(value).unwrap_or_default());
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..16]);
     format!("\"{hex}\"")
 }
 

@@ -99,7 +99,7 @@ impl Idempotency {
         h.update(path.as_bytes());
         h.update([0]);
         h.update(serde_json::to_vec(body).unwrap_or_default());
-        let fingerprint = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let fingerprint = hex::encode(h.finalize());
         // Scoped by the caller's kind and subject, length-prefixed: no subject, whatever it
         // contains (`:` included), can make one caller's key another's.
         let subject = principal.subject();

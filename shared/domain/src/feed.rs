@@ -125,7 +125,7 @@ impl CalendarFeed {
     pub fn new(token: &FeedToken, now: DateTime<Utc>) -> Self {
         CalendarFeed {
             certificant_id: token.certificant_id,
-            secret_sha256: hex(&token.secret_sha256()),
+            secret_sha256: hex::encode(token.secret_sha256()),
             created_at: now,
         }
     }
@@ -134,27 +134,13 @@ impl CalendarFeed {
     /// the stored one, compared in constant time. A stored hash that is not 64 hex digits opens
     /// nothing.
     pub fn verify(&self, token: &FeedToken) -> bool {
-        let Some(stored) = unhex(&self.secret_sha256) else {
+        let mut stored = [0u8; 32];
+        if hex::decode_to_slice(&self.secret_sha256, &mut stored).is_err() {
             return false;
-        };
+        }
         let same_hash: bool = token.secret_sha256().ct_eq(&stored).into();
         same_hash && token.certificant_id == self.certificant_id
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    if text.len() != 64 {
-        return None;
-    }
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 /// What a date in the feed is.

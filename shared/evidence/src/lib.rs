@@ -107,7 +107,7 @@ impl UploadSpec {
 
     /// The checksum as lowercase hex.
     pub fn sha256_hex(&self) -> String {
-        hex(&self.sha256)
+        hex::encode(self.sha256)
     }
 
     /// The headers an upload must carry: `content-length` (decimal), `content-type` and
@@ -270,15 +270,6 @@ fn expiry(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
         .ok()
         .and_then(|ttl| now.checked_add_signed(ttl))
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
-}
-
-/// Lowercase hex.
-fn hex(bytes: &[u8]) -> String {
-    use fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 #[cfg(test)]

@@ -458,7 +458,7 @@ fn parse_unix_seconds(text: &str) -> Option<i64> {
 fn hmac_over(key: &[u8], parts: &[&[u8]]) -> hmac::Hmac<sha2::Sha256> {
     use hmac::Mac;
     // HMAC accepts keys of any length (long keys are hashed), so this cannot fail.
-    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     for part in parts {
         mac.update(part);

@@ -37,7 +37,7 @@ impl<'h> SignedHeader<'h> {
                         return Err(malformed);
                     }
                 }
-                "v1" => signatures.extend(decode_hex(value.trim())),
+                "v1" => signatures.extend(hex::decode(value.trim()).ok()),
                 _ => {}
             }
         }
@@ -61,53 +61,5 @@ pub(crate) fn sign(key: &[u8], timestamp: &str, body: &[u8]) -> String {
     let tag = hmac_over(key, &[timestamp.as_bytes(), b".", body])
         .finalize()
         .into_bytes();
-    encode_hex(&tag)
-}
-
-fn encode_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
-    }
-    out
-}
-
-/// Hex (either case) to bytes; `None` for odd lengths or non-hex characters.
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            b'A'..=b'F' => Some(c - b'A' + 10),
-            _ => None,
-        }
-    }
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    text.as_bytes()
-        .chunks_exact(2)
-        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-    use super::*;
-
-    #[test]
-    fn hex_round_trips_and_rejects_junk() {
-        let bytes = [0x00, 0x0f, 0xa5, 0xff];
-        assert_eq!(encode_hex(&bytes), "000fa5ff");
-        assert_eq!(decode_hex("000fa5ff").unwrap(), bytes);
-        assert_eq!(decode_hex("000FA5FF").unwrap(), bytes);
-        assert_eq!(decode_hex("abc"), None);
-        assert_eq!(decode_hex("zz"), None);
-        assert_eq!(decode_hex("bad_signature"), None);
-        assert_eq!(decode_hex("").unwrap(), Vec::<u8>::new());
-    }
+    hex::encode(tag)
 }

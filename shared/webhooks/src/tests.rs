@@ -272,6 +272,16 @@ fn valid_signatures_verify_for_both_schemes() {
         .unwrap();
     assert_eq!(event.event_id, "evt_1Pq");
     assert_eq!(event.kind, PaymentKind::Succeeded);
+    // Hex digits in either case.
+    let (t, v1) = header(&headers, "stripe-signature")
+        .split_once(",v1=")
+        .unwrap();
+    let upper = pairs(&[("Stripe-Signature", &format!("{t},v1={}", v1.to_uppercase()))]);
+    assert!(
+        stripe
+            .verify(&upper, STRIPE_SUCCEEDED.as_bytes(), at(NOW))
+            .is_ok()
+    );
 
     let sw = sw_verifier(&[SW_CURRENT]);
     let headers = sw.sign(
@@ -308,9 +318,12 @@ fn forged_stripe_calls_are_rejected() {
         .to_owned();
     let moved = pairs(&[("Stripe-Signature", &format!("t={},v1={v1}", NOW + 1))]);
     assert_eq!(verifier.verify(&moved, body, at(NOW)), bad);
-    // A signature of the wrong length, only a v0, or no signature at all.
+    // A signature of the wrong length, not hex, only a v0, or no signature at all.
     for value in [
         format!("t={NOW},v1={}", &v1[..62]),
+        format!("t={NOW},v1={}", &v1[..63]),
+        format!("t={NOW},v1={}", "zz".repeat(32)),
+        format!("t={NOW},v1=bad_signature"),
         format!("t={NOW},v0={v1}"),
         format!("t={NOW}"),
         format!("t={NOW},v1="),

@@ -51,7 +51,7 @@ pub(crate) async fn paid(app: &TestApp) -> (String, String, String, String) {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(bytes))
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// Declare `file` for an entry, get its upload URL and PUT it there; returns the evidence.

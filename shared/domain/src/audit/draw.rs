@@ -29,7 +29,7 @@ pub const ALGORITHM_VERSION: &str = "consistent-sampler 1.0.10";
 
 /// Lower-case hex SHA-256 of the UTF-8 text (Python: `hashlib.sha256(s.encode()).hexdigest()`).
 pub fn sha256_hex(text: &str) -> String {
-    format!("{:x}", Sha256::digest(text.as_bytes()))
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// A ticket: a decimal fraction in (0, 1), written `0.ddd...` with at least 64 digits.
@@ -186,7 +186,7 @@ pub struct AuditPeriod {
 impl AuditPeriod {
     /// A new period with `seed_bytes` (from the OS's random source) as its seed.
     pub fn new(period: Period, seed_bytes: [u8; 32], now: DateTime<Utc>) -> AuditPeriod {
-        let seed: String = seed_bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let seed = hex::encode(seed_bytes);
         AuditPeriod {
             period,
             commitment: sha256_hex(&seed),

@@ -394,12 +394,25 @@ mod tests {
         let (_, secret) = text.split_once('.').unwrap();
         let elsewhere = format!("{}.{secret}", CertificantId(uuid::Uuid::now_v7()));
         assert!(!feed.verify(&FeedToken::parse(&elsewhere).unwrap()));
-        // A damaged stored hash opens nothing.
-        let damaged = CalendarFeed {
-            secret_sha256: "zz".repeat(32),
+        // A damaged stored hash opens nothing: not hex, or a digit short or over.
+        let stored = feed.secret_sha256.clone();
+        for damaged in [
+            "zz".repeat(32),
+            stored[..62].to_owned(),
+            format!("{stored}00"),
+        ] {
+            let damaged = CalendarFeed {
+                secret_sha256: damaged,
+                ..feed.clone()
+            };
+            assert!(!damaged.verify(&t), "{}", damaged.secret_sha256);
+        }
+        // Its hex digits in either case still open it.
+        let upper = CalendarFeed {
+            secret_sha256: stored.to_uppercase(),
             ..feed
         };
-        assert!(!damaged.verify(&t));
+        assert!(upper.verify(&t));
     }
 
     #[test]

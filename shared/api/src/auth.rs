@@ -155,6 +155,7 @@ impl Authenticator {
         if secret.len() < 32 {
             return Err(AuthConfigError::WeakSecret);
         }
+        crate::token_crypto::install();
         Ok(Authenticator {
             keys: Keys::Shared(DecodingKey::from_secret(secret)),
             issuer: issuer.into(),
@@ -177,6 +178,7 @@ impl Authenticator {
 
     /// Production with key rotation: the issuer's keys as [`PublishedKeys`] (see [`crate::jwks`]).
     pub fn published(keys: PublishedKeys, issuer: &str, audience: &str) -> Self {
+        crate::token_crypto::install();
         Authenticator {
             keys: Keys::Published(Box::new(keys)),
             issuer: issuer.into(),

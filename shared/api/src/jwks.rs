@@ -240,7 +240,7 @@ impl Refresh {
             .get_or_try_init(|| async {
                 let https = hyper_rustls::HttpsConnectorBuilder::new()
                     .with_provider_and_native_roots(Arc::new(
-                        rustls::crypto::aws_lc_rs::default_provider(),
+                        rustls::crypto::ring::default_provider(),
                     ))
                     .map_err(FetchError::Roots)?
                     .https_or_http()

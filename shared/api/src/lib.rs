@@ -16,6 +16,7 @@ pub mod jwks;
 pub mod lambda;
 pub mod page;
 pub mod state;
+pub mod token_crypto;
 
 pub use app::finish;
 pub use auth::{Principal, Role};

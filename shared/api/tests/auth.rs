@@ -21,7 +21,8 @@ fn claims(iss: &str, aud: &str, exp_in: i64) -> Claims {
     }
 }
 
-fn sign(alg: Algorithm, kid: &str, key: &EncodingKey, c: &Claims) -> String {
+fn sign<C: serde::Serialize>(alg: Algorithm, kid: &str, key: &EncodingKey, c: &C) -> String {
+    recert_api::token_crypto::install();
     let mut h = Header::new(alg);
     h.kid = Some(kid.into());
     encode(&h, c, key).unwrap()
@@ -136,9 +137,7 @@ fn cognito(extra: serde_json::Value) -> String {
     for (k, v) in extra.as_object().unwrap() {
         c[k] = v.clone();
     }
-    let mut h = Header::new(Algorithm::RS256);
-    h.kid = Some("test-rsa".into());
-    encode(&h, &c, &rsa).unwrap()
+    sign(Algorithm::RS256, "test-rsa", &rsa, &c)
 }
 
 fn cognito_auth() -> Authenticator {

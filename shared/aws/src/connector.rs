@@ -1,4 +1,4 @@
-//! The AWS SDK's HTTP client in Lambda: HTTP/1.1 over hyper, TLS by rustls on aws-lc, trusting the
+//! The AWS SDK's HTTP client in Lambda: HTTP/1.1 over hyper, TLS by rustls on ring, trusting the
 //! roots it is given (the compiled-in Amazon Trust Services roots: [`crate::AWS_ROOTS_PEM`]).
 //!
 //! Why not the SDK's default client (`aws-smithy-http-client`, the `default-https-client` feature):
@@ -58,7 +58,7 @@ impl std::fmt::Debug for HttpsClient {
 type Timeouts = (Option<Duration>, Option<Duration>);
 
 impl HttpsClient {
-    /// A client trusting only the certificates in `roots_pem` (a PEM bundle), on aws-lc.
+    /// A client trusting only the certificates in `roots_pem` (a PEM bundle), on ring.
     pub fn trusting(roots_pem: &[u8]) -> Result<Self, rustls::Error> {
         let mut roots = rustls::RootCertStore::empty();
         roots.add_parsable_certificates(
@@ -70,7 +70,7 @@ impl HttpsClient {
             ));
         }
         let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
+            rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)

@@ -14,7 +14,7 @@
 //! steps of the chain). Its HTTPS client trusts [`AWS_ROOTS_PEM`], compiled in, instead of parsing
 //! every certificate under `/etc/ssl/certs`: DynamoDB, SES, S3 and Secrets Manager are the only
 //! hosts a function calls, and every AWS endpoint chains to Amazon Trust Services. The client is
-//! ours ([`HttpsClient`]: hyper's HTTP/1.1 client, rustls on aws-lc, the same crypto provider as
+//! ours ([`HttpsClient`]: hyper's HTTP/1.1 client, rustls on ring, the same crypto library as
 //! the rest of the binary) rather than the SDK's default, which links HTTP/2 and proxy support no
 //! function uses; plain `http://` endpoints (DynamoDB Local, moto) work as before.
 

@@ -1,5 +1,7 @@
 //! GET eligibility through the real router on the embedded store (in-process, SQLite in memory):
-//! the whole request path — auth, one aggregate read, the engine, JSON — without a socket.
+//! the whole request path — auth, one aggregate read, the engine, JSON — without a socket; and the
+//! bearer token's verification alone, for each algorithm Recert accepts (the dev secret's HS256,
+//! an issuer's RS256 and ES256), which every request pays.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum::body::Body;
@@ -114,5 +116,55 @@ fn get_eligibility(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, get_eligibility);
+/// The auth tests' throwaway issuer keys (shared/api/tests/fixtures/README.md).
+const JWKS: &str = include_str!("../../shared/api/tests/fixtures/test-only-jwks.json");
+const RSA: &str = include_str!("../../shared/api/tests/fixtures/test-only-rsa.pem");
+const EC: &str = include_str!("../../shared/api/tests/fixtures/test-only-ec.pem");
+
+fn verify_bearer_token(c: &mut Criterion) {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let dev = Authenticator::hs256(SECRET, "recert-local", "recert").unwrap();
+    let hs256 = dev.mint("admin", Role::Admin, now, 3600).unwrap();
+    let issuer = Authenticator::from_jwks(JWKS, "https://issuer.example", "recert").unwrap();
+    let claims = recert_api::auth::Claims {
+        sub: "u-1".into(),
+        role: Role::Reviewer,
+        iss: "https://issuer.example".into(),
+        aud: "recert".into(),
+        iat: now,
+        exp: now + 3600,
+    };
+    let signed = |alg, kid: &str, key: EncodingKey| {
+        let mut header = Header::new(alg);
+        header.kid = Some(kid.into());
+        encode(&header, &claims, &key).unwrap()
+    };
+    let rs256 = signed(
+        Algorithm::RS256,
+        "test-rsa",
+        EncodingKey::from_rsa_pem(RSA.as_bytes()).unwrap(),
+    );
+    let es256 = signed(
+        Algorithm::ES256,
+        "test-ec",
+        EncodingKey::from_ec_pem(EC.as_bytes()).unwrap(),
+    );
+    let mut group = c.benchmark_group("verify_bearer_token");
+    for (name, auth, token) in [
+        ("HS256", &dev, &hs256),
+        ("RS256", &issuer, &rs256),
+        ("ES256", &issuer, &es256),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| rt.block_on(auth.verify(token)).unwrap());
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, get_eligibility, verify_bearer_token);
 criterion_main!(benches);

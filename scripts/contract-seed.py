@@ -133,7 +133,9 @@ for i, run in enumerate(RUNS):
     s["subB"] = pay(s["me"], s["B"], 10000)
     s["subF"] = submit(s["me"], s["F"])["id"]
 # 2. The audit draw (everyone selected) takes every B; then the A submissions are paid and the
-#    next day's draw (no one selected) sends them to review.
+#    next day's draw (no one selected) sends them to review. A fresh ledger's first run (the day
+#    before) commits the periods: a period's draws need a commitment from an earlier day.
+job("audit-draw", TODAY - datetime.timedelta(days=1))
 job("audit-draw", TODAY, rules_with_audit_share(100))
 for run in RUNS:
     s = seeds[run]

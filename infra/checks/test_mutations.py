@@ -720,6 +720,146 @@ def drop_the_audit_jobs_duration_alarm(sam: Sam) -> None:
     del sam["Resources"]["AuditJobsDurationAlarm"]
 
 
+def audit_jobs_list_any_gsi1_partition(sam: Sam) -> None:
+    statement(sam, "AuditJobsRole", "ListTheAuditPeriods")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] = ["*"]
+
+
+def audit_jobs_list_the_providers_too(sam: Sam) -> None:
+    statement(sam, "AuditJobsRole", "ListTheAuditPeriods")["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"].append("PROVIDERS")
+
+
+def audits_list_the_periods(sam: Sam) -> None:
+    role_statements(sam, "AuditsRole").append(copy.deepcopy(statement(sam, "AuditJobsRole", "ListTheAuditPeriods")))
+
+
+def audit_jobs_cannot_list_the_periods(sam: Sam) -> None:
+    statements = role_statements(sam, "AuditJobsRole")
+    statements[:] = [s for s in statements if s.get("Sid") != "ListTheAuditPeriods"]
+
+
+# ---- KMS: the audit seed key, the audit jobs' alone ----------------------------------------------
+
+
+def key_statements(sam: Sam) -> list[dict[str, Any]]:
+    return res(sam, "AuditSeedKey")["KeyPolicy"]["Statement"]
+
+
+def key_statement(sam: Sam, sid: str) -> dict[str, Any]:
+    """A statement of the seed key's policy by Sid (a conditional one: its statement when set)."""
+    for s in key_statements(sam):
+        s = s["Fn::If"][1] if "Fn::If" in s else s
+        if s.get("Sid") == sid:
+            return s
+    raise KeyError(sid)
+
+
+def seed_key_for_the_audits_function(sam: Sam) -> None:
+    env(sam, "AuditsFunction")["AUDIT_SEED_KEY_ID"] = {"Fn::GetAtt": ["AuditSeedKey", "Arn"]}
+
+
+def seed_key_in_globals(sam: Sam) -> None:
+    sam["Globals"]["Function"]["Environment"]["Variables"]["AUDIT_SEED_KEY_ID"] = {"Fn::GetAtt": ["AuditSeedKey", "Arn"]}
+
+
+def no_seed_key_for_the_audit_jobs(sam: Sam) -> None:
+    del env(sam, "AuditJobsFunction")["AUDIT_SEED_KEY_ID"]
+
+
+def seed_key_by_its_alias(sam: Sam) -> None:
+    # Opens nothing sealed under the ARN: a sealed seed names the key id it was sealed with.
+    env(sam, "AuditJobsFunction")["AUDIT_SEED_KEY_ID"] = {"Fn::Sub": "alias/recert-${Environment}-audit-seeds"}
+
+
+def the_default_key_policy(sam: Sam) -> None:
+    key_statement(sam, "AccountAdministersTheKeyWithoutUsingIt")["Action"] = "kms:*"
+
+
+def the_account_may_decrypt(sam: Sam) -> None:
+    key_statement(sam, "AccountAdministersTheKeyWithoutUsingIt")["Action"].append("kms:Decrypt")
+
+
+def the_account_may_grant_the_key(sam: Sam) -> None:
+    key_statement(sam, "AccountAdministersTheKeyWithoutUsingIt")["Action"].append("kms:CreateGrant")
+
+
+def the_account_may_reencrypt(sam: Sam) -> None:
+    key_statement(sam, "AccountAdministersTheKeyWithoutUsingIt")["Action"].append("kms:ReEncrypt*")
+
+
+def the_audits_role_opens_seeds(sam: Sam) -> None:
+    key_statement(sam, "AuditJobsSealAndOpenSeeds")["Principal"] = {"AWS": {"Fn::GetAtt": ["AuditsRole", "Arn"]}}
+
+
+def another_role_opens_seeds_too(sam: Sam) -> None:
+    st = copy.deepcopy(key_statement(sam, "AuditJobsSealAndOpenSeeds"))
+    st["Sid"], st["Principal"] = "JobsOpenSeeds", {"AWS": {"Fn::GetAtt": ["JobsRole", "Arn"]}}
+    key_statements(sam).append(st)
+
+
+def seeds_opened_in_any_context(sam: Sam) -> None:
+    del key_statement(sam, "AuditJobsSealAndOpenSeeds")["Condition"]
+
+
+def only_the_context_keys_checked(sam: Sam) -> None:
+    # ForAllValues alone holds for a request with no encryption context at all.
+    del key_statement(sam, "AuditJobsSealAndOpenSeeds")["Condition"]["StringLike"]
+
+
+def seeds_opened_in_another_context(sam: Sam) -> None:
+    key_statement(sam, "AuditJobsSealAndOpenSeeds")["Condition"]["StringLike"] = {"kms:EncryptionContext:recert:context": "*"}
+
+
+def the_audit_jobs_make_data_keys(sam: Sam) -> None:
+    key_statement(sam, "AuditJobsSealAndOpenSeeds")["Action"].append("kms:GenerateDataKey")
+
+
+def the_audit_jobs_cannot_open_seeds(sam: Sam) -> None:
+    key_statement(sam, "AuditJobsSealAndOpenSeeds")["Action"] = ["kms:Encrypt"]
+
+
+def the_jobs_role_decrypts_through_iam(sam: Sam) -> None:
+    role_statements(sam, "JobsRole").append(
+        {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": {"Fn::GetAtt": ["AuditSeedKey", "Arn"]}}
+    )
+
+
+def the_rotator_may_decrypt(sam: Sam) -> None:
+    key_statement(sam, "TheRotatorSealsSeeds")["Action"].append("kms:Decrypt")
+
+
+def the_rotator_always_on(sam: Sam) -> None:
+    statements = key_statements(sam)
+    statements[:] = [s["Fn::If"][1] if "Fn::If" in s else s for s in statements]
+
+
+def the_rotator_under_another_condition(sam: Sam) -> None:
+    next(s for s in key_statements(sam) if "Fn::If" in s)["Fn::If"][0] = "HasAlarmEmail"
+
+
+def the_rotator_may_be_the_account(sam: Sam) -> None:
+    sam["Parameters"]["AuditSeedRotatorArn"]["AllowedPattern"] = "^(arn:aws[a-z-]*:iam::[0-9]{12}:[a-z]+(/.+)?)?$"
+
+
+def seed_key_deleted_with_the_stack(sam: Sam) -> None:
+    del sam["Resources"]["AuditSeedKey"]["DeletionPolicy"]
+
+
+def seed_key_replaced_away(sam: Sam) -> None:
+    del sam["Resources"]["AuditSeedKey"]["UpdateReplacePolicy"]
+
+
+def seed_key_not_rotated(sam: Sam) -> None:
+    res(sam, "AuditSeedKey")["EnableKeyRotation"] = False
+
+
+def seed_key_deleted_within_a_week(sam: Sam) -> None:
+    res(sam, "AuditSeedKey")["PendingWindowInDays"] = 7
+
+
+def seed_alias_every_stack_shares(sam: Sam) -> None:
+    res(sam, "AuditSeedKeyAlias")["AliasName"] = "alias/recert-audit-seeds"
+
+
 # ---- the waivers function: its routes, its role ------------------------------------------------
 
 
@@ -985,6 +1125,39 @@ CASES: list[tuple[Callable[[Sam], None], Callable[..., None]]] = [
     (the_draw_schedule_runs_the_deadlines, T.test_every_job_is_scheduled_with_exactly_the_input_its_function_reads),
     (a_job_input_on_the_sweeper, T.test_every_job_is_scheduled_with_exactly_the_input_its_function_reads),
     (drop_the_audit_jobs_duration_alarm, T.test_alarms_cover_every_function_queue_and_log_metric_and_the_api),
+    # the audit jobs list every period (gsi1, AUDIT_PERIODS) to reveal them; nothing else of gsi1
+    (audit_jobs_list_any_gsi1_partition, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (audit_jobs_list_the_providers_too, T.test_each_dynamodb_grant_is_confined_to_the_partition_keys_its_code_uses),
+    (audits_list_the_periods, T.test_each_role_grants_exactly_the_dynamodb_calls_its_code_makes),
+    (audit_jobs_cannot_list_the_periods, T.test_each_role_grants_exactly_the_dynamodb_calls_its_code_makes),
+    # the audit seed key: its ARN to the audit jobs only, used by their role only, on the seeds'
+    # context only; administered, never used, by the account; retained and rotated
+    (seed_key_for_the_audits_function, T.test_functions_get_the_configuration_the_code_reads),
+    (seed_key_in_globals, T.test_functions_get_the_configuration_the_code_reads),
+    (no_seed_key_for_the_audit_jobs, T.test_functions_get_the_configuration_the_code_reads),
+    (seed_key_by_its_alias, T.test_functions_get_the_configuration_the_code_reads),
+    (the_default_key_policy, T.test_only_the_sealing_roles_may_use_the_audit_seed_key),
+    (the_account_may_decrypt, T.test_only_the_sealing_roles_may_use_the_audit_seed_key),
+    (the_account_may_grant_the_key, T.test_only_the_sealing_roles_may_use_the_audit_seed_key),
+    (the_account_may_reencrypt, T.test_only_the_sealing_roles_may_use_the_audit_seed_key),
+    (the_account_may_reencrypt, T.test_no_wildcard_actions_in_any_policy),
+    (the_audits_role_opens_seeds, T.test_only_the_sealing_roles_may_use_the_audit_seed_key),
+    (another_role_opens_seeds_too, T.test_only_the_sealing_roles_may_use_the_audit_seed_key),
+    (seeds_opened_in_any_context, T.test_only_the_sealing_roles_may_use_the_audit_seed_key),
+    (only_the_context_keys_checked, T.test_only_the_sealing_roles_may_use_the_audit_seed_key),
+    (seeds_opened_in_another_context, T.test_only_the_sealing_roles_may_use_the_audit_seed_key),
+    (the_audit_jobs_make_data_keys, T.test_only_the_sealing_roles_may_use_the_audit_seed_key),
+    (the_audit_jobs_cannot_open_seeds, T.test_only_the_sealing_roles_may_use_the_audit_seed_key),
+    (the_jobs_role_decrypts_through_iam, T.test_only_the_sealing_roles_may_use_the_audit_seed_key),
+    (the_rotator_may_decrypt, T.test_only_the_sealing_roles_may_use_the_audit_seed_key),
+    (the_rotator_always_on, T.test_only_the_sealing_roles_may_use_the_audit_seed_key),
+    (the_rotator_under_another_condition, T.test_only_the_sealing_roles_may_use_the_audit_seed_key),
+    (the_rotator_may_be_the_account, T.test_the_rotator_parameter_names_one_role_or_user_or_none),
+    (seed_key_deleted_with_the_stack, T.test_the_audit_seed_key_is_retained_rotated_and_named_per_environment),
+    (seed_key_replaced_away, T.test_the_audit_seed_key_is_retained_rotated_and_named_per_environment),
+    (seed_key_not_rotated, T.test_the_audit_seed_key_is_retained_rotated_and_named_per_environment),
+    (seed_key_deleted_within_a_week, T.test_the_audit_seed_key_is_retained_rotated_and_named_per_environment),
+    (seed_alias_every_stack_shares, T.test_the_audit_seed_key_is_retained_rotated_and_named_per_environment),
     # the waivers function: every route behind the JWT, its own queue, no deletes, no email
     (open_a_waiver_decision_route, T.test_every_route_requires_the_jwt_authorizer_unless_allow_listed),
     (open_a_waiver_decision_route, T.test_every_translated_route_requires_the_jwt_authorizer_unless_allow_listed),
@@ -1366,6 +1539,7 @@ def test_every_allow_listed_entry_has_a_reason() -> None:
         "MAIL_BINARIES": T.MAIL_BINARIES,
         "PAYMENT_WEBHOOK_BINARIES": T.PAYMENT_WEBHOOK_BINARIES,
         "EVIDENCE_BINARIES": T.EVIDENCE_BINARIES,
+        "SEALING_BINARIES": T.SEALING_BINARIES,
         "JOB_BINARIES": T.JOB_BINARIES,
         "UNROUTED": T.UNROUTED,
     }

@@ -6,6 +6,7 @@ where the SAM layer could hide something, the CloudFormation that SAM translates
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import tomllib
@@ -60,8 +61,12 @@ AUTHORIZER = "JwtAuthorizer"
 #   audit-jobs:     Query on gsi2 (the draw queue, QUEUE#audit_draw) and gsi3 (audit deadlines due on
 #                   a date, DUE#<date>); GetItem of a root and of a profile (the recipient); load and
 #                   commit as above; the audit ledger read and written: GetItem of a period, PutItem
-#                   of a new period / a day's draw record (attribute_not_exists) / a reveal
-#                   (conditional on the body read), Query of a period's draw records. No S3, no email.
+#                   of a new period (attribute_not_exists) and of a reveal or a rotation (conditional
+#                   on the body read), TransactWriteItems of two Puts (the day's draw record,
+#                   attribute_not_exists, and the period's new head, conditional on the body read),
+#                   Query of a period's draw records (AUDIT#<yyyy-mm>), Query on gsi1 of every
+#                   period (AUDIT_PERIODS, to reveal each that ended). KMS: SEALING_BINARIES. No S3,
+#                   no email.
 #   waivers:        GetItem of a certification root and of its certificant's profile (a decision's
 #                   recipient); load = GetItem + Query; commit = TransactWriteItems of Puts only
 #                   (root, history, waiver request, outbox message, idempotency record); Query on
@@ -111,6 +116,7 @@ EXPECTED_DYNAMODB: dict[str, dict[str, set[str]]] = {
     },
     "audit-jobs": {
         TABLE: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"},
+        "gsi1": {"dynamodb:Query"},
         "gsi2": {"dynamodb:Query"},
         "gsi3": {"dynamodb:Query"},
     },
@@ -135,8 +141,9 @@ EXPECTED_DYNAMODB: dict[str, dict[str, set[str]]] = {
 # if any statement does), so a widened or added prefix fails the check. Key layout: docs/dynamodb.md.
 CERT, CERTIFICANT, EMAIL, CERTNO = "CERT#*", "CERTIFICANT#*", "EMAIL#*", "CERTNO#*"
 DUE = "DUE#*"
-# The audit ledger: a month's period (seed, commitment) and its daily draw records, AUDIT#<yyyy-mm>.
-AUDIT = "AUDIT#*"
+# The audit ledger: a month's period (commitment, sealed seed, its log's head) and its daily draw
+# records, AUDIT#<yyyy-mm>; on gsi1 the listing of every period (one exact partition, AUDIT_PERIODS).
+AUDIT, AUDIT_PERIODS_LISTING = "AUDIT#*", "AUDIT_PERIODS"
 # A queue is one exact partition: a role may read only the queue it works.
 OUTBOX_QUEUE, REVIEW_QUEUE = "QUEUE#outbox", "QUEUE#renewal_review"
 AUDIT_DRAW_QUEUE, AUDIT_DECISION_QUEUE = "QUEUE#audit_draw", "QUEUE#audit_decision"
@@ -221,9 +228,12 @@ EXPECTED_LEADING_KEYS: dict[str, dict[str, dict[str, set[str]]]] = {
             "dynamodb:GetItem": {CERT, CERTIFICANT, AUDIT},
             # a certification's working set; a period's draw records
             "dynamodb:Query": {CERT, AUDIT},
-            # the commits (CERT#<id>); a new period, a day's draw record, a reveal (AUDIT#<yyyy-mm>)
+            # the commits (CERT#<id>); a new period, a reveal or rotation, and the append's two
+            # Puts, a day's draw record and the period's head (AUDIT#<yyyy-mm>)
             "dynamodb:PutItem": {CERT, AUDIT},
         },
+        # gsi1pk = AUDIT_PERIODS on every period (the reveals)
+        "gsi1": {"dynamodb:Query": {AUDIT_PERIODS_LISTING}},
         # gsi2pk = QUEUE#audit_draw on a paid submission waiting for the draw
         "gsi2": {"dynamodb:Query": {AUDIT_DRAW_QUEUE}},
         # gsi3pk = DUE#<yyyy-mm-dd> on an audit deadline
@@ -340,9 +350,11 @@ NON_HTTP_EVENTS: dict[tuple[str, str], tuple[str, str]] = {
     ),
     ("audits", "AuditDrawDaily"): (
         "ScheduleV2",
-        "the audit-draw job (audit-jobs binary), daily at 02:15 UTC: keeps this and next month's "
-        "periods (seed committed before its first draw), reveals an ended period's seed, records "
-        "the day's draw once and judges the paid submissions waiting for it; idempotent per date",
+        "the audit-draw job (audit-jobs binary), daily at 02:15 UTC: commits this and next month's "
+        "periods (a seed sealed under the audit seed key, its commitment published a month ahead), "
+        "reveals every period that ended, appends the day's record to the period's log once and "
+        "judges the paid submissions waiting for it; idempotent per date, and a date other than "
+        "the clock's day or the day before is refused",
     ),
     ("audits", "AuditDeadlinesDaily"): (
         "ScheduleV2",
@@ -358,8 +370,9 @@ EXTRA_BINARIES: dict[tuple[str, str], str] = {
     "(recert_app::outbox::Courier), another trigger (a schedule, not the stream) and role (the "
     "outbox queue index, no stream, no dead-letter queue)",
     ("audits", "audit-jobs"): "the audit's scheduled draw and deadlines share the audits crate's "
-    "domain code; another trigger (schedules, no routes) and role (writes the audit ledger and "
-    "reads the draw queue and due-date index; no S3, no JWT settings)",
+    "domain code; another trigger (schedules, no routes) and role (writes the audit ledger, reads "
+    "the draw queue and due-date index, seals and opens the seeds with the audit seed key; no S3, "
+    "no JWT settings)",
 }
 
 # Binaries that send email (SES v2 SendEmail): they read SES_SENDER, SES_CONFIGURATION_SET and
@@ -385,6 +398,14 @@ PAYMENT_WEBHOOK_BINARIES: dict[str, str] = {
 EVIDENCE_BINARIES: dict[str, str] = {
     "audits": "declares evidence, presigns each upload with its role (PutObject) and checks the "
     "uploaded files with HeadObject when the certificant responds; refuses to start without a bucket",
+}
+
+# Binaries that seal secrets under a KMS key (recert_keys::kms): they read AUDIT_SEED_KEY_ID
+# (SEALING_SETTINGS), no other function gets an AUDIT_SEED_ setting, and theirs are the only roles
+# the audit seed key's policy lets Encrypt and Decrypt (with the seeds' encryption context only).
+SEALING_BINARIES: dict[str, str] = {
+    "audit-jobs": "seals each new period's random seed (Encrypt) and opens it to draw and, once the "
+    "period has ended, to reveal it (Decrypt); refuses to start without the key",
 }
 
 # Binaries that run scheduled jobs (recert_app::jobs::run_scheduled): each runs the jobs of its
@@ -460,12 +481,22 @@ def policy_documents(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, 
 
 
 def statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    return listify(doc.get("Statement", []))
+    """The statements of a policy document; a statement present only under a condition
+    (`Fn::If: [cond, statement, AWS::NoValue]`) counts as the statement of each branch it may be."""
+    found = []
+    for st in listify(doc.get("Statement", [])):
+        if isinstance(st, dict) and list(st) == ["Fn::If"]:
+            found.extend(b for b in st["Fn::If"][1:] if b != {"Ref": "AWS::NoValue"})
+        else:
+            found.append(st)
+    return found
 
 
 def is_account_root_key_admin(where: str, template: dict[str, Any], st: dict[str, Any]) -> bool:
     """The AWS default key policy statement (account root, kms:*) on a KMS key: it delegates the
-    key's administration to the account's IAM policies; it grants nothing to a workload."""
+    key's administration to the account's IAM policies; it grants nothing to a workload. (Not on
+    the audit seed key, whose policy lets the account administer it but not use it: see
+    test_only_the_sealing_roles_may_use_the_audit_seed_key.)"""
     name = where.split(".")[0]
     if template["Resources"][name]["Type"] != "AWS::KMS::Key" or not where.endswith("KeyPolicy"):
         return False
@@ -996,6 +1027,9 @@ EVIDENCE_SETTINGS = {
     "EVIDENCE_BUCKET": {"Ref": "EvidenceBucket"},
     "EVIDENCE_MAX_BYTES": {"Ref": "EvidenceMaxBytes"},
 }
+# The key the audit seeds are sealed under (recert_keys::kms::KEY_ID_ENV): the key of this stack by
+# its ARN, exactly (a sealed seed names the key id it was sealed with and opens only with the same).
+SEALING_SETTINGS = {"AUDIT_SEED_KEY_ID": {"Fn::GetAtt": ["AuditSeedKey", "Arn"]}}
 LOCAL_ONLY = {"JWT_HS256_SECRET", "RECERT_DB_PATH", "RECERT_MAILBOX_DIR", "RECERT_DATA_DIR"}
 
 
@@ -1013,6 +1047,10 @@ def is_payment_setting(name: str) -> bool:
 
 def is_evidence_setting(name: str) -> bool:
     return name.startswith("EVIDENCE_")
+
+
+def is_sealing_setting(name: str) -> bool:
+    return name.startswith("AUDIT_SEED_")
 
 
 def test_functions_get_the_configuration_the_code_reads(sam, cfn):
@@ -1049,9 +1087,19 @@ def test_functions_get_the_configuration_the_code_reads(sam, cfn):
         else:
             evidence = sorted(k for k in env if is_evidence_setting(k))
             assert not evidence, f"{fname} keeps no evidence, yet gets {evidence}"
+        if binary_of(fn) in SEALING_BINARIES:
+            got = {k: v for k, v in env.items() if is_sealing_setting(k)}
+            assert got == SEALING_SETTINGS, f"{fname} seals seeds: {got}, want {SEALING_SETTINGS}"
+        else:
+            sealing = sorted(k for k in env if is_sealing_setting(k))
+            assert not sealing, f"{fname} seals nothing, yet gets {sealing}"
     assert set(EVIDENCE_BINARIES) <= {binary_of(fn) for fn in functions(sam).values()}, (
         "EVIDENCE_BINARIES not deployed"
     )
+    assert set(SEALING_BINARIES) <= {binary_of(fn) for fn in functions(sam).values()}, (
+        "SEALING_BINARIES not deployed"
+    )
+    assert set(SEALING_SETTINGS) == {rust_str_const(SHARED_DIR / "keys" / "src" / "kms.rs", "KEY_ID_ENV")}
     # The names are the code's (the settings would otherwise be set and never read).
     assert rust_str_const(SHARED_DIR / "evidence" / "src" / "s3.rs", "BUCKET_ENV") in EVIDENCE_SETTINGS
     assert rust_str_const(FUNCTIONS_DIR / "audits" / "src" / "lib.rs", "MAX_BYTES_ENV") in EVIDENCE_SETTINGS
@@ -1789,3 +1837,155 @@ def test_the_evidence_bucket_takes_browser_uploads_from_the_api_origins_only(sam
         assert set(rule["AllowedHeaders"]) == signed, f"{name}: headers {rule['AllowedHeaders']}, signed {sorted(signed)}"
         assert "ExposedHeaders" not in rule, f"{name}: {rule['ExposedHeaders']}"
 
+
+# ---- KMS: the audit seed key -----------------------------------------------------------------
+
+SEED_KEY = "AuditSeedKey"
+# What a SEALING_BINARIES role may do with the key: seal a seed and open it. Nothing else (no data
+# keys, no re-encryption, no grants).
+SEED_KEY_USE = {"kms:Encrypt", "kms:Decrypt"}
+# The rotation of the old scheme's periods (recert-local audit rotate, docs/deploy.md) seals new
+# seeds with the operator's credentials: while AuditSeedRotatorArn is set, that one principal may
+# Encrypt (never Decrypt), under the condition that says it is set.
+ROTATOR = "AuditSeedRotatorArn"
+ROTATOR_USE = {"kms:Encrypt"}
+# The operations that use a key's material, or hand it on (a grant): only the statements above may
+# allow one of them on the seed key.
+KMS_USE_ACTIONS = {
+    "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:GenerateDataKeyPair",
+    "kms:GenerateDataKeyPairWithoutPlaintext", "kms:GenerateRandom", "kms:GenerateMac",
+    "kms:VerifyMac", "kms:Sign", "kms:Verify", "kms:DeriveSharedSecret", "kms:CreateGrant",
+}
+ACCOUNT_ROOT = {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+
+
+def uses_a_key(action: Any) -> bool:
+    """Whether an action (or an action pattern: kms:*, kms:Re*) allows a use of the key."""
+    if not isinstance(action, str):
+        return True  # an intrinsic: it could be anything
+    return any(fnmatch.fnmatchcase(use.lower(), action.lower()) for use in KMS_USE_ACTIONS)
+
+
+def seed_context_condition() -> dict[str, Any]:
+    """The seeds' encryption context, as the code seals them: the one context key
+    (recert_keys::kms::CONTEXT_KEY) whose value names a period (recert_app::audit::seal_context).
+    StringLike requires the key to be there; ForAllValues:StringEquals refuses any other key."""
+    key = rust_str_const(SHARED_DIR / "keys" / "src" / "kms.rs", "CONTEXT_KEY")
+    m = re.search(
+        r'fn seal_context\(period: Period\) -> String \{\s*format!\("([a-z0-9-]+:)\{period\}"\)',
+        (SHARED_DIR / "app" / "src" / "audit.rs").read_text(),
+    )
+    assert m, "shared/app/src/audit.rs: seal_context no longer makes <prefix>:<period>: change the key policy"
+    return {
+        "StringLike": {f"kms:EncryptionContext:{key}": m.group(1) + "*"},
+        "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": [key]},
+    }
+
+
+def test_the_audit_seed_key_is_retained_rotated_and_named_per_environment(sam):
+    keys = resources(sam, "AWS::KMS::Key")
+    assert SEED_KEY in keys, f"no {SEED_KEY}"
+    key = keys[SEED_KEY]
+    # The sealed seeds of the months not yet revealed open with this key only.
+    assert key.get("DeletionPolicy") == "Retain", f"{SEED_KEY}: the unrevealed seeds die with it"
+    assert key.get("UpdateReplacePolicy") == "Retain", f"{SEED_KEY}: a replacement must not drop it"
+    assert "Condition" not in key, f"{SEED_KEY}: the audit jobs always need it"
+    p = key["Properties"]
+    assert p.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT", p.get("KeySpec")
+    assert p.get("KeyUsage", "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT", p.get("KeyUsage")
+    assert p.get("Enabled", True) is True and "MultiRegion" not in p and "Origin" not in p, p
+    assert p.get("PendingWindowInDays") == 30, f"{SEED_KEY}: the longest window to cancel a deletion"
+    for name, k in keys.items():
+        assert k["Properties"].get("EnableKeyRotation") is True, f"{name}: rotated yearly"
+    # An alias per environment (two stacks in one account would collide), on this stack's key.
+    aliases = resources(sam, "AWS::KMS::Alias")
+    assert [a["Properties"]["TargetKeyId"] for a in aliases.values()] == [{"Ref": SEED_KEY}], aliases
+    for name, a in aliases.items():
+        assert "${Environment}" in json.dumps(a["Properties"]["AliasName"]), f"{name}: {a['Properties']['AliasName']}"
+
+
+def test_only_the_sealing_roles_may_use_the_audit_seed_key(sam, cfn):
+    sealers = {
+        fn["Properties"]["Role"]["Fn::GetAtt"][0]
+        for fn in functions(sam).values()
+        if binary_of(fn) in SEALING_BINARIES
+    }
+    assert sealers, "SEALING_BINARIES not deployed"
+    context = seed_context_condition()
+    allowed: set[str] = set()
+    rotator = 0
+    for st in listify(cfn["Resources"][SEED_KEY]["Properties"]["KeyPolicy"]["Statement"]):
+        conditional = isinstance(st, dict) and list(st) == ["Fn::If"]
+        if conditional:
+            cond, st, otherwise = st["Fn::If"]
+            assert otherwise == {"Ref": "AWS::NoValue"}, f"a statement in place of another: {otherwise}"
+            assert cfn["Conditions"].get(cond) == {"Fn::Not": [{"Fn::Equals": [{"Ref": ROTATOR}, ""]}]}, (
+                f"{SEED_KEY}: a statement under {cond}, not `{ROTATOR} is set`"
+            )
+        where = f"{SEED_KEY}: {st.get('Sid')}"
+        assert st.get("Effect") == "Allow" and st.get("Resource") == "*", f"{where}: {st}"
+        for key in ("NotPrincipal", "NotAction", "NotResource"):
+            assert key not in st, f"{where}: {key}"
+        actions = listify(st["Action"])
+        uses = {a for a in actions if uses_a_key(a)}
+        if not conditional and st["Principal"] == ACCOUNT_ROOT:
+            # Administers, never uses: no IAM policy of the account can grant a use of the key.
+            assert not uses, f"{where}: the account may use the key ({sorted(uses)}): administration only"
+            assert "kms:PutKeyPolicy" in actions, f"{where}: without PutKeyPolicy the key is locked"
+            continue
+        # Any other statement only lets its one principal use the key on the seeds' context.
+        assert uses == set(actions), f"{where}: {sorted(set(actions) - uses)} for {st['Principal']}"
+        assert st.get("Condition") == context, f"{where}: condition {st.get('Condition')}, want {context}"
+        if conditional:
+            assert st["Principal"] == {"AWS": {"Ref": ROTATOR}}, f"{where}: {st['Principal']}"
+            assert set(actions) == ROTATOR_USE, f"{where}: the rotator may only seal: {actions}"
+            rotator += 1
+            continue
+        role = referenced(st["Principal"].get("AWS"))
+        assert st["Principal"] == {"AWS": {"Fn::GetAtt": [role, "Arn"]}} and role in sealers, (
+            f"{where}: {st['Principal']} may use the key, not a role of SEALING_BINARIES"
+        )
+        assert set(actions) == SEED_KEY_USE, f"{where}: {actions}, want {sorted(SEED_KEY_USE)}"
+        allowed.add(role)
+    assert allowed == sealers, f"roles allowed to seal and open seeds {sorted(allowed)} != {sorted(sealers)}"
+    assert rotator <= 1, "one rotator statement at most"
+    # No role's own policy names KMS: the key policy is the one grant (the alarm topic's key is
+    # CloudWatch's), so no other role can be handed a use of the seed key.
+    for where, doc in policy_documents(cfn):
+        if cfn["Resources"][where.split(".")[0]]["Type"] != "AWS::IAM::Role":
+            continue
+        for st in statements(doc):
+            kms = [a for a in listify(st.get("Action", [])) if not isinstance(a, str) or a.lower().startswith("kms:")]
+            assert not kms, f"{where}: {kms} (the audit seed key's policy grants its use)"
+    # No grant can be made on it: no key policy allows CreateGrant to anyone.
+    assert "kms:CreateGrant" not in json.dumps(cfn["Resources"][SEED_KEY]), f"{SEED_KEY}: CreateGrant"
+
+
+def test_the_rotator_parameter_names_one_role_or_user_or_none(sam):
+    param = sam["Parameters"][ROTATOR]
+    assert param["Type"] == "String" and param.get("Default") == "", f"{ROTATOR}: empty (none) by default"
+    pattern = re.compile(param["AllowedPattern"])
+    for good in (
+        "",
+        "arn:aws:iam::123456789012:role/Admin",
+        "arn:aws:iam::123456789012:user/jane",
+        "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef",
+    ):
+        assert pattern.fullmatch(good), f"{ROTATOR}: refuses {good!r}"
+    for bad in (
+        "*",
+        "123456789012",
+        "arn:aws:iam::123456789012:root",  # every principal the account's IAM policies allow
+        "arn:aws:iam::123456789012:role/*",
+        "arn:aws:sts::123456789012:assumed-role/Admin/jane",
+        "arn:aws:iam::123456789012:role/Admin,arn:aws:iam::123456789012:role/Other",
+    ):
+        assert not pattern.fullmatch(bad), f"{ROTATOR}: admits {bad!r}"
+
+
+def test_the_fixed_partitions_granted_are_the_codecs():
+    # A fixed partition in a LeadingKeys condition is the exact key the adapter writes.
+    codec = SHARED_DIR / "store" / "src" / "codec.rs"
+    assert PROVIDERS_LISTING == rust_str_const(codec, "PROVIDERS_PK")
+    assert AUDIT_PERIODS_LISTING == rust_str_const(codec, "AUDIT_PERIODS_PK")

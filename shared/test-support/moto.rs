@@ -1,4 +1,4 @@
-//! Where moto (SES v2, S3, Secrets Manager on loopback) runs for the adapters' tests: shared by the
+//! Where moto (SES v2, S3, Secrets Manager, KMS on loopback) runs for the adapters' tests: shared by the
 //! test crates that include this file (`#[path = "…/shared/test-support/moto.rs"] mod moto;`).
 //! `scripts/test-all` starts moto and sets `RECERT_MOTO_ENDPOINT`, so there these tests never skip.
 

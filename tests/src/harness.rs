@@ -77,13 +77,19 @@ impl Harness {
         label: &'static str,
         rules: RuleBook,
     ) -> Self {
-        let state = recert_local::state_with(
+        let mut state = recert_local::state_with(
             store.clone(),
             SECRET,
             rules,
             Arc::new(FixedClock::on(today)),
         )
         .unwrap_or_else(|e| panic!("{e}"));
+        // The audit jobs' sealing key: one per harness, so every job run of a test opens the
+        // seeds its earlier runs sealed.
+        state.app = state
+            .app
+            .clone()
+            .with_sealer(Arc::new(recert_keys::FileKey::ephemeral()));
         let auth = Authenticator::hs256(SECRET, "recert-local", "recert")
             .unwrap_or_else(|e| panic!("{e}"));
         let (evidence, uploads) = evidence(state.app.clock.clone());

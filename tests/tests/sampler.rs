@@ -1,10 +1,13 @@
 //! The audit draw against the public `consistent-sampler` package itself (PyPI 1.0.10, installed by
 //! `scripts/audit-sampler`; `RECERT_SAMPLER_PYTHON` names its python): our tickets are the
-//! package's, and a published period re-verifies with `scripts/verify-audit-draw.py`, the check
-//! anyone can run. Skipped, with a notice, when the variable is unset (the test command sets it).
+//! package's, and `scripts/verify-audit-draw.py`, the check anyone can run, accepts an honest log
+//! and refuses every forgery our own verifier refuses, naming the same problem. Skipped, with a
+//! notice, when the variable is unset (the test command sets it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
-use recert_domain::audit::draw::{AuditPeriod, Ticket, draw};
+use recert_domain::audit::forgery::{Forgery, honest};
+use recert_domain::audit::verify::verify;
+use recert_domain::audit::{PeriodLog, Recorded, Ticket};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -41,10 +44,6 @@ fn run(python: &str, args: &[&str], stdin: &str) -> (bool, String) {
     (out.status.success(), text)
 }
 
-fn now() -> chrono::DateTime<chrono::Utc> {
-    "2026-12-01T02:15:00Z".parse().unwrap()
-}
-
 #[test]
 fn our_tickets_are_the_packages_tickets() {
     let Some(python) = python() else { return };
@@ -75,39 +74,92 @@ fn our_tickets_are_the_packages_tickets() {
     }
 }
 
-#[test]
-fn a_published_period_reverifies_with_the_public_script_and_a_forgery_does_not() {
-    let Some(python) = python() else { return };
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../scripts/verify-audit-draw.py"
-    );
-    let mut period = AuditPeriod::new("2026-11".parse().unwrap(), rand_seed(), now());
-    let ids = (0..400).map(|_| uuid::Uuid::now_v7().to_string());
-    let record = draw(&period, "2026-11-30".parse().unwrap(), 10, ids, now());
-    assert!(!record.selected.is_empty());
-    period.revealed_at = Some(now());
-    let document = serde_json::json!({"period": period.public(), "draws": [record]});
-    let (ok, out) = run(&python, &[script, "-"], &document.to_string());
-    assert!(ok, "{out}");
-    assert!(out.contains("400 candidates"), "{out}");
-
-    let mut forged = document.clone();
-    forged["draws"][0]["selected"].as_array_mut().unwrap().pop();
-    let (ok, out) = run(&python, &[script, "-"], &forged.to_string());
-    assert!(!ok, "a dropped selection must not verify: {out}");
-    assert!(out.contains("MISMATCH"), "{out}");
-
-    let mut unrevealed = document;
-    unrevealed["period"]["seed"] = serde_json::Value::Null;
-    let (ok, out) = run(&python, &[script, "-"], &unrevealed.to_string());
-    assert!(!ok && out.contains("not revealed"), "{out}");
+/// Write `value` as JSON into a fresh file of the test's own directory.
+fn file(dir: &std::path::Path, name: &str, value: &PeriodLog) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string(value).unwrap()).unwrap();
+    path.to_string_lossy().into_owned()
 }
 
-/// A seed that differs from run to run (the period's seed comes from the OS in production).
-fn rand_seed() -> [u8; 32] {
-    let mut seed = [0u8; 32];
-    seed[..16].copy_from_slice(uuid::Uuid::now_v7().as_bytes());
-    seed[16..].copy_from_slice(uuid::Uuid::now_v7().as_bytes());
-    seed
+fn script() -> &'static str {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/verify-audit-draw.py"
+    )
+}
+
+fn check(
+    python: &str,
+    dir: &std::path::Path,
+    log: &PeriodLog,
+    commitment: &str,
+    earlier: &[PeriodLog],
+) -> (bool, String) {
+    let revealed = file(dir, "revealed.json", log);
+    let mut args = vec![
+        script().to_owned(),
+        "check".into(),
+        revealed,
+        "--commitment".into(),
+        commitment.into(),
+    ];
+    for (i, copy) in earlier.iter().enumerate() {
+        args.push("--earlier".into());
+        args.push(file(dir, &format!("copy-{i}.json"), copy));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(python, &args, "")
+}
+
+fn share(_: chrono::NaiveDate) -> u32 {
+    10
+}
+
+#[test]
+fn the_public_script_refuses_every_forgery_our_verifier_refuses() {
+    let Some(python) = python() else { return };
+    let dir = std::env::temp_dir().join(format!("recert-sampler-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (log, copy) = honest();
+    let commitment = copy.period.commitment.clone();
+    let earlier = [copy.clone(), log.clone()];
+    let (ok, out) = check(&python, &dir, &log, &commitment, &earlier[..1]);
+    assert!(ok, "{out}");
+    assert!(out.contains("3 draws, 120 candidates"), "{out}");
+    let recorded = Recorded {
+        commitment: Some(&commitment),
+        earlier: &earlier,
+    };
+    assert!(verify(&log, &recorded, &share).is_verified());
+
+    for (forgery, says) in [
+        (Forgery::NewSeed, "is not the one you recorded"),
+        (Forgery::ShareOfZero, "the rules in force that day say 10 %"),
+        (Forgery::CandidateRemoved, "differs from your earlier copy"),
+        (Forgery::DayDeleted, "differs from your earlier copy"),
+        (Forgery::OneIdInTwoDays, "is a candidate of two draws"),
+        (
+            Forgery::DrawAfterTheReveal,
+            "ran after the seed was revealed",
+        ),
+    ] {
+        let forged = forgery.forge(&log);
+        let (ok, out) = check(&python, &dir, &forged, &commitment, &earlier);
+        assert!(!ok, "{forgery:?} passed the script: {out}");
+        assert!(
+            out.contains("MISMATCH") && out.contains(says),
+            "{forgery:?}: {out}"
+        );
+        let ours = verify(&forged, &recorded, &share);
+        assert!(!ours.is_verified(), "{forgery:?} passed our verifier");
+        assert!(
+            ours.problems.iter().any(|p| p.to_string().contains(says)),
+            "{forgery:?}: our verifier says {:?}",
+            ours.problems
+        );
+    }
+
+    let (ok, out) = check(&python, &dir, &copy, &commitment, &[]);
+    assert!(!ok && out.contains("not revealed"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -28,6 +28,7 @@ use recert_domain::audit::{
 };
 use recert_domain::{CertificationAggregate, CertificationId, EntryId, Item, Queue};
 use recert_evidence::{DownloadTicket, EvidenceStore, EvidenceType, UploadSpec, UploadTicket};
+use recert_store::IndexCursor;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -39,9 +40,20 @@ pub use recert_app::jobs::{JobError, JobInput, JobOutput};
 /// The jobs the `audit-jobs` binary runs.
 pub const JOBS: [Job; 2] = [Job::AuditDraw, Job::AuditDeadlines];
 
-/// Run the audit job `input` names for its scheduled date.
+/// Run the audit job `input` names for its scheduled date. The draw checks that date against the
+/// clock: a schedule's late retry is taken up to a day, any other date is refused.
 pub async fn run_job(app: &recert_app::App, input: JobInput) -> Result<JobOutput, JobError> {
     run_scheduled(app, input, &JOBS).await
+}
+
+/// The KMS key the audit jobs seal seeds with ([`recert_keys::kms::KEY_ID_ENV`], required).
+pub fn seed_key(sdk: &aws_types::SdkConfig) -> Result<recert_keys::kms::KmsKey, String> {
+    recert_keys::kms::KmsKey::from_env(sdk).ok_or_else(|| {
+        format!(
+            "{} is not set: the audit jobs seal each period's seed under that KMS key",
+            recert_keys::kms::KEY_ID_ENV
+        )
+    })
 }
 
 /// Who may decide audits.
@@ -114,20 +126,44 @@ pub fn router_with(evidence: EvidenceUploads) -> Router<AppState> {
         .layer(Extension(Arc::new(evidence)))
 }
 
-/// A period and its draws, as published.
+/// One page of a period's public log: the period (its commitment from before it started, its
+/// log's length and head, its seed once revealed) and its draw records in order.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PeriodDraws {
     pub period: PublicPeriod,
-    /// Every daily draw of the period so far, by day.
+    /// Draw records of the period's log, by day (this page's).
     pub draws: Vec<DrawRecord>,
-    /// How to re-run a draw with the public package, once the seed is revealed.
+    /// Pass as `cursor` for the next records; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+    /// How to check the log yourself.
     pub how_to_verify: &'static str,
 }
 
-const HOW_TO_VERIFY: &str = "pip install consistent-sampler==1.0.10; for each draw, check \
-sha256(seed) == commitment and sha256('\\n'.join(candidates)) == candidates_sha256; a candidate \
-is selected exactly when consistent_sampler.first_fraction(id, seed) < share_percent/100 \
-(compare as decimal fractions).";
+const HOW_TO_VERIFY: &str = "Before the period starts, record its commitment (and save copies of \
+this document while it runs). After the reveal: pip install consistent-sampler==1.0.10, save every \
+page as one document (scripts/verify-audit-draw.py fetch does it) and run scripts/verify-audit-draw.py \
+check with your recorded commitment and copies: it checks sha256('recert-audit-commitment:' + seed) \
+== commitment, the log's chain and head, each day's share against the published rules, that no \
+candidate is drawn twice, and that a candidate is selected exactly when \
+consistent_sampler.first_fraction(id, seed) < share_percent/100. See docs/audit.md.";
+
+/// The most draw records on one page of a period's log (a record may hold ~7,500 candidates).
+pub const MAX_DRAWS_PER_PAGE: usize = 10;
+/// Draw records on a page unless `limit` says otherwise.
+pub const DEFAULT_DRAWS_PER_PAGE: usize = 5;
+
+/// Paging through a period's log.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LogPageParams {
+    /// Draw records per page, 1 to 10 (default 5).
+    #[param(minimum = 1, maximum = 10)]
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
 
 /// A file of an audit and a short-lived link to read it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -162,27 +198,49 @@ pub struct QueuedAudit {
     get,
     path = "/audit-periods/{period}",
     tag = "audits",
-    params(("period" = Period, Path, description = "A month, YYYY-MM")),
+    params(("period" = Period, Path, description = "A month, YYYY-MM"), LogPageParams),
     responses(
-        (status = 200, description = "The period's commitment (its seed once revealed) and every draw record", body = PeriodDraws),
+        (status = 200, description = "The period's commitment, its log's head (its seed once revealed) and a page of its draw records", body = PeriodDraws),
         (status = 404, description = "No such period", body = recert_api::Problem, content_type = "application/problem+json"),
-        (status = 400, description = "Not a period", body = recert_api::Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not a period, a limit out of range, or a cursor of another listing", body = recert_api::Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn get_period(
     State(state): State<AppState>,
     Path(period): Path<Period>,
+    Query(params): Query<LogPageParams>,
 ) -> Result<axum::Json<PeriodDraws>, ApiError> {
+    let limit = match params.limit {
+        None => DEFAULT_DRAWS_PER_PAGE,
+        Some(n) if (1..=MAX_DRAWS_PER_PAGE).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("limit must be between 1 and {MAX_DRAWS_PER_PAGE}"),
+            ));
+        }
+    };
+    let scope = format!("audit-period:{period}");
+    let after: Option<IndexCursor> = params
+        .cursor
+        .as_deref()
+        .map(|c| state.cursors.decode(&scope, c))
+        .transpose()?;
     let stored = state
         .app
         .store
         .audit_period(period)
         .await?
         .ok_or(ApiError::NotFound("audit period"))?;
-    let draws = state.app.store.draws(period).await?;
+    let page = state
+        .app
+        .store
+        .draws_page(period, after.as_ref(), limit)
+        .await?;
     Ok(axum::Json(PeriodDraws {
         period: stored.public(),
-        draws,
+        draws: page.items,
+        next_cursor: page.next.map(|c| state.cursors.encode(&scope, &c)),
         how_to_verify: HOW_TO_VERIFY,
     }))
 }

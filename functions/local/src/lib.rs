@@ -176,6 +176,20 @@ pub fn dev_secret(dir: &Path) -> std::io::Result<Vec<u8>> {
     Ok(hex.into_bytes())
 }
 
+/// The key that seals audit seeds in a local run: the KMS key `AUDIT_SEED_KEY_ID` names when set
+/// (e.g. against moto or a real account), else a key file `<data dir>/audit-seed.key` generated on
+/// first use (mode 0600, git-ignored; this machine only).
+pub async fn seed_key() -> Result<Arc<dyn recert_keys::Sealer>, String> {
+    if std::env::var_os(recert_keys::kms::KEY_ID_ENV).is_some() {
+        return Ok(Arc::new(audits::seed_key(
+            recert_app::aws_sdk_config().await,
+        )?));
+    }
+    let key = recert_keys::FileKey::open_or_create(&data_dir().join("audit-seed.key"))
+        .map_err(|e| e.to_string())?;
+    Ok(Arc::new(key))
+}
+
 /// Where the local server keeps its files (`.recert/` under the current directory).
 pub fn data_dir() -> PathBuf {
     std::env::var_os("RECERT_DATA_DIR").map_or_else(|| PathBuf::from(".recert"), PathBuf::from)

@@ -71,7 +71,8 @@ enum Command {
     Job {
         /// The job: window-opens, lifecycle, audit-draw or audit-deadlines.
         name: String,
-        /// The date the job runs for (YYYY-MM-DD).
+        /// Rehearse: run for this date (YYYY-MM-DD) with the clock set to it. The Lambdas never
+        /// do: they run on the real clock, and refuse a draw for another day than the scheduler's.
         #[arg(long)]
         date: Option<chrono::NaiveDate>,
         /// The SQLite file.
@@ -85,9 +86,40 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Re-run every draw of a period (YYYY-MM) with its revealed seed and check each record.
+    /// Check a period's log (YYYY-MM) as an outsider would: against the commitment you recorded
+    /// before it started and the copies you saved while it ran (docs/audit.md).
     Verify {
         period: String,
+        /// The revealed document (`audit document`, or `verify-audit-draw.py fetch`); default:
+        /// the period as the store holds it.
+        #[arg(long)]
+        document: Option<PathBuf>,
+        /// A copy of the period's document saved earlier (repeat for several).
+        #[arg(long)]
+        earlier: Vec<PathBuf>,
+        /// The commitment you recorded before the period started.
+        #[arg(long)]
+        commitment: Option<String>,
+        /// The published rules file (default: the compiled-in rules).
+        #[arg(long, env = "RECERT_RULES_PATH")]
+        rules: Option<PathBuf>,
+        /// The SQLite file.
+        #[arg(long, env = "RECERT_DB_PATH", default_value = ".recert/recert.db")]
+        db: PathBuf,
+    },
+    /// Print a period's whole public log as one JSON document: a copy to keep.
+    Document {
+        period: String,
+        /// The SQLite file.
+        #[arg(long, env = "RECERT_DB_PATH", default_value = ".recert/recert.db")]
+        db: PathBuf,
+    },
+    /// Rotate the periods committed under the old scheme (their commitment was the sampler's
+    /// key): retire those drawn in or ended (their seed is revealed), re-commit the others.
+    Rotate {
+        /// The first period to look at (YYYY-MM; default: three years back).
+        #[arg(long)]
+        from: Option<String>,
         /// The SQLite file.
         #[arg(long, env = "RECERT_DB_PATH", default_value = ".recert/recert.db")]
         db: PathBuf,
@@ -114,9 +146,30 @@ async fn main() -> std::process::ExitCode {
             db,
             rules,
         } => recert_local::jobs::run(&name, date, &db, rules.as_deref()).await,
-        Command::Audit {
-            command: AuditCommand::Verify { period, db },
-        } => recert_local::audit::verify(&period, &db).await,
+        Command::Audit { command } => match command {
+            AuditCommand::Verify {
+                period,
+                document,
+                earlier,
+                commitment,
+                rules,
+                db,
+            } => {
+                let inputs = recert_local::audit::VerifyInputs {
+                    document,
+                    earlier,
+                    commitment,
+                    rules,
+                };
+                recert_local::audit::verify(&period, &db, &inputs).await
+            }
+            AuditCommand::Document { period, db } => {
+                recert_local::audit::document(&period, &db).await
+            }
+            AuditCommand::Rotate { from, db } => {
+                recert_local::audit::rotate(from.as_deref(), &db).await
+            }
+        },
         Command::Token {
             role,
             sub,

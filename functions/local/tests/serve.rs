@@ -337,14 +337,26 @@ fn a_renewal_rehearsed_locally_from_submission_to_approval() {
             .replace("audit_sample_percent = 10", "audit_sample_percent = 0"),
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args(["job", "audit-draw", "--date", "2026-03-01", "--db"])
-        .arg(dir.join("recert.db"))
-        .arg("--rules")
-        .arg(&rules)
-        .env("RECERT_DATA_DIR", &dir)
-        .output()
-        .unwrap();
+    // A fresh ledger: the run of the day before commits the periods (a month's draws need its
+    // commitment from an earlier day), and says it is a rehearsal.
+    let draw = |date: &str| {
+        Command::new(BIN)
+            .args(["job", "audit-draw", "--date", date, "--db"])
+            .arg(dir.join("recert.db"))
+            .arg("--rules")
+            .arg(&rules)
+            .env("RECERT_DATA_DIR", &dir)
+            .output()
+            .unwrap()
+    };
+    let eve = draw("2026-02-28");
+    assert!(
+        String::from_utf8_lossy(&eve.stdout).contains("rehearsal: the clock is set to 2026-02-28"),
+        "{}",
+        String::from_utf8_lossy(&eve.stdout)
+    );
+    assert!(dir.join("audit-seed.key").exists(), "the local sealing key");
+    let out = draw("2026-03-01");
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("1 due, 1 acted"),
         "{}{}",
@@ -392,6 +404,72 @@ fn a_renewal_rehearsed_locally_from_submission_to_approval() {
             .any(|s| s.contains("renewed until 31 August 2029")),
         "{subjects:?}"
     );
+
+    // An outsider keeps a copy of March's log with the public script's `fetch` (every page, over
+    // HTTP), then checks the revealed log against it once the seed is out (2 April).
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/verify-audit-draw.py"
+    );
+    let fetch = || {
+        let out = Command::new("python3")
+            .args([
+                script,
+                "fetch",
+                &format!("{}/audit-periods/2026-03", server.base),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc
+    };
+    let copy = fetch();
+    assert_eq!(copy["draws"].as_array().unwrap().len(), 1);
+    assert!(copy["period"]["seed"].is_null());
+    draw("2026-04-02");
+    let revealed = fetch();
+    assert!(revealed["period"]["seed"].is_string(), "{revealed}");
+    if let Ok(python) = std::env::var("RECERT_SAMPLER_PYTHON") {
+        let (copy_path, revealed_path) = (dir.join("copy.json"), dir.join("revealed.json"));
+        std::fs::write(&copy_path, copy.to_string()).unwrap();
+        std::fs::write(&revealed_path, revealed.to_string()).unwrap();
+        let out = Command::new(python)
+            .arg(script)
+            .arg("check")
+            .arg(&revealed_path)
+            .arg("--earlier")
+            .arg(&copy_path)
+            .arg("--rules")
+            .arg(&rules)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        // Our own verifier, from the store, agrees.
+        let ours = Command::new(BIN)
+            .args(["audit", "verify", "2026-03", "--db"])
+            .arg(dir.join("recert.db"))
+            .arg("--earlier")
+            .arg(&copy_path)
+            .arg("--rules")
+            .arg(&rules)
+            .env("RECERT_DATA_DIR", &dir)
+            .output()
+            .unwrap();
+        assert!(
+            ours.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ours.stdout)
+        );
+    }
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }

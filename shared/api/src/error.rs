@@ -227,6 +227,11 @@ impl From<AppError> for ApiError {
             },
             AppError::Store(s) => s.into(),
             AppError::Internal(e) => ApiError::Internal(e),
+            // The audit jobs' failures: no route reaches them.
+            e @ (AppError::DrawRefused(_)
+            | AppError::Keys(_)
+            | AppError::NoSealingKey
+            | AppError::SeedUnusable(_)) => ApiError::Internal(e.into()),
             AppError::PreconditionFailed(what) => ApiError::PreconditionFailed(what),
         }
     }

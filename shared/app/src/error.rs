@@ -25,6 +25,19 @@ pub enum AppError {
     /// The store failed or refused the commit.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The audit draw may not run for that date, or not in that period (the clock and the ledger
+    /// decide, not the caller).
+    #[error(transparent)]
+    DrawRefused(#[from] recert_domain::audit::DrawRefusal),
+    /// The key service that seals audit seeds failed, or a sealed seed does not open.
+    #[error("audit seed key: {0}")]
+    Keys(#[from] recert_keys::KeyError),
+    /// The audit jobs need a key to seal seeds with, and none is configured.
+    #[error("no key seals the audit seeds: set AUDIT_SEED_KEY_ID (a KMS key) for the audit jobs")]
+    NoSealingKey,
+    /// A period's seed does not match its commitment (a wrong key, or tampering).
+    #[error("the seed of {0} does not match its commitment")]
+    SeedUnusable(recert_domain::audit::Period),
     /// A bug (an output that cannot be encoded...): never shown, only logged by the edge.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),

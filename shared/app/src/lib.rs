@@ -14,7 +14,8 @@
 //! - [`outbox`]: delivering the transactional outbox (claim, send, record; retry, park) and the
 //!   sweeper that backs the stream-triggered notifier up.
 //! - [`jobs`]: scheduled jobs (one day at a time, through the due-date index, idempotent).
-//! - [`audit`]: the random audit's daily draw (verifiable, committed seeds) and its deadlines.
+//! - [`audit`]: the random audit's daily draw (committed, sealed seeds; an append-only log that
+//!   anyone re-checks after the reveal), its deadlines, and the rotation of the old scheme.
 //! - [`calendar`]: the certificant's private calendar feed (create or rotate, revoke, serve).
 //! - [`providers`]: the provider registry, batches of completions (each row exactly once),
 //!   voids and the staff reconciliation.
@@ -53,6 +54,8 @@ pub struct App {
     pub rules: Arc<RuleBook>,
     pub clock: Arc<dyn Clock>,
     pub retry: RetryPolicy,
+    /// The key that seals the audit seeds: only the audit jobs (and local runs) hold one.
+    pub sealer: Option<Arc<dyn recert_keys::Sealer>>,
 }
 
 impl App {
@@ -63,6 +66,15 @@ impl App {
             rules: Arc::new(rules),
             clock,
             retry: RetryPolicy::default(),
+            sealer: None,
+        }
+    }
+
+    /// The same application, sealing audit seeds with `sealer`.
+    pub fn with_sealer(self, sealer: Arc<dyn recert_keys::Sealer>) -> Self {
+        App {
+            sealer: Some(sealer),
+            ..self
         }
     }
 

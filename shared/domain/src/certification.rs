@@ -1165,6 +1165,8 @@ mod tests {
         renewal.draw = Some(Box::new(crate::audit::DrawJudgement {
             period: "2026-01".parse().unwrap(),
             run_on: date(2026, 1, 5),
+            seq: 1,
+            candidate: "candidate".into(),
             ticket: crate::audit::Ticket::first("seed", "id"),
             selected: false,
         }));

@@ -489,6 +489,8 @@ mod tests {
             draw: DrawJudgement {
                 period: Period::of(d("2026-03-01")),
                 run_on: d("2026-03-01"),
+                seq: 1,
+                candidate: "candidate".into(),
                 selected: true,
                 ticket: Ticket::first("seed", "renewal"),
             },

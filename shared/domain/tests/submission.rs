@@ -454,6 +454,8 @@ fn not_selected() -> recert_domain::audit::DrawJudgement {
     recert_domain::audit::DrawJudgement {
         period: "2026-03".parse().unwrap(),
         run_on: d("2026-03-03"),
+        seq: 1,
+        candidate: "candidate".into(),
         ticket: recert_domain::audit::Ticket::first("seed", "id"),
         selected: false,
     }

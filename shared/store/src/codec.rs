@@ -204,6 +204,21 @@ pub fn audit_period_pk(period: Period) -> String {
     format!("AUDIT#{period}")
 }
 
+/// The GSI1 partition listing every audit period (`gsi1sk` = the period, `yyyy-mm`).
+pub const AUDIT_PERIODS_PK: &str = "AUDIT_PERIODS";
+/// The range of a period's draw records after the one whose sort key is `after` (all of them
+/// without it): from just above `after` (no sort key equals `after#`) to the prefix's end.
+pub fn draws_after(after: Option<&str>) -> (String, String) {
+    let (from, to) = prefix_range(DRAW_PREFIX);
+    (after.map_or(from, |a| format!("{a}#")), to)
+}
+
+/// Whether a period of the ledger's listing: every period but those of the old scheme no code
+/// since has rewritten (DynamoDB's listing index holds only what the current code wrote).
+pub fn listed_period(period: &AuditPeriod) -> bool {
+    period.scheme != recert_domain::audit::period::LEGACY_SCHEME || period.rotated_at.is_some()
+}
+
 /// The sort key of the draw record of `run_on` (sorts by day).
 pub fn draw_sk(run_on: NaiveDate) -> String {
     format!("{DRAW_PREFIX}{}", run_on.format("%Y-%m-%d"))
@@ -230,14 +245,6 @@ pub fn encode_draw(record: &DrawRecord) -> Result<String, StoreError> {
 
 pub fn decode_draw(body: &str) -> Result<DrawRecord, StoreError> {
     decode_body("draw record", body)
-}
-
-/// `period` revealed at `at`, unless it already was (then `None`: nothing to write).
-pub fn revealed(period: &AuditPeriod, at: DateTime<Utc>) -> Option<AuditPeriod> {
-    period.revealed_at.is_none().then(|| AuditPeriod {
-        revealed_at: Some(at),
-        ..period.clone()
-    })
 }
 
 fn sized_body<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String, StoreError> {
@@ -809,6 +816,8 @@ mod tests {
         drawn.draw = Some(Box::new(recert_domain::audit::DrawJudgement {
             period: "2026-01".parse().unwrap(),
             run_on: d(2026, 1, 2),
+            seq: 1,
+            candidate: "candidate".into(),
             ticket: recert_domain::audit::Ticket::first("seed", "renewal"),
             selected: false,
         }));

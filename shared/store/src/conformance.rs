@@ -29,7 +29,7 @@
 use crate::{IndexCursor, IndexPage, Indexed, IndexedItem, Listing, PageHook, Store, StoreError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use recert_domain::Posting;
-use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
+use recert_domain::audit::{AuditPeriod, DrawRecord, Period, SealedSeed, Seed};
 use recert_domain::entry::Activity;
 use recert_domain::notice::WindowOpens;
 use recert_domain::provider::{
@@ -85,9 +85,10 @@ macro_rules! __recert_store_conformance_cases {
             an_outbox_message_commits_with_its_change_and_is_claimed_once,
             an_audit_period_is_created_once_and_keeps_its_first_seed,
             an_unknown_audit_period_is_none,
-            an_audit_period_is_revealed_once,
-            a_draw_is_recorded_once_per_day,
-            draws_list_one_periods_records_by_day,
+            an_audit_period_is_replaced_only_as_read,
+            the_draw_log_is_appended_once_per_head,
+            draws_list_and_page_one_periods_records_by_day,
+            audit_periods_are_listed_by_period,
             draws_over_a_megabyte_come_back_whole,
             an_audit_body_too_large_for_one_item_is_rejected,
             a_calendar_feed_round_trips_beside_the_profile,
@@ -267,6 +268,8 @@ pub fn drawn() -> recert_domain::audit::DrawJudgement {
     recert_domain::audit::DrawJudgement {
         period: "2026-01".parse().expect("a period"),
         run_on: NaiveDate::from_ymd_opt(2026, 1, 2).expect("a date"),
+        seq: 1,
+        candidate: "candidate".into(),
         ticket: recert_domain::audit::Ticket::first("seed", "renewal"),
         selected: false,
     }
@@ -1799,16 +1802,57 @@ pub fn unique_period() -> Period {
     Period::of(date(year, month, 1))
 }
 
-/// A period with a seed made of `seed_byte`, created at `instant(0)`.
+/// A period committed at `instant(0)` to a seed made of `seed_byte` (sealed under a dummy key:
+/// the store never opens it).
 pub fn audit_period(period: Period, seed_byte: u8) -> AuditPeriod {
-    AuditPeriod::new(period, [seed_byte; 32], instant(0))
+    AuditPeriod::commit(
+        period,
+        &seed(seed_byte),
+        sealed(seed_byte),
+        instant(0),
+        false,
+    )
 }
 
-/// The draw of day `day` of `period` over `candidates` fresh submission ids (10% share).
-pub fn draw_record(period: &AuditPeriod, day: u32, candidates: usize) -> DrawRecord {
+/// The seed made of `seed_byte`.
+pub fn seed(seed_byte: u8) -> Seed {
+    Seed::from_bytes([seed_byte; 32])
+}
+
+fn sealed(seed_byte: u8) -> SealedSeed {
+    SealedSeed {
+        key: "file:conformance".into(),
+        ciphertext: format!("sealed-{seed_byte}"),
+    }
+}
+
+/// The draw of day `day` of `period` over `candidates` fresh candidate ids (10% share): the
+/// record that follows `period`'s head.
+pub fn draw_record(period: &AuditPeriod, seed_byte: u8, day: u32, candidates: usize) -> DrawRecord {
     let run_on = period.period.first_day() + Duration::days(i64::from(day) - 1);
-    let ids = (0..candidates).map(|_| Uuid::now_v7().to_string());
-    recert_domain::audit::draw::draw(period, run_on, 10, ids, instant(1))
+    let ids = (0..candidates).map(|_| format!("{}/2024-01-01", Uuid::now_v7()));
+    recert_domain::audit::draw::draw(period, &seed(seed_byte), run_on, 10, ids, instant(1))
+}
+
+/// Append the draw of `day` to `period` (as stored), which then is the period as it left it.
+pub async fn append(
+    store: &dyn Store,
+    period: &mut AuditPeriod,
+    seed_byte: u8,
+    day: u32,
+    candidates: usize,
+) -> DrawRecord {
+    let record = draw_record(period, seed_byte, day, candidates);
+    let next = period.appended(&record);
+    assert!(
+        store
+            .append_draw(period, &next, &record)
+            .await
+            .expect("append"),
+        "the append of day {day} is the only writer"
+    );
+    *period = next;
+    record
 }
 
 /// A period's seed is created once: two creates at the same time and a later one, each with
@@ -1836,51 +1880,50 @@ pub async fn an_audit_period_is_created_once_and_keeps_its_first_seed(store: &dy
     );
 }
 
-/// A period never created reads as `None`, cannot be revealed (nor is it created by trying),
+/// A period never created reads as `None`, cannot be replaced (nor is it created by trying),
 /// and has no draws.
 pub async fn an_unknown_audit_period_is_none(store: &dyn Store) {
-    let period = unique_period();
+    let never = audit_period(unique_period(), 5);
+    let period = never.period;
     assert_eq!(store.audit_period(period).await.expect("read"), None);
-    assert_eq!(
-        store
-            .reveal_audit_period(period, instant(1))
+    let revealed = never.revealed(&seed(5), instant(1)).expect("its seed");
+    assert!(
+        !store
+            .swap_audit_period(&never, &revealed)
             .await
-            .expect("reveal"),
-        None
+            .expect("swap"),
+        "nothing to replace"
     );
     assert_eq!(store.audit_period(period).await.expect("read"), None);
     assert_eq!(store.draws(period).await.expect("draws"), []);
+    let listed = store.audit_periods().await.expect("list");
+    assert!(listed.iter().all(|p| p.period != period));
 }
 
-/// A reveal sets `revealed_at` once: a later reveal, or one racing it, keeps the first instant;
-/// the seed and commitment never change.
-pub async fn an_audit_period_is_revealed_once(store: &dyn Store) {
-    let created = audit_period(unique_period(), 5);
-    let period = created.period;
+/// A period is replaced only as it was read: a reveal from the stored period writes, a second one
+/// from the same (now stale) read does not, and of two racing reveals exactly one writes. A swap
+/// to another period (or another commitment) is refused.
+pub async fn an_audit_period_is_replaced_only_as_read(store: &dyn Store) {
+    let created = audit_period(unique_period(), 6);
     store.create_audit_period(&created).await.expect("create");
-    let revealed = store
-        .reveal_audit_period(period, instant(40))
-        .await
-        .expect("reveal")
-        .expect("the period exists");
-    assert_eq!(
-        revealed,
-        AuditPeriod {
-            revealed_at: Some(instant(40)),
-            ..created.clone()
-        }
+    let revealed = created.revealed(&seed(6), instant(40)).expect("its seed");
+    assert!(
+        store
+            .swap_audit_period(&created, &revealed)
+            .await
+            .expect("swap")
     );
     assert_eq!(
-        store.audit_period(period).await.expect("read"),
+        store.audit_period(created.period).await.expect("read"),
         Some(revealed.clone())
     );
-    assert_eq!(
-        store
-            .reveal_audit_period(period, instant(41))
+    let again = created.revealed(&seed(6), instant(41)).expect("its seed");
+    assert!(
+        !store
+            .swap_audit_period(&created, &again)
             .await
-            .expect("reveal"),
-        Some(revealed.clone()),
-        "a second reveal keeps the first instant"
+            .expect("swap"),
+        "a stale read does not replace"
     );
     assert_eq!(
         store.create_audit_period(&created).await.expect("create"),
@@ -1888,75 +1931,176 @@ pub async fn an_audit_period_is_revealed_once(store: &dyn Store) {
         "a create does not undo a reveal"
     );
 
-    let racing = audit_period(unique_period(), 6);
+    let racing = audit_period(unique_period(), 7);
     store.create_audit_period(&racing).await.expect("create");
-    let (ra, rb) = tokio::join!(
-        store.reveal_audit_period(racing.period, instant(50)),
-        store.reveal_audit_period(racing.period, instant(51)),
+    let (a, b) = (
+        racing.revealed(&seed(7), instant(50)).expect("its seed"),
+        racing.revealed(&seed(7), instant(51)).expect("its seed"),
     );
-    let (ra, rb) = (ra.expect("reveal"), rb.expect("reveal"));
-    assert_eq!(ra, rb, "two racing reveals end with one instant");
-    let at = ra.and_then(|p| p.revealed_at);
-    assert!(at == Some(instant(50)) || at == Some(instant(51)), "{at:?}");
+    let (ra, rb) = tokio::join!(
+        store.swap_audit_period(&racing, &a),
+        store.swap_audit_period(&racing, &b)
+    );
+    assert_eq!(
+        u8::from(ra.expect("swap")) + u8::from(rb.expect("swap")),
+        1,
+        "exactly one racing reveal writes"
+    );
+    let stored = store.audit_period(racing.period).await.expect("read");
+    assert!(stored == Some(a) || stored == Some(b), "{stored:?}");
+
+    let other = audit_period(unique_period(), 8);
+    assert!(matches!(
+        store.swap_audit_period(&racing, &other).await,
+        Err(StoreError::Rejected(_))
+    ));
 }
 
-/// A draw record is put-if-absent per (period, run day): a second record of the same day with
-/// other content returns the first, which stays the only one of that day.
-pub async fn a_draw_is_recorded_once_per_day(store: &dyn Store) {
-    let period = audit_period(unique_period(), 7);
-    let first = draw_record(&period, 3, 40);
-    assert_eq!(store.record_draw(&first).await.expect("record"), first);
-    let rerun = DrawRecord {
-        share_percent: 50,
-        ran_at: instant(2),
-        ..draw_record(&period, 3, 41)
-    };
-    assert_ne!(rerun, first);
+/// The log is appended to one record at a time: an append from a stale read of the period, or
+/// for a day that has its record, writes nothing; of two racing appends exactly one writes; a
+/// record that does not follow the head, or a revealed period, is refused before any write.
+pub async fn the_draw_log_is_appended_once_per_head(store: &dyn Store) {
+    let mut period = audit_period(unique_period(), 9);
+    store.create_audit_period(&period).await.expect("create");
+    let stale = period.clone();
+    let first = append(store, &mut period, 9, 3, 40).await;
     assert_eq!(
-        store.record_draw(&rerun).await.expect("record"),
-        first,
-        "a second record of the day returns the first"
+        store.audit_period(period.period).await.expect("read"),
+        Some(period.clone()),
+        "the period's head is the record"
+    );
+    let late = draw_record(&stale, 9, 4, 5);
+    assert!(
+        !store
+            .append_draw(&stale, &stale.appended(&late), &late)
+            .await
+            .expect("append"),
+        "a stale read of the period appends nothing"
+    );
+    let same_day = draw_record(&period, 9, 3, 7);
+    assert!(
+        !store
+            .append_draw(&period, &period.appended(&same_day), &same_day)
+            .await
+            .expect("append"),
+        "the day has its record"
     );
     assert_eq!(store.draws(period.period).await.expect("draws"), [first]);
+    assert_eq!(
+        store.audit_period(period.period).await.expect("read"),
+        Some(period.clone()),
+        "a refused append leaves the period as it was"
+    );
 
-    let (a, b) = (draw_record(&period, 4, 5), draw_record(&period, 4, 6));
-    let (ra, rb) = tokio::join!(store.record_draw(&a), store.record_draw(&b));
-    let (ra, rb) = (ra.expect("record"), rb.expect("record"));
-    assert_eq!(ra, rb, "two racing runs end with one record of the day");
-    assert!(ra == a || ra == b);
+    let (a, b) = (draw_record(&period, 9, 5, 3), draw_record(&period, 9, 6, 3));
+    let (na, nb) = (period.appended(&a), period.appended(&b));
+    let (ra, rb) = tokio::join!(
+        store.append_draw(&period, &na, &a),
+        store.append_draw(&period, &nb, &b)
+    );
+    let (ra, rb) = (ra.expect("append"), rb.expect("append"));
+    assert_eq!(u8::from(ra) + u8::from(rb), 1, "exactly one racing append");
+    let (winner, next) = if ra { (a, na) } else { (b, nb) };
+    let draws = store.draws(period.period).await.expect("draws");
+    assert_eq!(draws.len(), 2);
+    assert_eq!(draws[1], winner, "the loser left no record");
+    period = next;
+
+    let mut gap = draw_record(&period, 9, 8, 2);
+    gap.seq += 1;
+    assert!(matches!(
+        store
+            .append_draw(&period, &period.appended(&gap), &gap)
+            .await,
+        Err(StoreError::Rejected(_))
+    ));
+    let revealed = period.revealed(&seed(9), instant(60)).expect("its seed");
+    assert!(
+        store
+            .swap_audit_period(&period, &revealed)
+            .await
+            .expect("swap")
+    );
+    let after = draw_record(&revealed, 9, 9, 2);
+    assert!(matches!(
+        store
+            .append_draw(&revealed, &revealed.appended(&after), &after)
+            .await,
+        Err(StoreError::Rejected(_))
+    ));
+    assert_eq!(store.draws(period.period).await.expect("draws").len(), 2);
 }
 
-/// `draws` lists a period's records by run day, whatever order they were recorded in, and never
-/// the period item beside them nor another period's records.
-pub async fn draws_list_one_periods_records_by_day(store: &dyn Store) {
-    let period = audit_period(unique_period(), 8);
-    let other = audit_period(unique_period(), 9);
+/// `draws` lists a period's records by run day, and `draws_page` pages through them; never the
+/// period item beside them nor another period's records.
+pub async fn draws_list_and_page_one_periods_records_by_day(store: &dyn Store) {
+    let mut period = audit_period(unique_period(), 10);
+    let mut other = audit_period(unique_period(), 11);
     store.create_audit_period(&period).await.expect("create");
     store.create_audit_period(&other).await.expect("create");
     let mut recorded = Vec::new();
-    for day in [15, 3, 28, 9, 10, 1] {
-        let record = draw_record(&period, day, 3);
-        store.record_draw(&record).await.expect("record");
-        recorded.push(record);
-        store
-            .record_draw(&draw_record(&other, day, 2))
-            .await
-            .expect("record another period's");
+    for day in [1, 3, 9, 10, 15, 28] {
+        recorded.push(append(store, &mut period, 10, day, 3).await);
+        append(store, &mut other, 11, day, 2).await;
     }
-    recorded.sort_by_key(|r| r.run_on);
     assert_eq!(store.draws(period.period).await.expect("draws"), recorded);
+    let mut paged = Vec::new();
+    let mut after: Option<IndexCursor> = None;
+    loop {
+        let page = store
+            .draws_page(period.period, after.as_ref(), 4)
+            .await
+            .expect("page");
+        assert!(page.items.len() <= 4);
+        paged.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(paged, recorded);
+    let all = store
+        .draws_page(period.period, None, 6)
+        .await
+        .expect("page");
+    assert_eq!((all.items.len(), all.next), (6, None), "an exact page ends");
     assert_eq!(store.draws(other.period).await.expect("draws").len(), 6);
+}
+
+/// `audit_periods` lists the periods by period, as stored.
+pub async fn audit_periods_are_listed_by_period(store: &dyn Store) {
+    let mut mine = Vec::new();
+    for seed_byte in 12..15 {
+        let p = audit_period(unique_period(), seed_byte);
+        mine.push(store.create_audit_period(&p).await.expect("create"));
+    }
+    let revealed = mine[1].revealed(&seed(13), instant(3)).expect("its seed");
+    assert!(
+        store
+            .swap_audit_period(&mine[1], &revealed)
+            .await
+            .expect("swap")
+    );
+    mine[1] = revealed;
+    mine.sort_by_key(|p| p.period);
+    let listed: Vec<AuditPeriod> = store
+        .audit_periods()
+        .await
+        .expect("list")
+        .into_iter()
+        .filter(|p| mine.iter().any(|m| m.period == p.period))
+        .collect();
+    assert_eq!(listed, mine);
 }
 
 /// Thirty draw records of about 40 KB each (1,000 candidates and their selection), 1.2 MB in
 /// all: more than one DynamoDB `Query` page. Returns the period and its records by day.
 pub async fn many_large_draws(store: &dyn Store) -> (Period, Vec<DrawRecord>) {
-    let period = audit_period(unique_period(), 10);
+    let mut period = audit_period(unique_period(), 16);
+    store.create_audit_period(&period).await.expect("create");
     let mut recorded = Vec::new();
     for day in 1..=30 {
-        let record = draw_record(&period, day, 1_000);
-        store.record_draw(&record).await.expect("record");
-        recorded.push(record);
+        recorded.push(append(store, &mut period, 16, day, 1_000).await);
     }
     let bytes: usize = recorded
         .iter()
@@ -1978,26 +2122,40 @@ pub async fn draws_over_a_megabyte_come_back_whole(store: &dyn Store) {
 /// A record whose body just fits in one DynamoDB item ([`crate::MAX_BODY_BYTES`]) is stored; one
 /// byte more is `Rejected`, with nothing stored, in every store alike.
 pub async fn an_audit_body_too_large_for_one_item_is_rejected(store: &dyn Store) {
-    let period = audit_period(unique_period(), 11);
-    let padded = |day: u32, bytes: usize| {
-        let mut record = draw_record(&period, day, 0);
+    let mut period = audit_period(unique_period(), 17);
+    store.create_audit_period(&period).await.expect("create");
+    let padded = |period: &AuditPeriod, day: u32, bytes: usize| {
+        let mut record = draw_record(period, 17, day, 0);
         record.candidates = vec![String::new()];
         let base = crate::codec::encode_body("draw record", &record)
             .expect("encode")
             .len();
         record.candidates = vec!["x".repeat(bytes - base)];
+        record.entry_sha256 = record.computed_entry_sha256();
         record
     };
-    let fits = padded(1, crate::MAX_BODY_BYTES);
-    assert_eq!(store.record_draw(&fits).await.expect("record"), fits);
-    let too_large = padded(2, crate::MAX_BODY_BYTES + 1);
-    let refused = store.record_draw(&too_large).await;
+    let fits = padded(&period, 1, crate::MAX_BODY_BYTES);
+    let next = period.appended(&fits);
+    assert!(
+        store
+            .append_draw(&period, &next, &fits)
+            .await
+            .expect("append")
+    );
+    period = next;
+    let too_large = padded(&period, 2, crate::MAX_BODY_BYTES + 1);
+    let refused = store
+        .append_draw(&period, &period.appended(&too_large), &too_large)
+        .await;
     assert!(
         matches!(&refused, Err(StoreError::Rejected(m)) if m.contains("too large")),
-        "expected Rejected, got {:?}",
-        refused.map(|r| r.run_on)
+        "expected Rejected, got {refused:?}"
     );
     assert_eq!(store.draws(period.period).await.expect("draws"), [fits]);
+    assert_eq!(
+        store.audit_period(period.period).await.expect("read"),
+        Some(period)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@
 //! | certificant | `CERTIFICANT#<id>` | `PROFILE` | `b` |
 //! | email guard | `EMAIL#<lower-cased email>` | `GUARD` | `o = CERTIFICANT#<id>` |
 //! | certificate-number guard | `CERTNO#<number>` | `GUARD` | `o = CERT#<id>` |
-//! | audit period | `AUDIT#<yyyy-mm>` | `PERIOD` | `b` |
+//! | audit period | `AUDIT#<yyyy-mm>` | `PERIOD` | `b`, `gsi1pk = AUDIT_PERIODS`, `gsi1sk = <yyyy-mm>` |
 //! | audit draw record | `AUDIT#<yyyy-mm>` | `DRAW#<run day>` | `b` |
 //! | calendar feed | `CERTIFICANT#<id>` | `CALENDAR_FEED` | `b` (the SHA-256 of the feed's secret) |
 //! | provider | `PROVIDER#<id>` | `META` | `v`, `b`, `gsi1pk = PROVIDERS`, `gsi1sk = <id>` |
@@ -48,13 +48,16 @@
 //!   then a load returns them like any item and callers ignore the expired ones
 //!   (`CertificationAggregate::idempotency_record(key, now)`), exactly as with the embedded store,
 //!   which drops them at its next commit instead.
-//! - [`AuditLedger`]: a period and a draw record are created with one `PutItem` conditioned on
-//!   `attribute_not_exists(pk)`; when the condition fails, a consistent `GetItem` reads back the
-//!   one that won. A reveal reads the period (consistent `GetItem`) and puts it revealed with the
-//!   condition `b = <the body read>`: of two revealers one writes, the other reads the winner's.
-//!   [`AuditLedger::draws`] is a consistent `Query` of `begins_with(sk, DRAW#)`, all pages. A body
-//!   over [`crate::MAX_BODY_BYTES`] is refused before any call, and DynamoDB's own size refusal
-//!   (a `ValidationException`) is `Rejected` too ([`put_item_error`]).
+//! - [`AuditLedger`]: a period is created with one `PutItem` conditioned on
+//!   `attribute_not_exists(pk)` (when it fails, a consistent `GetItem` reads back the one that
+//!   won) and replaced (a reveal, a rotation) with one conditioned on `b = <the body read>`. An
+//!   append is ONE `TransactWriteItems`: the day's record (`attribute_not_exists(pk)`) and the
+//!   period advanced (`b = <the body read>`), so of two runs one appends and the log never forks.
+//!   [`AuditLedger::audit_periods`] pages through GSI1 (`AUDIT_PERIODS`);
+//!   [`AuditLedger::draws`] is a consistent `Query` of `begins_with(sk, DRAW#)`, all pages, and
+//!   [`AuditLedger::draws_page`] one of `sk BETWEEN <after># AND DRAW$`. A body over
+//!   [`crate::MAX_BODY_BYTES`] is refused before any call, and DynamoDB's own size refusal (a
+//!   `ValidationException`) is `Rejected` too ([`put_item_error`]).
 //! - [`CalendarFeeds`]: one item beside the certificant's profile; a put is an unconditional
 //!   `PutItem` (a rotation replaces the item), a read a consistent `GetItem`, a revocation a
 //!   `DeleteItem`. Outside every transaction: nothing else changes with it.
@@ -105,7 +108,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity,
     ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
     CalendarFeed, CeEntry, Certificant, CertificantId, Certification, CertificationAggregate,
@@ -478,26 +481,6 @@ impl DynamoStore {
         }
     }
 
-    /// Put item `(pk, sk)` with `body` unless it exists; the body stored (`body`, or the one that
-    /// was there: never two).
-    async fn put_if_absent(
-        &self,
-        pk: String,
-        sk: &str,
-        body: String,
-        what: &'static str,
-    ) -> Result<String, StoreError> {
-        if self
-            .put_if(body_item(&pk, sk, &body), must_not_exist())
-            .await?
-        {
-            return Ok(body);
-        }
-        self.body(pk, sk, what)
-            .await?
-            .ok_or_else(|| backend(DynamoStoreError::Vanished { what }))
-    }
-
     /// Run `request` page after page (following `LastEvaluatedKey`) as `pages` says.
     async fn query(
         &self,
@@ -705,6 +688,8 @@ pub enum Guard {
     Unique(&'static str),
     /// A posting replacement: the posting is no longer as read.
     PostingChanged,
+    /// An audit ledger append: the day has a record, or the period moved on (read again).
+    LedgerMoved,
 }
 
 /// The cancellation reason codes DynamoDB documents for throttling.
@@ -739,6 +724,7 @@ pub fn transaction_error(
             Guard::Created => StoreError::VersionConflict,
             Guard::Unique(what) => StoreError::Duplicate { what },
             Guard::PostingChanged => StoreError::PostingChanged,
+            Guard::LedgerMoved => StoreError::VersionConflict,
             Guard::Updated { expected } => {
                 // With ALL_OLD the failed root comes back: the same version means the condition
                 // failed on the certificate number.
@@ -969,6 +955,18 @@ fn posting_attributes(posting: &Posting) -> Result<Attributes, StoreError> {
         item.insert(GSI2_PK.to_owned(), s(codec::RECONCILIATION_PK));
         item.insert(GSI2_SK.to_owned(), s(queued));
     }
+    Ok(item)
+}
+
+/// An audit period as stored: body, and its place in the ledger's listing (GSI1).
+fn period_attributes(period: &AuditPeriod) -> Result<Attributes, StoreError> {
+    let mut item = body_item(
+        &codec::audit_period_pk(period.period),
+        codec::AUDIT_PERIOD_SK,
+        &codec::encode_audit_period(period)?,
+    );
+    item.insert(GSI1_PK.to_owned(), s(codec::AUDIT_PERIODS_PK));
+    item.insert(GSI1_SK.to_owned(), s(period.period.to_string()));
     Ok(item)
 }
 
@@ -1316,44 +1314,86 @@ impl AuditLedger for DynamoStore {
         .transpose()
     }
 
-    async fn create_audit_period(&self, period: &AuditPeriod) -> Result<AuditPeriod, StoreError> {
-        let body = codec::encode_audit_period(period)?;
-        let pk = codec::audit_period_pk(period.period);
-        let stored = self
-            .put_if_absent(pk, codec::AUDIT_PERIOD_SK, body, "audit period")
-            .await?;
-        codec::decode_audit_period(&stored)
-    }
-
-    /// A consistent `GetItem`, then a `PutItem` of the revealed period conditioned on the body
-    /// read; if another reveal won, the period as it left it.
-    async fn reveal_audit_period(
-        &self,
-        period: Period,
-        at: DateTime<Utc>,
-    ) -> Result<Option<AuditPeriod>, StoreError> {
-        let pk = codec::audit_period_pk(period);
-        let sk = codec::AUDIT_PERIOD_SK;
-        let Some(body) = self.body(pk.clone(), sk, "audit period").await? else {
-            return Ok(None);
-        };
-        let stored = codec::decode_audit_period(&body)?;
-        let Some(next) = codec::revealed(&stored, at) else {
-            return Ok(Some(stored));
-        };
-        let item = body_item(&pk, sk, &codec::encode_audit_period(&next)?);
-        if self.put_if(item, body_is(body)).await? {
-            return Ok(Some(next));
+    /// Every page of GSI1 under `AUDIT_PERIODS`.
+    async fn audit_periods(&self) -> Result<Vec<AuditPeriod>, StoreError> {
+        let mut periods = Vec::new();
+        let mut after: Option<IndexCursor> = None;
+        loop {
+            let page = self
+                .gsi_listing(
+                    GSI1,
+                    (GSI1_PK, GSI1_SK),
+                    codec::AUDIT_PERIODS_PK.to_owned(),
+                    after.as_ref(),
+                    100,
+                    codec::decode_audit_period,
+                )
+                .await?;
+            periods.extend(page.items);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(periods),
+            }
         }
-        // Only a reveal changes a period: another one won, keep its instant.
-        self.audit_period(period).await
     }
 
-    async fn record_draw(&self, record: &DrawRecord) -> Result<DrawRecord, StoreError> {
-        let body = codec::encode_draw(record)?;
+    async fn create_audit_period(&self, period: &AuditPeriod) -> Result<AuditPeriod, StoreError> {
+        if self
+            .put_if(period_attributes(period)?, must_not_exist())
+            .await?
+        {
+            return Ok(period.clone());
+        }
+        self.audit_period(period.period).await?.ok_or_else(|| {
+            backend(DynamoStoreError::Vanished {
+                what: "audit period",
+            })
+        })
+    }
+
+    /// One `PutItem` conditioned on `b = <current's body>`.
+    async fn swap_audit_period(
+        &self,
+        current: &AuditPeriod,
+        next: &AuditPeriod,
+    ) -> Result<bool, StoreError> {
+        crate::check_period_swap(current, next)?;
+        let expected = codec::encode_audit_period(current)?;
+        self.put_if(period_attributes(next)?, body_is(expected))
+            .await
+    }
+
+    /// One `TransactWriteItems`: the record's `Put` conditioned on `attribute_not_exists(pk)` and
+    /// the period's `Put` conditioned on `b = <current's body>`.
+    async fn append_draw(
+        &self,
+        current: &AuditPeriod,
+        next: &AuditPeriod,
+        record: &DrawRecord,
+    ) -> Result<bool, StoreError> {
+        crate::check_append(current, next, record)?;
         let (pk, sk) = codec::draw_keys(record);
-        let stored = self.put_if_absent(pk, &sk, body, "draw record").await?;
-        codec::decode_draw(&stored)
+        let expected = codec::encode_audit_period(current)?;
+        let actions = vec![
+            put(
+                &self.table,
+                body_item(&pk, &sk, &codec::encode_draw(record)?),
+                Some(must_not_exist()),
+                false,
+            )?,
+            put(
+                &self.table,
+                period_attributes(next)?,
+                Some(body_is(expected)),
+                false,
+            )?,
+        ];
+        let guards = [(0, Guard::LedgerMoved), (1, Guard::LedgerMoved)];
+        match self.transact(actions, &guards).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::VersionConflict) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn draws(&self, period: Period) -> Result<Vec<DrawRecord>, StoreError> {
@@ -1367,6 +1407,42 @@ impl AuditLedger for DynamoStore {
         // The sort keys order them by day already; the port promises it whatever the key format.
         draws.sort_by_key(|d| d.run_on);
         Ok(draws)
+    }
+
+    /// A consistent `Query` of the sort keys after the cursor (one more than asked: whether a
+    /// next page exists).
+    async fn draws_page(
+        &self,
+        period: Period,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<Listing<DrawRecord>, StoreError> {
+        let limit = limit.max(1);
+        let (from, to) = codec::draws_after(after.map(|a| a.0.as_str()));
+        let request = self.sk_between(codec::audit_period_pk(period), from, to);
+        let out = self
+            .query(
+                request,
+                Pages {
+                    at_most: Some(limit.saturating_add(1)),
+                    ..Pages::default()
+                },
+            )
+            .await?;
+        let more = out.items.len() > limit;
+        let mut listing = Listing {
+            items: Vec::with_capacity(limit.min(out.items.len())),
+            next: None,
+        };
+        for item in out.items.iter().take(limit) {
+            listing
+                .items
+                .push(codec::decode_draw(attribute(item, BODY, "draw record")?)?);
+            if more {
+                listing.next = Some(IndexCursor(attribute(item, SK, "draw record")?.to_owned()));
+            }
+        }
+        Ok(listing)
     }
 }
 

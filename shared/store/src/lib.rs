@@ -12,8 +12,8 @@
 //! - [`QueueIndex`]: what waits in a staff or job queue, oldest first, paged (GSI2);
 //! - [`DueIndex`]: what falls due on a day, by kind, paged (GSI3);
 //! - [`OutboxStore`]: read one outbox message, and replace it only if unchanged (delivery);
-//! - [`AuditLedger`]: the random audit's periods (seed and commitment) and daily draw records,
-//!   outside every certification;
+//! - [`AuditLedger`]: the random audit's periods (commitment, sealed seed, log head) and the
+//!   append-only log of their daily draw records, outside every certification;
 //! - [`CalendarFeeds`]: each certificant's calendar feed (the SHA-256 of its secret URL's token);
 //! - [`ProviderRegistry`]: the partner providers staff registered;
 //! - [`PostingLedger`]: each provider's postings (one record per completion it posted), its
@@ -36,7 +36,7 @@ pub mod dynamodb;
 pub mod sqlite;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
     CalendarFeed, CeEntry, Certificant, CertificantId, Certification, CertificationAggregate,
@@ -235,25 +235,46 @@ pub trait OutboxStore: Send + Sync + Debug {
     ) -> Result<bool, StoreError>;
 }
 
-/// The random audit's ledger: each period's seed and commitment, and the record of each daily draw.
-/// Nothing here is ever overwritten except a period's reveal; every create is put-if-absent, so
-/// two racing job runs end with one seed and one record per day.
+/// The random audit's ledger: each period (its commitment, sealed seed, log head, and once ended
+/// its seed) and the append-only log of its daily draw records. A period is created once
+/// (put-if-absent: two racing job runs end with one seed), then only replaced as read (a reveal, a
+/// rotation, or an append, which writes the day's record and advances the period's head in one
+/// atomic write), so two writers never both win and the log never forks.
 #[async_trait]
 pub trait AuditLedger: Send + Sync + Debug {
     /// The period, read strongly; `None` if never created.
     async fn audit_period(&self, period: Period) -> Result<Option<AuditPeriod>, StoreError>;
+    /// Every period created under the current scheme, by period (an index on DynamoDB: eventually
+    /// consistent; a writer re-reads the one it changes).
+    async fn audit_periods(&self) -> Result<Vec<AuditPeriod>, StoreError>;
     /// Create `period` unless it exists; returns what is stored (the existing one if there was one: never two seeds).
     async fn create_audit_period(&self, period: &AuditPeriod) -> Result<AuditPeriod, StoreError>;
-    /// Set `revealed_at` on a period not yet revealed (no-op if already revealed); returns what is stored, `None` if no such period.
-    async fn reveal_audit_period(
+    /// Replace `current` with `next` (the same period, a later state) if the stored period still
+    /// equals `current`; `Ok(false)` when it changed meanwhile.
+    async fn swap_audit_period(
         &self,
-        period: Period,
-        at: DateTime<Utc>,
-    ) -> Result<Option<AuditPeriod>, StoreError>;
-    /// Store the record of its (period, run_on) unless one exists; returns what is stored (the existing one if there was one).
-    async fn record_draw(&self, record: &DrawRecord) -> Result<DrawRecord, StoreError>;
+        current: &AuditPeriod,
+        next: &AuditPeriod,
+    ) -> Result<bool, StoreError>;
+    /// Append `record` to its period's log in ONE atomic write: the record, stored under its day
+    /// unless that day has one, and `current` replaced by `next` (`current` with `record`
+    /// appended) if the stored period still equals `current`. `Ok(false)` when either condition
+    /// failed (another run appended or revealed first): nothing was written, read again.
+    async fn append_draw(
+        &self,
+        current: &AuditPeriod,
+        next: &AuditPeriod,
+        record: &DrawRecord,
+    ) -> Result<bool, StoreError>;
     /// Every draw record of a period, by run day (strongly consistent on DynamoDB; page through all results).
     async fn draws(&self, period: Period) -> Result<Vec<DrawRecord>, StoreError>;
+    /// At most `limit` draw records of a period after the cursor, by run day (strongly consistent).
+    async fn draws_page(
+        &self,
+        period: Period,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<Listing<DrawRecord>, StoreError>;
 }
 
 /// Each certificant's calendar feed: at most one, outside every certification, never in a
@@ -370,6 +391,40 @@ pub fn check_posting_swap(current: &Posting, next: &Posting) -> Result<(), Store
     if current.provider_id != next.provider_id || current.completion_id() != next.completion_id() {
         return Err(StoreError::Rejected(
             "a posting swap must replace a posting with a later state of itself".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A period swap must keep the period and its seed's commitment, except when a period of the old
+/// scheme not drawn in yet is committed again under the current one (the rotation).
+pub fn check_period_swap(current: &AuditPeriod, next: &AuditPeriod) -> Result<(), StoreError> {
+    use recert_domain::audit::period::{LEGACY_SCHEME, SCHEME};
+    let recommitted = current.scheme == LEGACY_SCHEME && next.scheme == SCHEME;
+    if current.period != next.period || (current.commitment != next.commitment && !recommitted) {
+        return Err(StoreError::Rejected(
+            "a period swap must replace a period with a later state of itself".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// An append must be the record that follows `current`'s head, and `next` that period with it.
+pub fn check_append(
+    current: &AuditPeriod,
+    next: &AuditPeriod,
+    record: &DrawRecord,
+) -> Result<(), StoreError> {
+    check_period_swap(current, next)?;
+    let follows = record.period == current.period
+        && record.seq == current.draws + 1
+        && record.previous == current.head
+        && record.entry_sha256 == record.computed_entry_sha256()
+        && current.revealed_at.is_none()
+        && *next == current.appended(record);
+    if !follows {
+        return Err(StoreError::Rejected(
+            "a draw record must follow its period's log head, unrevealed, and advance it".into(),
         ));
     }
     Ok(())

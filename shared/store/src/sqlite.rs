@@ -52,7 +52,7 @@ use crate::{
     QueueIndex, StoreError,
 };
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
     CalendarFeed, CeEntry, Certificant, CertificantId, Certification, CertificationAggregate,
@@ -777,6 +777,22 @@ fn ledger_put_if_absent(
     ledger_body(conn, pk, sk)?.ok_or_else(|| backend(SqliteStoreError::Vanished(what)))
 }
 
+/// Replace the body of `audit_ledger` row `(pk, PERIOD)` with `body` if it is still `expected`.
+fn ledger_swap(
+    conn: &Connection,
+    pk: &str,
+    expected: &str,
+    body: &str,
+) -> Result<bool, StoreError> {
+    let changed = conn
+        .execute(
+            "UPDATE audit_ledger SET body = ?4 WHERE pk = ?1 AND sk = ?2 AND body = ?3",
+            params![pk, codec::AUDIT_PERIOD_SK, expected, body],
+        )
+        .map_err(db)?;
+    Ok(changed == 1)
+}
+
 fn load_aggregate(
     conn: &mut Connection,
     id: &str,
@@ -1131,6 +1147,30 @@ impl AuditLedger for SqliteStore {
         .await
     }
 
+    async fn audit_periods(&self) -> Result<Vec<AuditPeriod>, StoreError> {
+        self.with_conn(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT body FROM audit_ledger WHERE sk = ?1 ORDER BY pk")
+                .map_err(db)?;
+            let bodies = stmt
+                .query_map(params![codec::AUDIT_PERIOD_SK], |row| {
+                    row.get::<_, String>(0)
+                })
+                .map_err(db)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db)?;
+            let mut periods = Vec::with_capacity(bodies.len());
+            for body in &bodies {
+                let period = codec::decode_audit_period(body)?;
+                if codec::listed_period(&period) {
+                    periods.push(period);
+                }
+            }
+            Ok(periods)
+        })
+        .await
+    }
+
     async fn create_audit_period(&self, period: &AuditPeriod) -> Result<AuditPeriod, StoreError> {
         let body = codec::encode_audit_period(period)?;
         let pk = codec::audit_period_pk(period.period);
@@ -1142,66 +1182,94 @@ impl AuditLedger for SqliteStore {
         .await
     }
 
-    async fn reveal_audit_period(
+    async fn swap_audit_period(
         &self,
-        period: Period,
-        at: DateTime<Utc>,
-    ) -> Result<Option<AuditPeriod>, StoreError> {
-        let pk = codec::audit_period_pk(period);
+        current: &AuditPeriod,
+        next: &AuditPeriod,
+    ) -> Result<bool, StoreError> {
+        crate::check_period_swap(current, next)?;
+        let pk = codec::audit_period_pk(current.period);
+        let expected = codec::encode_audit_period(current)?;
+        let body = codec::encode_audit_period(next)?;
+        self.with_conn(move |conn| ledger_swap(conn, &pk, &expected, &body))
+            .await
+    }
+
+    async fn append_draw(
+        &self,
+        current: &AuditPeriod,
+        next: &AuditPeriod,
+        record: &DrawRecord,
+    ) -> Result<bool, StoreError> {
+        crate::check_append(current, next, record)?;
+        let pk = codec::audit_period_pk(current.period);
+        let expected = codec::encode_audit_period(current)?;
+        let body = codec::encode_audit_period(next)?;
+        let draw = codec::encode_draw(record)?;
+        let (_, draw_sk) = codec::draw_keys(record);
         self.with_conn(move |conn| {
-            let sk = codec::AUDIT_PERIOD_SK;
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db)?;
-            let Some(body) = ledger_body(&tx, &pk, sk)? else {
-                return Ok(None);
-            };
-            let stored = codec::decode_audit_period(&body)?;
-            let Some(next) = codec::revealed(&stored, at) else {
-                return Ok(Some(stored));
-            };
-            tx.execute(
-                "UPDATE audit_ledger SET body = ?3 WHERE pk = ?1 AND sk = ?2",
-                params![pk, sk, codec::encode_audit_period(&next)?],
-            )
-            .map_err(db)?;
+            let inserted = tx
+                .execute(
+                    "INSERT INTO audit_ledger (pk, sk, body) VALUES (?1, ?2, ?3)
+                     ON CONFLICT DO NOTHING",
+                    params![pk, draw_sk, draw],
+                )
+                .map_err(db)?;
+            // Dropping the transaction unwritten rolls the insert back.
+            if inserted == 0 || !ledger_swap(&tx, &pk, &expected, &body)? {
+                return Ok(false);
+            }
             tx.commit().map_err(db)?;
-            Ok(Some(next))
-        })
-        .await
-    }
-
-    async fn record_draw(&self, record: &DrawRecord) -> Result<DrawRecord, StoreError> {
-        let body = codec::encode_draw(record)?;
-        let (pk, sk) = codec::draw_keys(record);
-        self.with_conn(move |conn| {
-            let stored = ledger_put_if_absent(conn, &pk, &sk, &body, "draw record")?;
-            codec::decode_draw(&stored)
+            Ok(true)
         })
         .await
     }
 
     async fn draws(&self, period: Period) -> Result<Vec<DrawRecord>, StoreError> {
+        let listing = self.draws_page(period, None, usize::MAX).await?;
+        Ok(listing.items)
+    }
+
+    async fn draws_page(
+        &self,
+        period: Period,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<Listing<DrawRecord>, StoreError> {
         let pk = codec::audit_period_pk(period);
-        let (from, to) = codec::prefix_range(codec::DRAW_PREFIX);
+        let (from, to) = codec::draws_after(after.map(|a| a.0.as_str()));
+        let limit = limit.max(1);
         self.with_conn(move |conn| {
             let mut stmt = conn
                 .prepare_cached(
-                    "SELECT body FROM audit_ledger WHERE pk = ?1 AND sk >= ?2 AND sk <= ?3
-                     ORDER BY sk",
+                    "SELECT sk, body FROM audit_ledger WHERE pk = ?1 AND sk >= ?2 AND sk < ?3
+                     ORDER BY sk LIMIT ?4",
                 )
                 .map_err(db)?;
-            let bodies = stmt
-                .query_map(params![pk, from, to], |row| row.get::<_, String>(0))
+            // One more than asked: whether a next page exists.
+            let rows = stmt
+                .query_map(
+                    params![pk, from, to, limit_to_sql(limit.saturating_add(1))],
+                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+                )
                 .map_err(db)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(db)?;
-            let mut draws = bodies
-                .iter()
-                .map(|body| codec::decode_draw(body))
-                .collect::<Result<Vec<_>, _>>()?;
-            draws.sort_by_key(|d| d.run_on);
-            Ok(draws)
+            let more = rows.len() > limit;
+            let mut listing = Listing {
+                items: Vec::with_capacity(rows.len().min(limit)),
+                next: None,
+            };
+            for (sk, body) in rows.iter().take(limit) {
+                listing.items.push(codec::decode_draw(body)?);
+                if more {
+                    listing.next = Some(IndexCursor(sk.clone()));
+                }
+            }
+            Ok(listing)
         })
         .await
     }

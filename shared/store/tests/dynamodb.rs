@@ -28,7 +28,7 @@ use recert_domain::{
 use recert_store::conformance::{
     activity, actor, add_entry, add_entry_changes, audit_period, bump, commit, create_fresh, date,
     draw_record, entry, entry_id, expected_after, feed_token, history_seqs, instant, load,
-    many_large_draws, unique_period,
+    many_large_draws, seed, unique_period,
 };
 use recert_store::dynamodb::{
     BODY, CallCounter, DynamoStore, DynamoStoreError, Guard, OperationCalls, PK, SK,
@@ -456,15 +456,16 @@ async fn dynamodbs_own_size_refusal_is_rejected() {
 }
 
 /// What each audit ledger method costs: a read is one GetItem, a create one PutItem (and one
-/// GetItem when the period or day was taken), a reveal one GetItem and one PutItem (only the
-/// GetItem once revealed), `draws` one Query.
+/// GetItem when the period was taken), a reveal (a swap) one PutItem, an append one
+/// TransactWriteItems, `draws` and a page of `draws_page` one Query, the listing one Query of
+/// GSI1; the period item carries its listing keys.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_audit_ledger_call_costs_what_it_says() {
     let Some(store) = fresh_store().await else {
         return;
     };
     let calls = store.calls();
-    let period = audit_period(unique_period(), 1);
+    let mut period = audit_period(unique_period(), 1);
     store.create_audit_period(&period).await.expect("create");
     assert_eq!(counts(&calls.take()), [("PutItem", 1)]);
     store
@@ -474,24 +475,64 @@ async fn each_audit_ledger_call_costs_what_it_says() {
     assert_eq!(counts(&calls.take()), [("GetItem", 1), ("PutItem", 1)]);
     store.audit_period(period.period).await.expect("read");
     assert_eq!(counts(&calls.take()), [("GetItem", 1)]);
-    store
-        .reveal_audit_period(period.period, instant(40))
-        .await
-        .expect("reveal");
-    assert_eq!(counts(&calls.take()), [("GetItem", 1), ("PutItem", 1)]);
-    store
-        .reveal_audit_period(period.period, instant(41))
-        .await
-        .expect("reveal again");
-    assert_eq!(counts(&calls.take()), [("GetItem", 1)]);
 
-    let record = draw_record(&period, 1, 10);
-    store.record_draw(&record).await.expect("record");
-    let put = calls.take();
-    assert_eq!(counts(&put), [("PutItem", 1)]);
-    assert!(put[0].capacity_units > 0.0, "{put:?}");
+    let record = draw_record(&period, 1, 1, 10);
+    let next = period.appended(&record);
+    assert!(
+        store
+            .append_draw(&period, &next, &record)
+            .await
+            .expect("append")
+    );
+    let appended = calls.take();
+    assert_eq!(counts(&appended), [("TransactWriteItems", 1)]);
+    assert!(appended[0].capacity_units > 0.0, "{appended:?}");
+    period = next;
     store.draws(period.period).await.expect("draws");
     assert_eq!(counts(&calls.take()), [("Query", 1)]);
+    store
+        .draws_page(period.period, None, 5)
+        .await
+        .expect("page");
+    assert_eq!(counts(&calls.take()), [("Query", 1)]);
+    store.audit_periods().await.expect("list");
+    assert_eq!(counts(&calls.take()), [("Query", 1)]);
+
+    let revealed = period.revealed(&seed(1), instant(40)).expect("its seed");
+    assert!(
+        store
+            .swap_audit_period(&period, &revealed)
+            .await
+            .expect("reveal")
+    );
+    assert_eq!(counts(&calls.take()), [("PutItem", 1)]);
+    assert!(
+        !store
+            .swap_audit_period(&period, &revealed)
+            .await
+            .expect("stale")
+    );
+    assert_eq!(counts(&calls.take()), [("PutItem", 1)]);
+
+    let item = store
+        .client()
+        .get_item()
+        .table_name(store.table_name())
+        .key(PK, AttributeValue::S(format!("AUDIT#{}", period.period)))
+        .key(SK, AttributeValue::S("PERIOD".into()))
+        .send()
+        .await
+        .expect("GetItem")
+        .item
+        .expect("the period item");
+    assert_eq!(
+        item.get("gsi1pk"),
+        Some(&AttributeValue::S("AUDIT_PERIODS".into()))
+    );
+    assert_eq!(
+        item.get("gsi1sk"),
+        Some(&AttributeValue::S(period.period.to_string()))
+    );
 }
 
 /// Each calendar feed call is one call: a put one PutItem (a rotation too), a read one GetItem, a

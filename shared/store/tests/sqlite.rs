@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
 use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
     CalendarFeed, CeEntry, Certificant, CertificantId, Certification, CertificationAggregate,
@@ -175,18 +175,34 @@ impl AuditLedger for TempFileStore {
     async fn create_audit_period(&self, period: &AuditPeriod) -> Result<AuditPeriod, StoreError> {
         self.store.create_audit_period(period).await
     }
-    async fn reveal_audit_period(
-        &self,
-        period: Period,
-        at: DateTime<Utc>,
-    ) -> Result<Option<AuditPeriod>, StoreError> {
-        self.store.reveal_audit_period(period, at).await
+    async fn audit_periods(&self) -> Result<Vec<AuditPeriod>, StoreError> {
+        self.store.audit_periods().await
     }
-    async fn record_draw(&self, record: &DrawRecord) -> Result<DrawRecord, StoreError> {
-        self.store.record_draw(record).await
+    async fn swap_audit_period(
+        &self,
+        current: &AuditPeriod,
+        next: &AuditPeriod,
+    ) -> Result<bool, StoreError> {
+        self.store.swap_audit_period(current, next).await
+    }
+    async fn append_draw(
+        &self,
+        current: &AuditPeriod,
+        next: &AuditPeriod,
+        record: &DrawRecord,
+    ) -> Result<bool, StoreError> {
+        self.store.append_draw(current, next, record).await
     }
     async fn draws(&self, period: Period) -> Result<Vec<DrawRecord>, StoreError> {
         self.store.draws(period).await
+    }
+    async fn draws_page(
+        &self,
+        period: Period,
+        after: Option<&IndexCursor>,
+        limit: usize,
+    ) -> Result<Listing<DrawRecord>, StoreError> {
+        self.store.draws_page(period, after, limit).await
     }
 }
 
@@ -376,9 +392,14 @@ async fn a_version_2_database_gains_the_audit_ledger() {
     let store = SqliteStore::open(&dir.db()).expect("open and migrate");
     assert_eq!(user_version(&dir.db()), MIGRATIONS.len() as i64);
     let period = audit_period(unique_period(), 1);
-    let record = draw_record(&period, 2, 3);
+    let record = draw_record(&period, 1, 2, 3);
     store.create_audit_period(&period).await.expect("create");
-    store.record_draw(&record).await.expect("record");
+    assert!(
+        store
+            .append_draw(&period, &period.appended(&record), &record)
+            .await
+            .expect("append")
+    );
     assert_eq!(store.draws(period.period).await.expect("draws"), [record]);
     let mut keys: Vec<(String, String)> = raw(&dir.db())
         .prepare("SELECT pk, sk FROM audit_ledger")

@@ -8,6 +8,7 @@ use crate::helpers::*;
 use crate::notifications::pending;
 use axum::body::Body;
 use recert_app::jobs::Job;
+use recert_domain::audit::{PeriodLog, Recorded, Verification};
 use recert_domain::{CertificationId, Notice, Role};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -100,6 +101,7 @@ async fn templates(app: &TestApp, cert: &str) -> Vec<&'static str> {
 #[tokio::test]
 async fn selected_documented_decided_and_approved() {
     let app = TestApp::with_audit_share(TODAY, 100);
+    app.commit_audit_period("2026-03").await;
     let (cert, sid, entry, token) = paid(&app).await;
     let reviewer = app.token(Role::Reviewer, "rev-1");
     let auditor = app.token(Role::Auditor, "aud-1");
@@ -117,9 +119,16 @@ async fn selected_documented_decided_and_approved() {
     assert!(period["period"]["seed"].is_null(), "secret while it runs");
     assert_eq!(period["period"]["commitment"].as_str().unwrap().len(), 64);
     let draw = &period["draws"][0];
-    assert_eq!(draw["candidates"], json!([sid]));
-    assert_eq!(draw["selected"][0]["id"], sid.as_str());
+    // The candidate is the certification's cycle, never the submission.
+    let candidate = format!("{cert}/2023-09-01");
+    assert_eq!(draw["candidates"], json!([candidate]));
+    assert_eq!(draw["selected"][0]["id"], candidate.as_str());
     assert_eq!(draw["share_percent"], 100);
+    assert_eq!(
+        (draw["seq"].as_u64(), &period["period"]["draws"]),
+        (Some(1), &json!(1))
+    );
+    assert_eq!(period["period"]["head"], draw["entry_sha256"]);
     assert_eq!(period["draws"].as_array().unwrap().len(), 1);
 
     let s = app
@@ -127,6 +136,12 @@ async fn selected_documented_decided_and_approved() {
         .await;
     assert_eq!(s.ok(200)["status"], "in_audit");
     assert_eq!(s.body["draw"]["selected"], true);
+    // The certificant sees which day's draw judged them, to find it in the public log.
+    assert_eq!(s.body["draw"]["candidate"], candidate.as_str());
+    assert_eq!(
+        (&s.body["draw"]["run_on"], &s.body["draw"]["seq"]),
+        (&json!(TODAY), &json!(1))
+    );
     let audit = app
         .get(&format!("/certifications/{cert}/audit"), &token)
         .await;
@@ -273,6 +288,7 @@ async fn selected_documented_decided_and_approved() {
 #[tokio::test]
 async fn rejected_hours_get_extra_time_once_then_replacement_hours_pass() {
     let app = TestApp::with_audit_share(TODAY, 100);
+    app.commit_audit_period("2026-03").await;
     let (cert, _, entry, token) = paid(&app).await;
     let auditor = app.token(Role::Auditor, "aud-1");
     app.run_job(Job::AuditDraw, TODAY).await;
@@ -324,6 +340,7 @@ fn entry_json(title: &str, hours: u32, on: &str) -> Value {
 #[tokio::test]
 async fn still_short_after_the_extra_time_revokes() {
     let app = TestApp::with_audit_share(TODAY, 100);
+    app.commit_audit_period("2026-03").await;
     let (cert, _, entry, token) = paid(&app).await;
     let auditor = app.token(Role::Auditor, "aud-1");
     app.run_job(Job::AuditDraw, TODAY).await;
@@ -346,6 +363,7 @@ async fn still_short_after_the_extra_time_revokes() {
 #[tokio::test]
 async fn the_deadline_job_reminds_then_revokes_the_day_after_the_due_date() {
     let app = TestApp::with_audit_share(TODAY, 100);
+    app.commit_audit_period("2026-03").await;
     let (cert, _, _, token) = paid(&app).await;
     app.run_job(Job::AuditDraw, TODAY).await;
     // Due 2026-03-31: reminders on the 24th and the 30th, each once.
@@ -379,46 +397,106 @@ async fn the_deadline_job_reminds_then_revokes_the_day_after_the_due_date() {
     assert!(outcome.reason.unwrap().contains("2026-03-31"));
 }
 
+/// The period's whole log as the API publishes it, page by page (no token), as one document.
+pub(crate) async fn period_document(app: &TestApp, period: &str) -> Value {
+    let mut draws = Vec::new();
+    let mut url = format!("/audit-periods/{period}?limit=2");
+    loop {
+        let page = app.call("GET", &url, None, None).await;
+        let page = page.ok(200).clone();
+        draws.extend(page["draws"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(next) => url = format!("/audit-periods/{period}?limit=2&cursor={next}"),
+            None => return json!({"period": page["period"], "draws": draws}),
+        }
+    }
+}
+
+fn verify(
+    app: &TestApp,
+    document: &Value,
+    earlier: &[Value],
+    commitment: Option<&str>,
+) -> Verification {
+    let log: PeriodLog = serde_json::from_value(document.clone()).unwrap();
+    let earlier: Vec<PeriodLog> = earlier
+        .iter()
+        .map(|e| serde_json::from_value(e.clone()).unwrap())
+        .collect();
+    recert_app::audit::verify_log(
+        &app.app_on("2026-04-02"),
+        &log,
+        &Recorded {
+            commitment,
+            earlier: &earlier,
+        },
+    )
+}
+
 #[tokio::test]
-async fn after_the_period_the_revealed_seed_reverifies_every_draw() {
+async fn after_the_period_ended_the_revealed_seed_reverifies_every_draw() {
     let app = TestApp::with_audit_share(TODAY, 10);
+    app.commit_audit_period("2026-03").await;
+    let before = period_document(&app, "2026-03").await;
+    let commitment = before["period"]["commitment"].as_str().unwrap().to_owned();
     for _ in 0..3 {
         paid(&app).await;
     }
     assert_eq!(app.run_job(Job::AuditDraw, TODAY).await.0, 3);
-    // The first draw of April reveals March's seed.
+    let copy = period_document(&app, "2026-03").await;
+    // A late run of the last day on 1 April still finds March's seed sealed.
     app.run_job(Job::AuditDraw, "2026-04-01").await;
-    let period = app.call("GET", "/audit-periods/2026-03", None, None).await;
-    let period = period.ok(200).clone();
-    let seed = period["period"]["seed"]
-        .as_str()
-        .expect("revealed")
-        .to_owned();
-    assert_eq!(sha256_hex(seed.as_bytes()), period["period"]["commitment"]);
-    let verified =
-        recert_app::audit::verify_period(&app.app_on("2026-04-01"), "2026-03".parse().unwrap())
-            .await
-            .unwrap();
+    let march = app.call("GET", "/audit-periods/2026-03", None, None).await;
+    assert!(
+        march.ok(200)["period"]["seed"].is_null(),
+        "secret until the day after"
+    );
+    // The first run on 2 April reveals it.
+    app.run_job(Job::AuditDraw, "2026-04-02").await;
+    let document = period_document(&app, "2026-03").await;
+    let seed = document["period"]["seed"].as_str().expect("revealed");
+    assert_eq!(
+        document["period"]["commitment"],
+        sha256_hex(format!("recert-audit-commitment:{seed}").as_bytes())
+    );
+    let verified = verify(&app, &document, &[before, copy], Some(&commitment));
+    assert_eq!(verified.problems, [], "{:?}", verified.notes);
     assert_eq!((verified.draws, verified.candidates), (1, 3));
-    assert!(verified.failures.is_empty(), "{:?}", verified.failures);
-    // April's is committed, not revealed.
+    // April's is committed, not revealed; May's is committed a month ahead.
     let april = app.call("GET", "/audit-periods/2026-04", None, None).await;
     assert!(april.ok(200)["period"]["seed"].is_null());
+    app.call("GET", "/audit-periods/2026-05", None, None)
+        .await
+        .ok(200);
     app.call("GET", "/audit-periods/2026-13", None, None)
         .await
         .problem(400);
     app.call("GET", "/audit-periods/1999-01", None, None)
         .await
         .problem(404);
+    app.call("GET", "/audit-periods/2026-03?limit=11", None, None)
+        .await
+        .problem(400);
+    app.call(
+        "GET",
+        "/audit-periods/2026-04?cursor=forged.cursor",
+        None,
+        None,
+    )
+    .await
+    .problem(400);
 }
 
 #[tokio::test]
-async fn a_month_of_daily_draws_judges_each_submission_once_and_reverifies_after_the_reveal() {
+async fn a_month_of_daily_draws_judges_each_cycle_once_and_reverifies_after_the_reveal() {
     let app = TestApp::with_audit_share(TODAY, 10);
-    let mut paid_ids = Vec::new();
+    app.commit_audit_period("2026-03").await;
+    let mut candidates = Vec::new();
+    let mut copies = Vec::new();
     for day in 1..=30 {
         for _ in 0..3 {
-            paid_ids.push(paid(&app).await.1);
+            let (cert, ..) = paid(&app).await;
+            candidates.push(format!("{cert}/2023-09-01"));
         }
         let date = format!("2026-03-{day:02}");
         let (due, acted) = app.run_job(Job::AuditDraw, &date).await;
@@ -427,10 +505,12 @@ async fn a_month_of_daily_draws_judges_each_submission_once_and_reverifies_after
             (3, 3),
             "{date}: today's payments, each judged once"
         );
+        if day % 10 == 0 {
+            copies.push(period_document(&app, "2026-03").await);
+        }
     }
-    app.run_job(Job::AuditDraw, "2026-04-01").await;
-    let period = app.call("GET", "/audit-periods/2026-03", None, None).await;
-    let document = period.ok(200).clone();
+    app.run_job(Job::AuditDraw, "2026-04-02").await;
+    let document = period_document(&app, "2026-03").await;
     let draws = document["draws"].as_array().unwrap();
     assert_eq!(draws.len(), 30);
     let mut drawn: Vec<&str> = draws
@@ -439,9 +519,8 @@ async fn a_month_of_daily_draws_judges_each_submission_once_and_reverifies_after
         .map(|c| c.as_str().unwrap())
         .collect();
     drawn.sort_unstable();
-    let mut expected: Vec<&str> = paid_ids.iter().map(String::as_str).collect();
-    expected.sort_unstable();
-    assert_eq!(drawn, expected, "every paid submission drawn exactly once");
+    candidates.sort_unstable();
+    assert_eq!(drawn, candidates, "every paid cycle drawn exactly once");
     // Each selected submission is in audit, every other one waits for review.
     let selected: Vec<&str> = draws
         .iter()
@@ -454,34 +533,239 @@ async fn a_month_of_daily_draws_judges_each_submission_once_and_reverifies_after
         queue.ok(200)["items"].as_array().unwrap().len(),
         90 - selected.len()
     );
-    let verified =
-        recert_app::audit::verify_period(&app.app_on("2026-04-01"), "2026-03".parse().unwrap())
-            .await
-            .unwrap();
-    assert!(verified.failures.is_empty(), "{:?}", verified.failures);
+    let verified = verify(&app, &document, &copies, None);
+    assert!(verified.problems.is_empty(), "{:?}", verified.problems);
     assert_eq!(verified.selected, selected.len());
     // And with the public package, when the test command provides it.
     if let Ok(python) = std::env::var("RECERT_SAMPLER_PYTHON") {
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../scripts/verify-audit-draw.py"
-        );
-        let mut child = std::process::Command::new(python)
-            .args([script, "-"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
+        let dir = std::env::temp_dir().join(format!("recert-audit-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, value: &Value| {
+            let path = dir.join(name);
+            std::fs::write(&path, value.to_string()).unwrap();
+            path.to_string_lossy().into_owned()
+        };
+        let revealed = write("revealed.json", &document);
+        let copy = write("copy.json", &copies[1]);
+        let out = std::process::Command::new(python)
+            .args([
+                concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../scripts/verify-audit-draw.py"
+                ),
+                "check",
+                &revealed,
+                "--earlier",
+                &copy,
+            ])
+            .output()
             .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(document.to_string().as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{text}");
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(text.contains("30 draws, 90 candidates"), "{text}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// Every string in `value` (object keys and string values, recursively).
+fn strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k.clone());
+                strings(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Words of a text: runs of characters that can make a seed, a key or an id.
+fn words(text: &str, out: &mut Vec<String>) {
+    out.push(text.to_owned());
+    out.extend(
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '/' || c == '.'))
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned),
+    );
+}
+
+/// A log sink for this thread: every event our code (and the crates under it) logs, as JSON lines.
+#[derive(Clone, Default)]
+struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Tried as an outsider with everything Recert shows before the reveal (the public log, each
+/// certificant's own submission and audit, every email queued, every log line of the runs): no
+/// string computes any candidate's ticket, neither as the seed nor as the sampler's inner key,
+/// while the seed revealed later does (so the check can fail).
+#[tokio::test(flavor = "current_thread")]
+async fn nothing_published_before_the_reveal_computes_a_ticket() {
+    let logs = Logs::default();
+    let sink = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = TestApp::with_audit_share(TODAY, 50);
+    app.commit_audit_period("2026-03").await;
+    let mut people = Vec::new();
+    for _ in 0..8 {
+        people.push(paid(&app).await);
+    }
+    app.run_job(Job::AuditDraw, TODAY).await;
+    app.run_job(Job::AuditDraw, "2026-03-02").await;
+
+    let mut public = Vec::new();
+    strings(&period_document(&app, "2026-03").await, &mut public);
+    strings(&period_document(&app, "2026-04").await, &mut public);
+    let mut tickets: Vec<(String, String)> = Vec::new();
+    for (cert, sid, _, token) in &people {
+        let s = app
+            .get(&format!("/certifications/{cert}/submissions/{sid}"), token)
+            .await;
+        let s = s.ok(200).clone();
+        tickets.push((
+            s["draw"]["candidate"].as_str().unwrap().to_owned(),
+            s["draw"]["ticket"].as_str().unwrap().to_owned(),
+        ));
+        strings(&s, &mut public);
+        let audit = app
+            .get(&format!("/certifications/{cert}/audit"), token)
+            .await;
+        strings(&audit.body, &mut public);
+        let id: CertificationId = cert.parse().unwrap();
+        for message in pending(app.store.as_ref(), id).await {
+            strings(&serde_json::to_value(&message.notice).unwrap(), &mut public);
+            let email = recert_notify::templates::email(
+                &message.recipient,
+                &message.notice,
+                &recert_notify::templates::LinkBase::default(),
+            )
+            .unwrap();
+            for part in [&email.subject, &email.text, &email.html] {
+                words(part, &mut public);
+            }
+        }
+    }
+    words(
+        &String::from_utf8_lossy(&logs.0.lock().unwrap()),
+        &mut public,
+    );
+    public.sort();
+    public.dedup();
+    assert!(public.len() > 200, "only {} public strings", public.len());
+    assert!(tickets.iter().any(|(_, t)| !t.is_empty()));
+
+    for (candidate, ticket) in &tickets {
+        for s in &public {
+            assert_ne!(
+                recert_domain::audit::Ticket::first(s, candidate).as_str(),
+                ticket,
+                "{s:?} computes the ticket of {candidate}"
+            );
+        }
+    }
+    // After the reveal: the seed computes every ticket, and neither it nor the sampler's inner
+    // key was among the strings published before.
+    app.run_job(Job::AuditDraw, "2026-04-02").await;
+    let revealed = period_document(&app, "2026-03").await;
+    let seed = revealed["period"]["seed"].as_str().unwrap();
+    for (candidate, ticket) in &tickets {
+        assert_eq!(
+            recert_domain::audit::Ticket::first(seed, candidate).as_str(),
+            ticket
+        );
+    }
+    let inner_key = sha256_hex(seed.as_bytes());
+    assert!(
+        !public
+            .iter()
+            .any(|s| s.contains(seed) || s.contains(&inner_key))
+    );
+}
+
+/// A certificant who withdraws an unpaid submission and submits again is the same candidate:
+/// the ticket depends on the certification's cycle and the period's seed, nothing they control.
+#[tokio::test]
+async fn withdrawing_and_resubmitting_gives_the_same_ticket() {
+    let app = TestApp::with_audit_share(TODAY, 10);
+    app.commit_audit_period("2026-03").await;
+    let (_, cert, token) = app.enrol("CPHIMS", "2023-09-01", "2026-08-31").await;
+    app.log(
+        &cert,
+        &token,
+        entry("Society conference", "society", 45, 2, "2024-05-01"),
+    )
+    .await;
+    let submit = json!({"attestation": true, "billing_address": {"name": "Ada Lovelace",
+        "line1": "12 St James's Square", "city": "London", "postal_code": "SW1Y 4LE",
+        "country": "GB"}});
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let s = app
+            .post(
+                &format!("/certifications/{cert}/submissions"),
+                &token,
+                submit.clone(),
+            )
+            .await;
+        let sid = s.ok(201)["id"].as_str().unwrap().to_owned();
+        ids.push(sid.clone());
+        if ids.len() < 3 {
+            app.post(
+                &format!("/certifications/{cert}/submissions/{sid}/withdraw"),
+                &token,
+                json!({}),
+            )
+            .await
+            .ok(200);
+        }
+    }
+    let sid = ids.last().unwrap();
+    app.post(
+        &format!("/certifications/{cert}/submissions/{sid}/payments"),
+        &app.token(Role::Reviewer, "rev-1"),
+        json!({"reference": "cheque 1", "amount_minor": 12500, "currency": "USD"}),
+    )
+    .await
+    .ok(200);
+    app.run_job(Job::AuditDraw, TODAY).await;
+    let s = app
+        .get(&format!("/certifications/{cert}/submissions/{sid}"), &token)
+        .await;
+    let draw = s.ok(200)["draw"].clone();
+    let candidate = format!("{cert}/2023-09-01");
+    assert_eq!(draw["candidate"], candidate.as_str());
+    app.run_job(Job::AuditDraw, "2026-04-02").await;
+    let seed = period_document(&app, "2026-03").await["period"]["seed"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Whichever submission had been paid, the ticket is the cycle's.
+    assert_eq!(
+        draw["ticket"],
+        recert_domain::audit::Ticket::first(&seed, &candidate).as_str()
+    );
+    for id in &ids {
+        assert!(!candidate.contains(id.as_str()));
     }
 }

@@ -238,6 +238,7 @@ async fn a_certificant_subscribes_without_a_token_and_sees_their_dates() {
 #[tokio::test]
 async fn an_audit_waiting_for_documents_puts_its_due_date_in_the_feed() {
     let app = TestApp::with_audit_share(TODAY, 100);
+    app.commit_audit_period("2026-03").await;
     let (cert, _sid, _entry, token) = crate::audits::paid(&app).await;
     assert_eq!(
         app.run_job(recert_app::jobs::Job::AuditDraw, TODAY).await,

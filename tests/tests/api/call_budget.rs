@@ -251,9 +251,9 @@ async fn recording_an_exam_pass_reads_the_root_and_the_holder_then_writes_once()
     );
 }
 
-/// The daily audit draw: a few calls per run (the periods, the queue, the day's record) and five
-/// per judged submission (its certificant for the notice; the command's root, working set and
-/// commit).
+/// The daily audit draw: a few calls per run (the ledger's listing for reveals, this period, the
+/// next and the previous one, both logs, the queue, the append) and five per judged submission
+/// (its certificant for the notice; the command's root, working set and commit).
 #[tokio::test]
 async fn the_audit_draw_costs_five_calls_per_submission_and_a_few_per_run() {
     use recert_app::jobs::Job;
@@ -261,6 +261,7 @@ async fn the_audit_draw_costs_five_calls_per_submission_and_a_few_per_run() {
         return;
     }
     let app = TestApp::with_audit_share("2026-03-01", 10);
+    app.commit_audit_period("2026-03").await;
     for _ in 0..3 {
         let (_, cert, token) = app.enrol("CPHIMS", "2023-09-01", "2026-08-31").await;
         app.log(
@@ -295,10 +296,10 @@ async fn the_audit_draw_costs_five_calls_per_submission_and_a_few_per_run() {
         by.sort();
         by
     };
-    // The first run of a month creates this period and the next (GetItem + conditional PutItem
-    // each), looks for last month's to reveal, reads the queue and the day's records, writes the
-    // record; then 3 × (certification root and certificant for the notice; root, working set,
-    // commit).
+    // The first run of the month (March committed on 28 February): the ledger's listing (for
+    // reveals), March, April (created: a conditional PutItem) and February (GetItem each), both
+    // logs and the queue (Query each), the append (TransactWriteItems); then 3 × (certification
+    // root and certificant for the notice; root, working set, commit).
     calls.reset();
     assert_eq!(app.run_job(Job::AuditDraw, "2026-03-01").await, (3, 3));
     let first = calls.take();
@@ -307,9 +308,9 @@ async fn the_audit_draw_costs_five_calls_per_submission_and_a_few_per_run() {
         count(&first),
         [
             ("GetItem".to_owned(), 3 + 3 * 3),
-            ("PutItem".to_owned(), 3),
-            ("Query".to_owned(), 2 + 3),
-            ("TransactWriteItems".to_owned(), 3),
+            ("PutItem".to_owned(), 1),
+            ("Query".to_owned(), 4 + 3),
+            ("TransactWriteItems".to_owned(), 1 + 3),
         ]
     );
     // A rerun that day: the periods exist, the record is reused, the queue is empty.
@@ -317,6 +318,6 @@ async fn the_audit_draw_costs_five_calls_per_submission_and_a_few_per_run() {
     assert_eq!(app.run_job(Job::AuditDraw, "2026-03-01").await, (3, 0));
     assert_eq!(
         count(&calls.take()),
-        [("GetItem".to_owned(), 3), ("Query".to_owned(), 2)]
+        [("GetItem".to_owned(), 3), ("Query".to_owned(), 4)]
     );
 }

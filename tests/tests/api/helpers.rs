@@ -167,6 +167,18 @@ impl TestApp {
         (report.due, report.acted)
     }
 
+    /// `month`'s audit period committed before it starts, as the daily draw leaves it: a draw run
+    /// on the last day of the month before (which commits that month, late, and `month` ahead).
+    pub async fn commit_audit_period(&self, month: &str) {
+        let period: recert_domain::audit::Period = month.parse().unwrap_or_else(|e| panic!("{e}"));
+        let eve = period
+            .first_day()
+            .pred_opt()
+            .unwrap_or_else(|| panic!("{month}"));
+        self.run_job(recert_app::jobs::Job::AuditDraw, &eve.to_string())
+            .await;
+    }
+
     /// The application of this API (its store and rules) as of `day`: what a scheduled job runs on.
     pub fn app_on(&self, day: &str) -> recert_app::App {
         recert_app::App {

@@ -104,6 +104,7 @@ async fn submitted(app: &TestApp, paid_by: Option<&str>) -> (String, String, Str
 async fn enrol_log_submit_pay_review_approve_and_the_new_expiration() {
     // The draw selects nobody here (the audit has its own tests).
     let app = TestApp::with_audit_share("2026-03-01", 0);
+    app.commit_audit_period("2026-03").await;
     let (cert, token) = certificant(&app, true).await;
     let id: CertificationId = cert.parse().unwrap();
     // Submit, and retry with the same key: one submission.
@@ -509,6 +510,7 @@ async fn a_wrong_amount_is_flagged_a_withdrawn_submission_is_never_paid_and_staf
 async fn two_reviewers_deciding_at_once_one_wins_and_a_return_lets_the_certificant_resubmit_without_paying_twice()
  {
     let app = TestApp::with_audit_share("2026-03-01", 0);
+    app.commit_audit_period("2026-03").await;
     let (url, sid, _, _) = submitted(&app, Some("evt_1")).await;
     let (url2, sid2, order2, token2) = submitted(&app, Some("evt_2")).await;
     assert_eq!(app.run_job(Job::AuditDraw, "2026-03-01").await, (2, 2));

@@ -7,7 +7,8 @@
 //! Its dates are deadlines in the due-date index: reminders 7 days and 1 day before the due date,
 //! and the day after it, when an audit still waiting for documents fails.
 
-use super::draw::{Period, Ticket};
+use super::period::Period;
+use super::ticket::Ticket;
 use crate::actor::{ActedBy, Actor};
 use crate::certification::{
     CertificationAggregate, CertificationStatus, Changes, Deadline, DueKind, HistoryKind, Item,
@@ -24,11 +25,19 @@ use serde::{Deserialize, Serialize};
 /// The most evidence files one entry may carry.
 pub const MAX_EVIDENCE_PER_ENTRY: usize = 10;
 
-/// How a submission fared in the draw (set once: a submission is judged once).
+/// How a submission fared in the draw (set once: a cycle is judged once). The certificant finds
+/// `candidate` among the candidates of the draw of `run_on` (record `seq`) in the period's public
+/// log, and after the reveal re-computes `ticket` from the seed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DrawJudgement {
     pub period: Period,
     pub run_on: NaiveDate,
+    /// The record of the period's log that judged it.
+    #[serde(default)]
+    pub seq: u32,
+    /// The id drawn: `<certification id>/<first day of the cycle>`.
+    #[serde(default)]
+    pub candidate: String,
     pub ticket: Ticket,
     pub selected: bool,
 }

@@ -24,7 +24,7 @@ OPENAPI_JSON = ROOT / "openapi" / "openapi.json"
 
 AUTHORIZER = "JwtAuthorizer"
 
-# What each deployed binary's code calls on DynamoDB (shared/store/src/dynamodb.rs,
+# What each deployed binary's code calls on DynamoDB (shared/store/src/dynamodb/,
 # docs/dynamodb.md), as IAM actions per resource. A TransactWriteItems is authorized per action
 # inside it: Put -> PutItem, Delete -> DeleteItem, ConditionCheck -> ConditionCheckItem, Update ->
 # UpdateItem (there is no IAM action named TransactWriteItems).

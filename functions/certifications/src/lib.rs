@@ -19,7 +19,7 @@ use recert_api::{ApiError, AppState, Idempotency, Json, Path, Principal, Query, 
 use recert_domain::notice::issue_with_welcome;
 use recert_domain::{
     Certificant, CertificantId, Certification, CertificationId, CertificationStatus, Credential,
-    FieldErrors, HistoryEvent, Membership, Recipient,
+    Email, FieldErrors, HistoryEvent, Membership, Recipient,
 };
 use recert_store::StoreError;
 
@@ -52,13 +52,8 @@ const MAX_CERTIFICATE_NUMBER_CHARS: usize = 64;
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCertificant {
-    /// An address: one `@`, a dotted domain, no spaces or control characters (surrounding
-    /// spaces are trimmed), at most 254 characters.
-    #[schema(
-        example = "ada@example.org",
-        max_length = 254,
-        pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.][^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*[^@\s\x00-\x1f\x7f-\x9f.]\s*$"
-    )]
+    /// The certificant's address (read as an [`Email`]: every bad field is reported at once).
+    #[schema(value_type = Email)]
     pub email: String,
     /// Free text (trimmed): not blank, no control or bidirectional override characters.
     #[schema(
@@ -167,25 +162,23 @@ pub async fn create_certificant(
     // the first request created, field by field.
     let idempotency = idempotency_key(&headers)?
         .map(|k| Idempotency::new(&principal, k, "POST", "/certificants", &()));
-    let email = input.email.trim().to_string();
     let full_name = input.full_name.trim().to_string();
     let mut errors = FieldErrors::default();
-    if !recert_domain::text::is_email(&email) {
-        errors.add("email", "must be an email address");
-    }
+    let email = errors.field("email", Email::parse(&input.email));
     check_len(&mut errors, "full_name", &full_name, MAX_NAME_CHARS);
-    errors.into_result()?;
     let now = state.app.clock.now();
-    let certificant = Certificant {
-        id: CertificantId(new_id(
-            idempotency.as_ref(),
-            now.timestamp_millis().unsigned_abs(),
-        )),
-        email,
-        full_name,
-        membership: input.membership,
-        created_at: now,
-    };
+    let certificant = errors.then(|| {
+        Some(Certificant {
+            id: CertificantId(new_id(
+                idempotency.as_ref(),
+                now.timestamp_millis().unsigned_abs(),
+            )),
+            email: email?,
+            full_name,
+            membership: input.membership,
+            created_at: now,
+        })
+    })?;
     let location = format!("/certificants/{}", certificant.id);
     match state.app.store.create_certificant(&certificant).await {
         Ok(()) => Ok(created(location, &certificant)),

@@ -41,7 +41,7 @@ async fn an_outbox_insert_on_the_stream_is_sent_once_and_unknown_messages_are_no
     let id = certification.id;
     let recipient = Recipient {
         certificant_id: certification.certificant_id,
-        email: "ada@example.org".into(),
+        email: recert_domain::Email::parse("ada@example.org").unwrap(),
         full_name: "Ada Lovelace".into(),
     };
     let message = uuid::Uuid::now_v7();

@@ -44,7 +44,7 @@ pub enum Membership {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Certificant {
     pub id: CertificantId,
-    pub email: String,
+    pub email: crate::email::Email,
     pub full_name: String,
     pub membership: Membership,
     pub created_at: DateTime<Utc>,

@@ -20,6 +20,23 @@ impl FieldErrors {
     pub fn into_result(self) -> Result<(), FieldErrors> {
         if self.is_empty() { Ok(()) } else { Err(self) }
     }
+
+    /// The value `parsed` holds, or `None` with its reason added under `field`: parse every field,
+    /// then build with [`FieldErrors::then`], so one request reports every bad field at once.
+    pub fn field<T, E: Into<String>>(&mut self, field: &str, parsed: Result<T, E>) -> Option<T> {
+        parsed.map_err(|why| self.add(field, why)).ok()
+    }
+
+    /// `build`'s value when nothing was added. `build` sees the fields [`FieldErrors::field`]
+    /// parsed: each is `Some` then, as a failed one added its reason.
+    pub fn then<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, FieldErrors> {
+        self.into_result()?;
+        build().ok_or_else(|| {
+            let mut errors = FieldErrors::default();
+            errors.add("body", "could not be read");
+            errors
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -244,7 +244,7 @@ mod tests {
     fn recipient() -> Recipient {
         Recipient {
             certificant_id: CertificantId(Uuid::from_u128(7)),
-            email: "ada@example.org".into(),
+            email: crate::Email::parse("ada@example.org").unwrap(),
             full_name: "Ada Lovelace".into(),
         }
     }

@@ -12,6 +12,7 @@ pub mod certification;
 pub mod clock;
 pub mod credential;
 pub mod eligibility;
+pub mod email;
 pub mod entry;
 pub mod error;
 pub mod exam;
@@ -36,6 +37,7 @@ pub use certification::{
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use credential::{Credential, ProviderCategory};
 pub use eligibility::{Eligibility, evaluate};
+pub use email::Email;
 pub use entry::{CeEntry, CeEntryInput, EntrySource, EvidenceRef};
 pub use error::{DomainError, FieldErrors};
 pub use exam::ExamOutcome;

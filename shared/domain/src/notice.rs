@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recipient {
     pub certificant_id: CertificantId,
-    pub email: String,
+    pub email: crate::email::Email,
     pub full_name: String,
 }
 

@@ -102,14 +102,8 @@ pub struct ProviderContact {
         pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s\u00ad\u200b-\u200d\u2060\ufeff][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
     )]
     pub name: String,
-    /// An address: one `@`, a dotted domain, no spaces or control characters (surrounding
-    /// spaces are trimmed), at most 254 characters.
-    #[schema(
-        example = "registrar@provider.example",
-        max_length = 254,
-        pattern = r"^\s*[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f.][^@\s\x00-\x1f\x7f-\x9f]*\.[^@\s\x00-\x1f\x7f-\x9f]*[^@\s\x00-\x1f\x7f-\x9f.]\s*$"
-    )]
-    pub email: String,
+    /// The provider's contact address.
+    pub email: crate::email::Email,
 }
 
 /// A partner provider, as registered by staff.
@@ -197,11 +191,11 @@ pub struct ProviderUpdate {
 
 fn check_contact(errors: &mut FieldErrors, contact: &ProviderContact) -> ProviderContact {
     let name = crate::text::check(errors, "contact/name", &contact.name, 200);
-    let email = contact.email.trim().to_string();
-    if !crate::text::is_email(&email) {
-        errors.add("contact/email", "must be an email address");
+    // The address was parsed when it was read (an `Email`): one rule for every address.
+    ProviderContact {
+        name,
+        email: contact.email.clone(),
     }
-    ProviderContact { name, email }
 }
 
 fn check_period(errors: &mut FieldErrors, period: &ApprovalPeriod) {

@@ -41,24 +41,6 @@ pub fn check(errors: &mut FieldErrors, field: &str, value: &str, max_chars: usiz
     trimmed.to_string()
 }
 
-/// The longest email address accepted (RFC 5321's path limit).
-pub const MAX_EMAIL_CHARS: usize = 254;
-
-/// Whether `email` (trimmed) looks like an address: one `@`, a dotted domain, no spaces or
-/// control characters, at most [`MAX_EMAIL_CHARS`].
-pub fn is_email(email: &str) -> bool {
-    let mut parts = email.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && email.chars().count() <= MAX_EMAIL_CHARS
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
 /// An evidence reference is an upload key (`uploads/…`) or an https link; any other scheme
 /// (`http:`, `javascript:`, `data:`…) is refused.
 pub fn link_problem(reference: &str) -> Option<&'static str> {

@@ -777,7 +777,7 @@ mod tests {
     fn recipient() -> Recipient {
         Recipient {
             certificant_id: CertificantId(Uuid::from_u128(2)),
-            email: "a@example.org".into(),
+            email: crate::Email::parse("a@example.org").unwrap(),
             full_name: "A".into(),
         }
     }

@@ -44,7 +44,7 @@ fn reviewer() -> Actor {
 fn recipient() -> Recipient {
     Recipient {
         certificant_id: CertificantId(Uuid::from_u128(7)),
-        email: "ada@example.org".into(),
+        email: recert_domain::Email::parse("ada@example.org").unwrap(),
         full_name: "Ada Lovelace".into(),
     }
 }

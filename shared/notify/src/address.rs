@@ -1,6 +1,7 @@
 //! Header text: the `Name <address>` form (RFC 5322 phrase, quoted string, or RFC 2047 encoded
-//! words for non-ASCII names), encoded words for unstructured headers and their decoding, the
-//! address check both adapters apply before sending, and the redaction of provider messages.
+//! words for non-ASCII names), encoded words for unstructured headers and their decoding, and the
+//! redaction of provider messages. The address itself is a `recert_domain::Email`: parsed once,
+//! with the rule enrolment uses.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -16,37 +17,6 @@ pub(crate) fn one_line(text: &str) -> String {
         .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Why `address` cannot be sent to, or `None` when it looks like a plain ASCII `local@domain`.
-/// Deliberately strict: no display name, no comments, no quoted local part, no internationalised
-/// address (SES wants an IDN domain in punycode). The reason never repeats the address.
-pub(crate) fn address_problem(address: &str) -> Option<&'static str> {
-    if address.is_empty() {
-        return Some("the address is empty");
-    }
-    if !address.is_ascii() {
-        return Some("the address is not ASCII (internationalised addresses are not supported)");
-    }
-    if address
-        .chars()
-        .any(|c| c.is_ascii_whitespace() || c.is_ascii_control() || "<>()[],;:\"\\".contains(c))
-    {
-        return Some("the address contains a character an address cannot hold");
-    }
-    match address.split_once('@') {
-        Some((local, domain))
-            if !local.is_empty()
-                && !domain.is_empty()
-                && !domain.contains('@')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains("..") =>
-        {
-            None
-        }
-        _ => Some("the address lacks a local part or a domain"),
-    }
 }
 
 fn is_atext(c: char) -> bool {
@@ -91,7 +61,7 @@ pub(crate) fn header_text(text: &str) -> String {
 
 /// `name <address>` for a `To`/`From` header or SES's destination: the name as it is when it is
 /// a plain phrase, quoted when it has specials, RFC 2047 encoded when it is not ASCII; the bare
-/// address when the name is blank. The caller checks the address ([`address_problem`]).
+/// address when the name is blank. The address is a parsed `recert_domain::Email`.
 pub(crate) fn mailbox(name: &str, address: &str) -> String {
     let name = one_line(name);
     if name.is_empty() {
@@ -229,27 +199,6 @@ mod tests {
         assert_eq!(decode_header(&encoded), "Renouvellement – fenêtre ouverte");
         // Literal encoded-word syntax is encoded so it reads back as written.
         assert_eq!(decode_header(&header_text("=?x?=")), "=?x?=");
-    }
-
-    #[test]
-    fn addresses_are_checked() {
-        assert_eq!(address_problem("ada@example.org"), None);
-        assert_eq!(address_problem("ada.l+cphims@mail.example.org"), None);
-        for bad in [
-            "",
-            "ada",
-            "@example.org",
-            "ada@",
-            "a@b@c",
-            "ada@example..org",
-            "Ada <ada@example.org>",
-            "ada@example.org\r\nBcc: eve@example.org",
-            "adä@example.org",
-        ] {
-            let problem = address_problem(bad);
-            assert!(problem.is_some(), "{bad:?}");
-            assert!(!problem.unwrap().contains('@'));
-        }
     }
 
     #[test]

@@ -27,8 +27,8 @@ use std::fmt;
 /// lengths of the subject and bodies.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Email {
-    /// The recipient's address (`ada@example.org`).
-    pub to: String,
+    /// The recipient's address (`ada@example.org`), parsed with the one rule enrolment uses.
+    pub to: recert_domain::Email,
     /// The recipient's name as it should appear in the `To` header (may be empty).
     pub to_name: String,
     /// The subject line (one line of text).
@@ -130,7 +130,7 @@ mod tests {
     #[test]
     fn debug_shows_no_personal_data() {
         let email = Email {
-            to: "ada@example.org".into(),
+            to: recert_domain::Email::parse("ada@example.org").unwrap(),
             to_name: "Ada Lovelace".into(),
             subject: "Hello Ada".into(),
             text: "secret text".into(),

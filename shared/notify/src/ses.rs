@@ -21,7 +21,7 @@
 //! ([`CONNECT_TIMEOUT`], [`ATTEMPT_TIMEOUT`], [`OPERATION_TIMEOUT`]) and the standard retry mode
 //! with [`MAX_ATTEMPTS`] attempts (throttling and 5xx are retried inside one [`Mailer::send`]).
 
-use crate::address::{address_problem, mailbox, one_line, redact};
+use crate::address::{mailbox, one_line, redact};
 use crate::{ConfigError, Email, MailError, Mailer, SentId, env_var};
 use async_trait::async_trait;
 use aws_sdk_sesv2::config::http::HttpResponse;
@@ -160,11 +160,6 @@ fn utf8(data: &str) -> Result<Content, MailError> {
 #[async_trait]
 impl Mailer for SesMailer {
     async fn send(&self, email: &Email) -> Result<SentId, MailError> {
-        if let Some(problem) = address_problem(&email.to) {
-            return Err(MailError::Rejected {
-                reason: problem.to_owned(),
-            });
-        }
         let message = Message::builder()
             .subject(utf8(&one_line(&email.subject))?)
             .body(
@@ -180,7 +175,7 @@ impl Mailer for SesMailer {
             .from_email_address(&self.config.sender)
             .destination(
                 Destination::builder()
-                    .to_addresses(mailbox(&email.to_name, &email.to))
+                    .to_addresses(mailbox(&email.to_name, email.to.as_str()))
                     .build(),
             )
             .content(EmailContent::builder().simple(message).build())

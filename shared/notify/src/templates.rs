@@ -557,7 +557,7 @@ mod tests {
     fn recipient(name: &str) -> Recipient {
         Recipient {
             certificant_id: CertificantId(Uuid::nil()),
-            email: "ada@example.org".into(),
+            email: recert_domain::Email::parse("ada@example.org").unwrap(),
             full_name: name.into(),
         }
     }
@@ -727,7 +727,7 @@ mod tests {
     #[test]
     fn email_carries_the_recipient_and_the_parts() {
         let e = email(&recipient("Ada\nLovelace"), &welcome(), &links()).unwrap();
-        assert_eq!(e.to, "ada@example.org");
+        assert_eq!(e.to.as_str(), "ada@example.org");
         assert_eq!(e.to_name, "Ada Lovelace");
         assert_eq!(e.subject, "Welcome to your CPHIMS renewal cycle");
         assert!(e.text.contains("Dear Ada Lovelace,"));

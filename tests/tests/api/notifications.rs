@@ -113,7 +113,7 @@ async fn issuing_a_certification_queues_one_welcome_that_is_sent_once() {
     );
     let welcome = &queued[0];
     assert!(matches!(welcome.notice, Notice::Welcome(_)));
-    assert!(welcome.recipient.email.starts_with("person"));
+    assert!(welcome.recipient.email.as_str().starts_with("person"));
     // The welcome committed in the issuing commit itself: one history event, version 1.
     let history = app
         .get(&format!("/certifications/{cert}/history"), &token)

@@ -94,7 +94,7 @@ async fn the_whole_flow_through_ses_on_moto() {
     assert_eq!(c.deliver(id, welcome.id).await.unwrap(), Delivered::Sent);
     let (rcpt, subject, body) = sent_by_moto(&endpoint, &sent_id(&app, id, welcome.id).await)
         .expect("moto recorded the welcome");
-    assert!(rcpt.contains(&to), "{rcpt}");
+    assert!(rcpt.contains(to.as_str()), "{rcpt}");
     assert!(subject.contains("CPHIMS"), "{subject}");
     assert!(body.contains("28 February 2026") && body.contains("45.00 h"));
 

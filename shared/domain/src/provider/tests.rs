@@ -36,7 +36,7 @@ fn provider(status: ProviderStatus) -> Provider {
             },
             contact: ProviderContact {
                 name: "Registrar".into(),
-                email: "registrar@dhc.example".into(),
+                email: crate::Email::parse("registrar@dhc.example").unwrap(),
             },
         },
         &admin(),

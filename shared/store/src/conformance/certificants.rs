@@ -49,7 +49,8 @@ pub async fn duplicate_email_is_refused_ignoring_case(store: &dyn Store) {
         .await
         .expect("create the certificant");
     let other = Certificant {
-        email: first.email.to_uppercase(),
+        email: recert_domain::Email::parse(&first.email.as_str().to_uppercase())
+            .expect("an address"),
         ..new_certificant()
     };
     assert_duplicate(store.create_certificant(&other).await, "email");

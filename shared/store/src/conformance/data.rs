@@ -42,7 +42,8 @@ pub fn new_certificant() -> Certificant {
     let id = CertificantId(Uuid::now_v7());
     Certificant {
         id,
-        email: format!("c-{}@example.test", id.0.simple()),
+        email: recert_domain::Email::parse(&format!("c-{}@example.test", id.0.simple()))
+            .expect("an address"),
         full_name: "Test Certificant".into(),
         membership: Membership::Member,
         created_at: instant(0),

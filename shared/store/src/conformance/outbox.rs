@@ -10,7 +10,7 @@ pub fn outbox_message(aggregate: &CertificationAggregate, at: DateTime<Utc>) -> 
         c.id,
         Recipient {
             certificant_id: c.certificant_id,
-            email: "someone@example.test".into(),
+            email: recert_domain::Email::parse("someone@example.test").unwrap(),
             full_name: "Test Certificant".into(),
         },
         Notice::WindowOpens(WindowOpens {

@@ -19,7 +19,7 @@ pub fn new_provider() -> Provider {
             },
             contact: ProviderContact {
                 name: "Registrar".into(),
-                email: "registrar@provider.example".into(),
+                email: recert_domain::Email::parse("registrar@provider.example").unwrap(),
             },
         },
         &actor(),

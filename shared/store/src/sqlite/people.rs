@@ -8,7 +8,7 @@ impl CertificantStore for SqliteStore {
     async fn create_certificant(&self, certificant: &Certificant) -> Result<(), StoreError> {
         let id = certificant.id.to_string();
         // Lower-cased here too: NOCASE alone folds ASCII only.
-        let email = certificant.email.to_lowercase();
+        let email = certificant.email.folded();
         let body = codec::encode_certificant(certificant)?;
         self.with_conn(move |conn| {
             conn.execute(

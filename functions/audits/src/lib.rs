@@ -22,6 +22,7 @@ use recert_api::page::{Page, PageParams};
 use recert_api::{
     ApiError, AppState, Concurrency, Idempotency, Json, Path, Principal, Query, Reply, Role,
 };
+use recert_domain::ConflictCode;
 use recert_domain::audit::{
     Audit, AuditStatus, DecisionInput, DrawRecord, Evidence, EvidenceDeclaration, Period,
     PublicPeriod,
@@ -364,7 +365,7 @@ pub async fn upload_url(
         .ok_or(ApiError::NotFound("audit"))?;
     if audit.status != AuditStatus::DocumentsDue {
         return Err(recert_domain::DomainError::conflict(
-            "audit_not_open",
+            ConflictCode::AuditNotOpen,
             "uploads are taken only while the audit waits for documentation",
         )
         .into());

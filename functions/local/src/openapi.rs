@@ -236,7 +236,7 @@ fn exactly_one_start(components: &mut utoipa::openapi::Components) {
         submissions::get_certificate,
         submissions::certificate_page,
     ),
-    components(schemas(Problem, Page<recert_domain::CeEntry>)),
+    components(schemas(Problem, recert_domain::ConflictCode, Page<recert_domain::CeEntry>)),
     modifiers(&BearerAuth),
     tags(
         (name = "certifications", description = "Enrol certificants, issue certifications, read them, record exam passes (renew or reinstate)"),

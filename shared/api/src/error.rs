@@ -6,6 +6,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use recert_app::AppError;
+use recert_domain::ConflictCode;
 use recert_domain::{DomainError, FieldErrors};
 use recert_store::StoreError;
 use serde::Serialize;
@@ -23,7 +24,8 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
-    /// Stable machine-readable reason (also the last part of `type`).
+    /// Stable machine-readable reason (also the last part of `type`). On a 409, one of
+    /// `ConflictCode` (the components list every one).
     pub code: String,
     /// Field (JSON path, `/`-separated) → messages; only on 422.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,7 +52,7 @@ pub enum ApiError {
     MethodNotAllowed,
     /// 409: the state forbids it (`code` says why), or a concurrent change won.
     #[error("{detail}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict { code: ConflictCode, detail: String },
     /// 412: `If-Match` names another version than the current one.
     #[error("{0} has changed since the version If-Match names; reload it and retry")]
     PreconditionFailed(&'static str),
@@ -113,7 +115,8 @@ impl ApiError {
 
     fn code(&self) -> &'static str {
         match self {
-            ApiError::BadRequest { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::BadRequest { code, .. } => code,
+            ApiError::Conflict { code, .. } => code.as_str(),
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound(_) => "not_found",
@@ -222,7 +225,7 @@ impl From<AppError> for ApiError {
             AppError::Forbidden => ApiError::Forbidden,
             AppError::Domain(d) => d.into(),
             AppError::Changed { what } => ApiError::Conflict {
-                code: "concurrent_update",
+                code: ConflictCode::ConcurrentUpdate,
                 detail: format!("{what} was changed by another request; reload and retry"),
             },
             AppError::Store(s) => s.into(),
@@ -243,15 +246,15 @@ impl From<StoreError> for ApiError {
         let transient = e.is_transient();
         match e {
             StoreError::VersionConflict => ApiError::Conflict {
-                code: "concurrent_update",
+                code: ConflictCode::ConcurrentUpdate,
                 detail: "the certification was changed by another request; retry".into(),
             },
             StoreError::Duplicate { what } => ApiError::Conflict {
-                code: "duplicate",
+                code: ConflictCode::Duplicate,
                 detail: format!("{what} already exists"),
             },
             StoreError::PostingChanged => ApiError::Conflict {
-                code: "concurrent_update",
+                code: ConflictCode::ConcurrentUpdate,
                 detail: "the posting was changed by another request; retry".into(),
             },
             StoreError::Rejected(m) => ApiError::Internal(m.into()),

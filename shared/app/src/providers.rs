@@ -19,6 +19,7 @@
 
 use crate::{App, AppError, Decision};
 use futures::{StreamExt, stream};
+use recert_domain::ConflictCode;
 use recert_domain::provider::{
     BatchReport, Completion, CompletionRow, PostingStatus, ProviderRegistration, ProviderUpdate,
     ROWS_PER_COMMIT, Reconciliation, RejectionCode, RowOutcome, RowRejection, RowReport,
@@ -453,7 +454,7 @@ impl App {
                 self.swap(&posting, next).await
             }
             _ => Err(recert_domain::DomainError::conflict(
-                "posting_not_pending",
+                ConflictCode::PostingNotPending,
                 "this posting was voided or decided already",
             )
             .into()),
@@ -499,7 +500,7 @@ impl App {
                 .await
             }
             _ => Err(recert_domain::DomainError::conflict(
-                "posting_not_pending",
+                ConflictCode::PostingNotPending,
                 "this posting is not waiting for that decision",
             )
             .into()),

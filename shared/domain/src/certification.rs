@@ -13,6 +13,7 @@ use crate::actor::{ActedBy, Actor};
 use crate::calendar::Cycle;
 use crate::credential::Credential;
 use crate::entry::{Activity, CeEntry, EntrySource};
+use crate::error::ConflictCode;
 use crate::error::DomainError;
 use crate::ids::{CertificantId, CertificationId, EntryId};
 use crate::notice::{Delivery, OutboxMessage};
@@ -857,13 +858,13 @@ impl CertificationAggregate {
     pub(crate) fn ensure_transcript_open(&self) -> Result<(), DomainError> {
         if !self.certification.is_active() {
             return Err(DomainError::conflict(
-                "certification_lapsed",
+                ConflictCode::CertificationLapsed,
                 "this certification is no longer active (lapsed or revoked); its transcript can no longer change",
             ));
         }
         if let Some(r) = self.current_submission() {
             return Err(DomainError::conflict(
-                "cycle_submitted",
+                ConflictCode::CycleSubmitted,
                 format!(
                     "a renewal for the cycle ending {} was submitted on {}; its entries are locked",
                     r.cycle_expires_on,
@@ -877,7 +878,7 @@ impl CertificationAggregate {
     fn ensure_self_reported(entry: &CeEntry) -> Result<(), DomainError> {
         if entry.source == EntrySource::ProviderReported {
             return Err(DomainError::conflict(
-                "provider_reported",
+                ConflictCode::ProviderReported,
                 "this entry was posted by its provider; only the provider can change or void it",
             ));
         }
@@ -899,7 +900,7 @@ impl CertificationAggregate {
         }
         if self.entries.iter().any(|e| e.id == id) {
             return Err(DomainError::conflict(
-                "entry_exists",
+                ConflictCode::EntryExists,
                 "an entry with this id already exists",
             ));
         }

@@ -38,6 +38,7 @@ use crate::certification::{
     CertificationAggregate, CertificationStatus, Changes, Deadline, HistoryKind, Item,
     RenewalStatus,
 };
+use crate::error::ConflictCode;
 use crate::error::{DomainError, FieldErrors};
 use crate::notice::{ExamRecorded, Notice, OutboxMessage, Recipient};
 use crate::rules::RuleSet;
@@ -121,7 +122,7 @@ impl CertificationAggregate {
             let window = cycle.window(&rules.deadlines);
             if passed_on < window.opens_on {
                 return Err(DomainError::conflict(
-                    "window_not_open",
+                    ConflictCode::WindowNotOpen,
                     format!(
                         "an exam renews this certification only when passed inside the renewal window, which opens on {}; this pass on {passed_on} is earlier",
                         window.opens_on
@@ -198,14 +199,14 @@ impl CertificationAggregate {
         let submitted_on = r.submitted_at.date_naive();
         match r.status {
             RenewalStatus::AwaitingPayment => Err(DomainError::conflict(
-                "submission_unpaid",
+                ConflictCode::SubmissionUnpaid,
                 format!(
                     "a renewal submission for this cycle (submitted on {submitted_on}, order {}) awaits payment: have it withdrawn before recording the exam",
                     r.order_number
                 ),
             )),
             status => Err(DomainError::conflict(
-                "renewal_in_progress",
+                ConflictCode::RenewalInProgress,
                 format!(
                     "a paid renewal submission for this cycle (submitted on {submitted_on}) is {}: the CE renewal is being decided; record the exam only if it is returned",
                     crate::submission::status_name(status)
@@ -296,7 +297,7 @@ mod tests {
 
     fn conflict_code(e: DomainError) -> &'static str {
         match e {
-            DomainError::Conflict { code, .. } => code,
+            DomainError::Conflict { code, .. } => code.as_str(),
             other => panic!("not a conflict: {other:?}"),
         }
     }

@@ -39,7 +39,7 @@ pub use credential::{Credential, ProviderCategory};
 pub use eligibility::{Eligibility, evaluate};
 pub use email::Email;
 pub use entry::{CeEntry, CeEntryInput, EntrySource, EvidenceRef};
-pub use error::{DomainError, FieldErrors};
+pub use error::{ConflictCode, DomainError, FieldErrors};
 pub use exam::ExamOutcome;
 pub use feed::{CalendarFeed, FeedToken};
 pub use hours::Hours;

@@ -19,6 +19,7 @@ use crate::actor::{ActedBy, Actor, ProviderId};
 use crate::certification::{CertificationAggregate, Changes, HistoryKind, Item};
 use crate::credential::ProviderCategory;
 use crate::entry::{Activity, CeEntry, EntrySource};
+use crate::error::ConflictCode;
 use crate::error::{DomainError, FieldErrors};
 use crate::hours::Hours;
 use crate::ids::{CertificantId, CertificationId, EntryId};
@@ -645,7 +646,7 @@ fn checked_reason(reason: &str) -> Result<String, DomainError> {
 
 fn not_waiting() -> DomainError {
     DomainError::conflict(
-        "posting_not_pending",
+        ConflictCode::PostingNotPending,
         "this posting is not waiting for that decision (it was decided already)",
     )
 }
@@ -921,8 +922,8 @@ impl CertificationAggregate {
         if let Some(r) = self.posting_refusal(&posting.completion) {
             return Err(DomainError::conflict(
                 match r.code {
-                    RejectionCode::OutsideCycle => "outside_cycle",
-                    _ => "transcript_locked",
+                    RejectionCode::OutsideCycle => ConflictCode::OutsideCycle,
+                    _ => ConflictCode::TranscriptLocked,
                 },
                 r.message,
             ));
@@ -930,7 +931,7 @@ impl CertificationAggregate {
         let entry = self.posted_entry(provider, &posting.completion, now);
         if self.entries.iter().any(|e| e.id == entry.id) {
             return Err(DomainError::conflict(
-                "entry_exists",
+                ConflictCode::EntryExists,
                 "this completion's entry is already on the transcript",
             ));
         }
@@ -1160,7 +1161,7 @@ impl CertificationAggregate {
         self.ensure_transcript_open()?;
         if existing.source != EntrySource::SelfReported {
             return Err(DomainError::conflict(
-                "provider_reported",
+                ConflictCode::ProviderReported,
                 "only a self-reported entry can be confirmed distinct",
             ));
         }

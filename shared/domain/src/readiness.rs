@@ -3,6 +3,7 @@
 use crate::calendar::WindowState;
 use crate::certification::CertificationAggregate;
 use crate::eligibility::Eligibility;
+use crate::error::ConflictCode;
 use crate::rules::RuleSet;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -10,9 +11,9 @@ use serde::Serialize;
 /// One reason a submission would be refused today.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SubmissionCheck {
-    /// Stable code for clients: `certification_lapsed`, `already_submitted`, `window_not_open`,
-    /// `window_closed`, `requirements_not_met`.
-    pub code: &'static str,
+    /// Stable code for clients: `certification_lapsed`, `cycle_submitted`, `window_not_open`,
+    /// `window_closed`, `requirements_not_met` (the submission's 409 says the same).
+    pub code: ConflictCode,
     pub message: String,
 }
 
@@ -36,14 +37,14 @@ impl SubmissionReadiness {
         let mut reasons = Vec::new();
         if !aggregate.certification.is_active() {
             reasons.push(SubmissionCheck {
-                code: "certification_lapsed",
+                code: ConflictCode::CertificationLapsed,
                 message: "the certification is no longer active (lapsed or revoked); only passing the exam again reinstates it"
                     .into(),
             });
         }
         if let Some(r) = aggregate.current_submission() {
             reasons.push(SubmissionCheck {
-                code: "already_submitted",
+                code: ConflictCode::CycleSubmitted,
                 message: format!(
                     "a renewal for this cycle was submitted on {}",
                     r.submitted_at.date_naive()
@@ -52,11 +53,11 @@ impl SubmissionReadiness {
         }
         match window.state_on(today) {
             WindowState::NotYetOpen => reasons.push(SubmissionCheck {
-                code: "window_not_open",
+                code: ConflictCode::WindowNotOpen,
                 message: format!("the renewal window opens on {}", window.opens_on),
             }),
             WindowState::Closed => reasons.push(SubmissionCheck {
-                code: "window_closed",
+                code: ConflictCode::WindowClosed,
                 message: format!(
                     "the renewal window closed at the end of {}",
                     window.closes_on
@@ -71,7 +72,7 @@ impl SubmissionReadiness {
                 .map(|g| g.message.as_str())
                 .collect();
             reasons.push(SubmissionCheck {
-                code: "requirements_not_met",
+                code: ConflictCode::RequirementsNotMet,
                 message: format!("still missing: {}", gaps.join("; ")),
             });
         }

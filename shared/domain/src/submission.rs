@@ -11,6 +11,7 @@ use crate::certification::{
     CertificationAggregate, Changes, Deadline, HistoryKind, Item, Membership, Renewal,
     RenewalStatus,
 };
+use crate::error::ConflictCode;
 use crate::error::{DomainError, FieldErrors};
 use crate::ids::{CertificationId, EntryId};
 use crate::notice::{Notice, OutboxMessage, Recipient};
@@ -201,7 +202,7 @@ pub struct PaymentEventFacts {
     pub reference: Option<String>,
 }
 
-fn conflict(code: &'static str, message: impl Into<String>) -> DomainError {
+fn conflict(code: ConflictCode, message: impl Into<String>) -> DomainError {
     DomainError::conflict(code, message)
 }
 
@@ -221,7 +222,7 @@ impl CertificationAggregate {
         // The submission that renewed the certification lives with the previous cycle now.
         if self.certification.renewed_by == Some(id) {
             return Err(conflict(
-                "not_in_review",
+                ConflictCode::NotInReview,
                 format!(
                     "this submission was approved: the certification is renewed until {}",
                     self.certification.expires_on
@@ -285,7 +286,7 @@ impl CertificationAggregate {
         }
         let fee = rules.fee(c.credential, membership).ok_or_else(|| {
             conflict(
-                "no_fee",
+                ConflictCode::NoFee,
                 "the rules hold no fee for this credential and membership",
             )
         })?;
@@ -347,7 +348,7 @@ impl CertificationAggregate {
         let r = self.renewal(renewal_id)?;
         if r.status != RenewalStatus::AwaitingPayment {
             return Err(conflict(
-                "not_withdrawable",
+                ConflictCode::NotWithdrawable,
                 format!(
                     "only a submission awaiting payment can be withdrawn; this one is {}",
                     status_name(r.status)
@@ -674,13 +675,13 @@ impl CertificationAggregate {
         let r = self.renewal(renewal_id)?;
         if !self.certification.is_active() {
             return Err(conflict(
-                "certification_lapsed",
+                ConflictCode::CertificationLapsed,
                 "this certification is no longer active (lapsed or revoked)",
             ));
         }
         if r.status != RenewalStatus::InReview {
             return Err(conflict(
-                "not_in_review",
+                ConflictCode::NotInReview,
                 format!(
                     "only a paid submission in review can be decided; this one is {}",
                     status_name(r.status)
@@ -689,7 +690,7 @@ impl CertificationAggregate {
         }
         if r.draw.is_none() {
             return Err(conflict(
-                "awaiting_audit_draw",
+                ConflictCode::AwaitingAuditDraw,
                 "this submission waits for the daily random audit draw; it can be decided once drawn",
             ));
         }

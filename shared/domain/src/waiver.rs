@@ -19,6 +19,7 @@ use crate::certification::{
 };
 use crate::credential::Credential;
 use crate::eligibility::{Eligibility, EntryFacts, Waived, evaluate};
+use crate::error::ConflictCode;
 use crate::error::{DomainError, FieldErrors};
 use crate::hours::Hours;
 use crate::ids::CertificationId;
@@ -183,7 +184,7 @@ pub struct Lapsed {
     pub closed_on: NaiveDate,
 }
 
-fn conflict(code: &'static str, message: impl Into<String>) -> DomainError {
+fn conflict(code: ConflictCode, message: impl Into<String>) -> DomainError {
     DomainError::conflict(code, message)
 }
 
@@ -298,14 +299,14 @@ impl CertificationAggregate {
         let c = &self.certification;
         if !c.is_active() {
             return Err(conflict(
-                "certification_lapsed",
+                ConflictCode::CertificationLapsed,
                 "this certification is no longer active (lapsed or revoked); only passing the exam again reinstates it",
             ));
         }
         let cutoff = c.cycle().waiver_request_cutoff(&rules.deadlines);
         if now.date_naive() > cutoff {
             return Err(conflict(
-                "request_cutoff_passed",
+                ConflictCode::RequestCutoffPassed,
                 format!(
                     "waiver and extension requests for the cycle expiring {} had to arrive by {cutoff}",
                     c.expires_on
@@ -317,7 +318,7 @@ impl CertificationAggregate {
             .find(|r| r.status == WaiverStatus::Open)
         {
             return Err(conflict(
-                "request_open",
+                ConflictCode::RequestOpen,
                 format!(
                     "a {} request made on {} is still open; withdraw it or wait for the committee",
                     open.requested.kind(),
@@ -327,7 +328,7 @@ impl CertificationAggregate {
         }
         if let Some(r) = self.current_submission() {
             return Err(conflict(
-                "cycle_submitted",
+                ConflictCode::CycleSubmitted,
                 format!(
                     "a renewal for this cycle was submitted on {}; there is nothing left to extend or waive",
                     r.submitted_at.date_naive()
@@ -425,7 +426,7 @@ impl CertificationAggregate {
         errors.into_result().map_err(DomainError::Invalid)?;
         if approved && !c.is_active() {
             return Err(conflict(
-                "certification_lapsed",
+                ConflictCode::CertificationLapsed,
                 "this certification is no longer active; deny the request instead",
             ));
         }
@@ -485,7 +486,7 @@ impl CertificationAggregate {
         let request = self.waiver_request(id)?;
         if request.status != WaiverStatus::Open {
             return Err(conflict(
-                "request_not_open",
+                ConflictCode::RequestNotOpen,
                 format!(
                     "this request is {}; only an open request can be withdrawn or decided",
                     status_name(request.status)
@@ -887,7 +888,7 @@ mod tests {
         let agg = aggregate();
         match ask(&agg, waiver(1000), "2026-06-01") {
             Err(DomainError::Conflict { code, message }) => {
-                assert_eq!(code, "request_cutoff_passed");
+                assert_eq!(code, ConflictCode::RequestCutoffPassed);
                 assert!(message.contains("2026-05-31"), "{message}");
             }
             other => panic!("{other:?}"),

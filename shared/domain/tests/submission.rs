@@ -134,7 +134,7 @@ fn submitted(
 
 fn conflict_code(e: DomainError) -> &'static str {
     match e {
-        DomainError::Conflict { code, .. } => code,
+        DomainError::Conflict { code, .. } => code.as_str(),
         other => panic!("not a conflict: {other:?}"),
     }
 }
@@ -228,7 +228,7 @@ fn every_refusal_has_its_code_and_its_facts() {
     // Outside the window, with its dates.
     match submit(&ready, request(), "2026-02-27").unwrap_err() {
         DomainError::Conflict { code, message } => {
-            assert_eq!(code, "window_not_open");
+            assert_eq!(code.as_str(), "window_not_open");
             assert!(message.contains("2026-02-28"), "{message}");
         }
         e => panic!("{e:?}"),
@@ -240,7 +240,7 @@ fn every_refusal_has_its_code_and_its_facts() {
     // Requirements not met, with the shortfall.
     match submit(&aggregate(40), request(), "2026-03-01").unwrap_err() {
         DomainError::Conflict { code, message } => {
-            assert_eq!(code, "requirements_not_met");
+            assert_eq!(code.as_str(), "requirements_not_met");
             assert!(message.contains("5.00 h"), "{message}");
         }
         e => panic!("{e:?}"),
@@ -288,7 +288,7 @@ fn every_refusal_has_its_code_and_its_facts() {
     let once = submitted(&ready, Membership::Member, "2026-03-01");
     assert_eq!(
         conflict_code(submit(&once, request(), "2026-03-02").unwrap_err()),
-        "already_submitted"
+        "cycle_submitted"
     );
     // Lapsed.
     let mut lapsed = ready.clone();

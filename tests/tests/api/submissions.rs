@@ -307,7 +307,7 @@ async fn every_refusal_says_exactly_why() {
         .await
         .ok(201);
     let r = app.post(&url, &token, submission(json!(true))).await;
-    assert_eq!(r.problem(409)["code"], "already_submitted");
+    assert_eq!(r.problem(409)["code"], "cycle_submitted");
     // Nothing half-written: one submission.
     let list = app.get(&url, &token).await;
     assert_eq!(list.ok(200)["items"].as_array().unwrap().len(), 1);

@@ -14,6 +14,7 @@ use crate::certification::{
     CertificationAggregate, CertificationStatus, Changes, Deadline, DueKind, HistoryKind, Item,
     Renewal, RenewalStatus,
 };
+use crate::error::ConflictCode;
 use crate::error::{DomainError, FieldErrors};
 use crate::hours::Hours;
 use crate::ids::EntryId;
@@ -283,7 +284,7 @@ pub struct AuditOutcome {
     pub reason: Option<String>,
 }
 
-fn conflict(code: &'static str, message: impl Into<String>) -> DomainError {
+fn conflict(code: ConflictCode, message: impl Into<String>) -> DomainError {
     DomainError::conflict(code, message)
 }
 
@@ -454,7 +455,7 @@ impl CertificationAggregate {
         let mut audit = self.open_audit()?.clone();
         if audit.status != AuditStatus::DocumentsDue {
             return Err(conflict(
-                "audit_not_open",
+                ConflictCode::AuditNotOpen,
                 "documentation is taken only while the audit waits for it",
             ));
         }
@@ -463,7 +464,7 @@ impl CertificationAggregate {
             let entry = self.entry(entry_id)?;
             if !audit.extra_time_granted {
                 return Err(conflict(
-                    "entry_not_audited",
+                    ConflictCode::EntryNotAudited,
                     "this entry is not part of the audit",
                 ));
             }
@@ -481,13 +482,13 @@ impl CertificationAggregate {
         };
         if entry.decision.as_ref().is_some_and(|d| d.accepted) {
             return Err(conflict(
-                "entry_accepted",
+                ConflictCode::EntryAccepted,
                 "this entry's documentation was accepted already",
             ));
         }
         if entry.evidence.len() >= MAX_EVIDENCE_PER_ENTRY {
             return Err(conflict(
-                "too_much_evidence",
+                ConflictCode::TooMuchEvidence,
                 format!("an entry takes at most {MAX_EVIDENCE_PER_ENTRY} files"),
             ));
         }
@@ -532,13 +533,13 @@ impl CertificationAggregate {
         let mut audit = self.open_audit()?.clone();
         if audit.status != AuditStatus::DocumentsDue {
             return Err(conflict(
-                "audit_not_open",
+                ConflictCode::AuditNotOpen,
                 "this audit is not waiting for documentation",
             ));
         }
         if now.date_naive() > audit.due_on {
             return Err(conflict(
-                "audit_overdue",
+                ConflictCode::AuditOverdue,
                 format!("the documentation was due by {}", audit.due_on),
             ));
         }
@@ -555,7 +556,7 @@ impl CertificationAggregate {
             .collect();
         if !undocumented.is_empty() {
             return Err(conflict(
-                "documentation_missing",
+                ConflictCode::DocumentationMissing,
                 format!(
                     "upload at least one file for each of: {}",
                     undocumented.join("; ")
@@ -614,7 +615,7 @@ impl CertificationAggregate {
         let mut audit = self.open_audit()?.clone();
         if audit.status != AuditStatus::AwaitingDecision {
             return Err(conflict(
-                "audit_not_awaiting_decision",
+                ConflictCode::AuditNotAwaitingDecision,
                 "this audit is not waiting for an auditor",
             ));
         }

@@ -370,7 +370,7 @@ fn a_void_removes_the_entry_while_the_transcript_is_open_and_waits_for_staff_onc
     assert!(matches!(
         locked.decide_void(&kept, true, &admin(), at("2026-04-07")),
         Err(DomainError::Conflict {
-            code: "posting_not_pending",
+            code: crate::ConflictCode::PostingNotPending,
             ..
         })
     ));

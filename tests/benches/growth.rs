@@ -6,7 +6,7 @@
 //! docs/performance.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-use recert_domain::entry::Activity;
+use recert_domain::model::entry::Activity;
 use recert_domain::{Actor, CertificationId, EntryId};
 use recert_tests::contention::post_json;
 use recert_tests::harness::Harness;

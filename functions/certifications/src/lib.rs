@@ -16,7 +16,7 @@ use recert_api::error::{ReadErrors, WriteErrors};
 use recert_api::extract::idempotency_key;
 use recert_api::page::PageParams;
 use recert_api::{ApiError, AppState, Idempotency, Json, Path, Principal, Query, Role};
-use recert_domain::notice::issue_with_welcome;
+use recert_domain::usecase::lifecycle::issue_with_welcome;
 use recert_domain::{
     Certificant, CertificantId, Certification, CertificationId, CertificationStatus, Credential,
     Email, FieldErrors, HistoryEvent, Membership, Recipient,
@@ -136,7 +136,7 @@ fn key_reused() -> ApiError {
 }
 
 fn check_len(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
-    recert_domain::text::check(errors, field, value, max);
+    recert_domain::vocabulary::text::check(errors, field, value, max);
 }
 
 #[utoipa::path(

@@ -10,8 +10,8 @@ use chrono::NaiveDate;
 use recert_api::error::{ReadErrors, WriteErrors};
 use recert_api::{ApiError, AppState, Json, Path, Principal};
 use recert_domain::calendar::WindowState;
-use recert_domain::entry::EntryLimits;
-use recert_domain::provider::ProbableDuplicate;
+use recert_domain::model::entry::EntryLimits;
+use recert_domain::model::posting::ProbableDuplicate;
 use recert_domain::{
     CeEntryInput, CertificationId, Credential, Eligibility, EntryId, FieldErrors,
     SubmissionReadiness,

@@ -6,7 +6,7 @@
 
 use chrono::NaiveDate;
 use recert_app::outbox::Courier;
-use recert_domain::notice::issue_with_welcome;
+use recert_domain::usecase::lifecycle::issue_with_welcome;
 use recert_domain::{
     Actor, CertificantId, Certification, CertificationId, CertificationStatus, Credential,
     Delivery, FixedClock, Recipient, Role, RuleBook,

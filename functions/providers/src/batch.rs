@@ -10,7 +10,7 @@
 use recert_api::ApiError;
 use recert_app::providers::ParsedRow;
 use recert_domain::FieldErrors;
-use recert_domain::provider::{CompletionRow, MAX_BATCH_ROWS, RejectionCode, RowRejection};
+use recert_domain::model::posting::{CompletionRow, MAX_BATCH_ROWS, RejectionCode, RowRejection};
 
 /// The largest batch body accepted (500 rows of long titles fit several times over).
 pub const MAX_BATCH_BYTES: usize = 1024 * 1024;

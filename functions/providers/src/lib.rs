@@ -25,9 +25,8 @@ use recert_api::error::{PreconditionErrors, ReadErrors, WriteErrors};
 use recert_api::etag::{IfMatch, etag_of};
 use recert_api::page::{Page, PageParams};
 use recert_api::{ApiError, AppState, Json, Path, Principal, Query, Role};
-use recert_domain::provider::{
-    BatchReport, CompletionRow, ProviderRegistration, ProviderUpdate, Reconciliation,
-};
+use recert_domain::model::posting::{BatchReport, CompletionRow, Reconciliation};
+use recert_domain::provider::{ProviderRegistration, ProviderUpdate};
 use recert_domain::{Posting, Provider, ProviderId};
 use recert_store::{IndexCursor, Listing};
 use serde::Deserialize;

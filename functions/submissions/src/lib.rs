@@ -24,7 +24,7 @@ use recert_api::{
 };
 use recert_app::runner::Context;
 use recert_domain::Item;
-use recert_domain::submission::{
+use recert_domain::model::renewal::{
     BillingAddress, PaymentEventFacts, ReturnReason, SubmitRequest, certification_of_order,
 };
 use recert_domain::{

@@ -21,7 +21,7 @@ use recert_api::{
     ApiError, AppError, AppState, Concurrency, Idempotency, Json, Path, Principal, Query, Reply,
     Role,
 };
-use recert_domain::entry::EntryLimits;
+use recert_domain::model::entry::EntryLimits;
 use recert_domain::{CeEntry, CeEntryInput, CertificationId, EntryId, EntrySource, RuleSet};
 use serde::Deserialize;
 

@@ -22,7 +22,7 @@ use recert_api::page::{Page, PageParams};
 use recert_api::{
     ApiError, AppState, Concurrency, Idempotency, Json, Path, Principal, Query, Reply, Role,
 };
-use recert_domain::waiver::{WaiverDecisionInput, WaiverRequest, WaiverRequestInput};
+use recert_domain::model::waiver::{WaiverDecisionInput, WaiverRequest, WaiverRequestInput};
 use recert_domain::{CertificationId, Item, Queue};
 use serde::Serialize;
 

@@ -20,10 +20,11 @@
 use crate::{App, AppError, Decision};
 use futures::{StreamExt, stream};
 use recert_domain::ConflictCode;
-use recert_domain::provider::{
-    BatchReport, Completion, CompletionRow, PostingStatus, ProviderRegistration, ProviderUpdate,
-    ROWS_PER_COMMIT, Reconciliation, RejectionCode, RowOutcome, RowRejection, RowReport,
+use recert_domain::model::posting::{
+    BatchReport, Completion, CompletionRow, PostingStatus, ROWS_PER_COMMIT, Reconciliation,
+    RejectionCode, RowOutcome, RowRejection, RowReport,
 };
+use recert_domain::provider::{ProviderRegistration, ProviderUpdate};
 use recert_domain::{
     Actor, CertificationId, CertificationStatus, Posting, Provider, ProviderId, Role,
 };

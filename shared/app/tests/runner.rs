@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use recert_app::runner::Context;
 use recert_app::{Actor, App, AppError, Concurrency, Decision, JobName, RetryPolicy};
-use recert_domain::entry::Activity;
+use recert_domain::model::entry::Activity;
 use recert_domain::{
     CertificantId, Certification, CertificationId, CertificationStatus, Changes, Credential,
     EntryId, EntrySource, FixedClock, HistoryKind, Hours, ProviderCategory, RuleBook,

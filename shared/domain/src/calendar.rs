@@ -2,19 +2,9 @@
 //! ends (expiration 31 Aug → the window opens 28/29 Feb).
 
 use crate::rules::Deadlines;
-use chrono::{Months, NaiveDate};
+use crate::vocabulary::dates::add_months;
+use chrono::NaiveDate;
 use serde::Serialize;
-
-/// `date` moved by `months` (negative = earlier), clamped to the end of the target month.
-pub fn add_months(date: NaiveDate, months: i32) -> NaiveDate {
-    let m = Months::new(months.unsigned_abs());
-    let moved = if months >= 0 {
-        date.checked_add_months(m)
-    } else {
-        date.checked_sub_months(m)
-    };
-    moved.unwrap_or(date)
-}
 
 /// One certification cycle: the days whose completed hours count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

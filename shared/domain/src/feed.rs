@@ -18,10 +18,12 @@
 //! the credential's code: not the name, not the certificate number (the URL may end up in places
 //! the certificant did not mean it to).
 
-use crate::audit::AuditStatus;
-use crate::ids::{CertificantId, CertificationId};
+use crate::audit::case::AuditStatus;
+use crate::certification::CertificationAggregate;
 use crate::rules::RuleSet;
-use crate::{CertificationAggregate, Credential};
+use crate::vocabulary::credential::Credential;
+use crate::vocabulary::ids::CertificantId;
+use crate::vocabulary::ids::CertificationId;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Days, NaiveDate, Utc};
@@ -321,8 +323,13 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::audit::{Audit, DrawJudgement, Period, Ticket};
-    use crate::{Certification, CertificationStatus, RuleBook};
+    use crate::audit::case::Audit;
+    use crate::audit::case::DrawJudgement;
+    use crate::audit::period::Period;
+    use crate::audit::ticket::Ticket;
+    use crate::model::certification::Certification;
+    use crate::model::certification::CertificationStatus;
+    use crate::rules::RuleBook;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
 

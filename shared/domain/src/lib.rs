@@ -5,46 +5,41 @@
 //! (`rules/default.toml`), never code. `utoipa` is used only for `ToSchema` derives so the API
 //! contract and the model cannot drift.
 
-pub mod actor;
+// The floors, bottom to top: each imports only those below it (docs/design.md).
 pub mod audit;
 pub mod calendar;
 pub mod certification;
-pub mod clock;
-pub mod credential;
 pub mod eligibility;
-pub mod email;
-pub mod entry;
-pub mod error;
-pub mod exam;
 pub mod feed;
-pub mod hours;
-pub mod ids;
-pub mod notice;
+pub mod model;
 pub mod provider;
-pub mod readiness;
 pub mod rules;
-pub mod submission;
-pub mod text;
-pub mod waiver;
+pub mod usecase;
+pub mod vocabulary;
 
-pub use actor::{ActedBy, Actor, JobName, ProviderId, Role, WebhookSender};
-pub use calendar::{Cycle, RenewalWindow, add_months};
-pub use certification::{
-    Certificant, Certification, CertificationAggregate, CertificationStatus, ChangeBuilder,
-    Changes, Deadline, DueKind, DueSlot, HistoryEvent, HistoryKind, IDEMPOTENCY_BODY_CAP,
-    IdempotencyRecord, Item, ItemKey, Membership, Queue, QueueSlot, Renewal, RenewalStatus,
-};
-pub use clock::{Clock, FixedClock, SystemClock};
-pub use credential::{Credential, ProviderCategory};
+pub use audit::case::{Audit, AuditStatus, DrawJudgement};
+pub use calendar::{Cycle, RenewalWindow};
+pub use certification::{CertificationAggregate, ChangeBuilder, Changes, Item, ItemKey};
 pub use eligibility::{Eligibility, evaluate};
-pub use email::Email;
-pub use entry::{CeEntry, CeEntryInput, EntrySource, EvidenceRef};
-pub use error::{ConflictCode, DomainError, FieldErrors};
-pub use exam::ExamOutcome;
 pub use feed::{CalendarFeed, FeedToken};
-pub use hours::Hours;
-pub use ids::{CertificantId, CertificationId, EntryId};
-pub use notice::{Delivery, Notice, OutboxMessage, Recipient};
-pub use provider::{Posting, PostingStatus, PostingWrite, Provider};
-pub use readiness::{SubmissionCheck, SubmissionReadiness};
+pub use model::certificant::Certificant;
+pub use model::certification::{Certification, CertificationStatus};
+pub use model::deadline::{Deadline, DueKind, DueSlot, Queue, QueueSlot};
+pub use model::entry::{CeEntry, CeEntryInput, EntrySource, EvidenceRef};
+pub use model::history::{HistoryEvent, HistoryKind};
+pub use model::idempotency::{IDEMPOTENCY_BODY_CAP, IdempotencyRecord};
+pub use model::notice::{Delivery, Notice, OutboxMessage, Recipient};
+pub use model::posting::{Posting, PostingStatus, PostingWrite};
+pub use model::renewal::{Renewal, RenewalStatus};
+pub use provider::Provider;
 pub use rules::{CredentialRules, Deadlines, RuleBook, RuleSet};
+pub use usecase::exam::ExamOutcome;
+pub use usecase::submission::{SubmissionCheck, SubmissionReadiness};
+pub use vocabulary::actor::{ActedBy, Actor, JobName, ProviderId, Role, WebhookSender};
+pub use vocabulary::clock::{Clock, FixedClock, SystemClock};
+pub use vocabulary::credential::{Credential, Membership, ProviderCategory};
+pub use vocabulary::dates::add_months;
+pub use vocabulary::email::Email;
+pub use vocabulary::error::{ConflictCode, DomainError, FieldErrors};
+pub use vocabulary::hours::Hours;
+pub use vocabulary::ids::{CertificantId, CertificationId, EntryId};

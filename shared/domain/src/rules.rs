@@ -4,9 +4,10 @@
 //! fraction of the time at a cold start); a deployment may point at another TOML file. A cycle is
 //! judged by the version in force on the day it starts ([`RuleBook::for_cycle_starting`]).
 
-use crate::certification::Membership;
-use crate::credential::{Credential, ProviderCategory};
-use crate::hours::Hours;
+use crate::vocabulary::credential::Credential;
+use crate::vocabulary::credential::Membership;
+use crate::vocabulary::credential::ProviderCategory;
+use crate::vocabulary::hours::Hours;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -40,7 +41,7 @@ pub struct RuleSet {
     /// Bounds of waivers and extensions, and the closing-date reminders.
     pub lifecycle: Lifecycle,
     /// How a self-reported entry is matched to a provider's as a probable duplicate.
-    pub duplicates: crate::provider::DuplicateMatch,
+    pub duplicates: DuplicateMatch,
     credentials: BTreeMap<Credential, CredentialRules>,
 }
 
@@ -93,6 +94,18 @@ pub struct CredentialRules {
     pub credential: Credential,
     pub cycle_years: u32,
     pub requirement_sets: Vec<RequirementSet>,
+}
+
+impl CredentialRules {
+    /// The requirement `requirement` of the set `set`, if the credential has it.
+    pub fn requirement(&self, set: &str, requirement: &str) -> Option<&Requirement> {
+        self.requirement_sets
+            .iter()
+            .find(|s| s.key == set)?
+            .requirements
+            .iter()
+            .find(|r| r.key == requirement)
+    }
 }
 
 /// Which hours a requirement set may take.
@@ -166,7 +179,7 @@ struct FileVersion {
     attestation: Attestation,
     lifecycle: Lifecycle,
     #[serde(default)]
-    duplicates: crate::provider::DuplicateMatch,
+    duplicates: DuplicateMatch,
     requirement_sets: BTreeMap<String, FileSet>,
     credentials: BTreeMap<Credential, FileCredential>,
 }
@@ -450,5 +463,26 @@ mod tests {
             "[version.credentials.CPHIMSX]",
         );
         assert!(RuleBook::from_toml(&broken).is_err());
+    }
+}
+
+/// How a self-reported entry is matched to a provider-reported one as a probable duplicate (the
+/// rules file's `[version.duplicates]`): same provider (by its registered name, ignoring case and
+/// punctuation), completion dates at most `date_tolerance_days` apart, and — when `match_title`
+/// — the same title (ignoring case and punctuation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DuplicateMatch {
+    pub date_tolerance_days: u32,
+    pub match_title: bool,
+}
+
+impl Default for DuplicateMatch {
+    /// Same provider, same day, same title.
+    fn default() -> Self {
+        DuplicateMatch {
+            date_tolerance_days: 0,
+            match_title: true,
+        }
     }
 }

@@ -5,9 +5,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use recert_domain::certification::{CertificationAggregate, Item};
-use recert_domain::entry::Activity;
-use recert_domain::notice::Notice;
-use recert_domain::submission::{
+use recert_domain::model::entry::Activity;
+use recert_domain::model::notice::Notice;
+use recert_domain::model::renewal::{
     BillingAddress, PaymentEventFacts, ReturnReason, ReviewOutcome, SubmitRequest,
     certification_of_order,
 };

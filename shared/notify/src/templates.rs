@@ -13,7 +13,7 @@ use crate::{ConfigError, Email, env_var};
 use chrono::NaiveDate;
 use minijinja::value::Value;
 use minijinja::{Environment, UndefinedBehavior, context};
-use recert_domain::notice::HoursLine;
+use recert_domain::model::notice::HoursLine;
 use recert_domain::{CertificationId, Notice, Recipient};
 use std::fmt;
 use std::sync::OnceLock;
@@ -542,7 +542,7 @@ pub fn email(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use recert_domain::notice::{Welcome, WindowOpens};
+    use recert_domain::model::notice::{Welcome, WindowOpens};
     use recert_domain::{CertificantId, Credential, Hours};
     use uuid::Uuid;
 
@@ -778,7 +778,7 @@ mod tests {
 
     #[test]
     fn the_receipt_names_the_order_the_amount_and_what_happens_next() {
-        let notice = Notice::Receipt(recert_domain::notice::Receipt {
+        let notice = Notice::Receipt(recert_domain::model::notice::Receipt {
             certification_id: certification_id(),
             credential: Credential::Cphims,
             order_number: "R-0001-abcd".into(),
@@ -804,7 +804,7 @@ mod tests {
 
     #[test]
     fn the_approval_names_the_new_expiration_and_the_next_cycle() {
-        let notice = Notice::Approved(recert_domain::notice::Approved {
+        let notice = Notice::Approved(recert_domain::model::notice::Approved {
             certification_id: certification_id(),
             credential: Credential::Cphims,
             certificate_number: "CPHIMS-2024-00042".into(),
@@ -827,7 +827,7 @@ mod tests {
 
     #[test]
     fn a_returned_submission_lists_every_reason_and_the_deadline() {
-        let notice = Notice::Returned(recert_domain::notice::Returned {
+        let notice = Notice::Returned(recert_domain::model::notice::Returned {
             certification_id: certification_id(),
             credential: Credential::Cphims,
             order_number: "R-0001-abcd".into(),
@@ -925,7 +925,7 @@ mod tests {
     }
 
     fn exam_recorded(reinstated: bool) -> Notice {
-        Notice::ExamRecorded(recert_domain::notice::ExamRecorded {
+        Notice::ExamRecorded(recert_domain::model::notice::ExamRecorded {
             certification_id: certification_id(),
             credential: Credential::Cphims,
             certificate_number: "CPHIMS-2024-00042".into(),
@@ -1035,7 +1035,7 @@ mod tests {
 
     #[test]
     fn waiver_decisions_reminders_and_lapse_say_what_happened_and_what_is_next() {
-        use recert_domain::waiver::{ClosingReminder, Lapsed, WaiverDecided};
+        use recert_domain::model::notice::{ClosingReminder, Lapsed, WaiverDecided};
         let ada = recipient("Ada Lovelace");
         let extension = Notice::WaiverDecided(WaiverDecided {
             certification_id: certification_id(),

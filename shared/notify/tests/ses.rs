@@ -24,7 +24,7 @@ use aws_sdk_sesv2::types::error::{
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use chrono::NaiveDate;
-use recert_domain::notice::{HoursLine, Welcome};
+use recert_domain::model::notice::{HoursLine, Welcome};
 use recert_domain::{CertificantId, CertificationId, Credential, Hours, Notice, Recipient};
 use recert_notify::ses::{SesConfig, SesFailure, SesMailer, local_client, send_error};
 use recert_notify::templates::{self, LinkBase};

@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use chrono::Duration;
-use recert_domain::entry::Activity;
+use recert_domain::model::entry::Activity;
 use recert_domain::{
     CalendarFeed, CeEntry, CertificantId, Certification, CertificationAggregate, DueKind,
     EntrySource, Item, Queue,

@@ -77,7 +77,7 @@ impl Period {
 
     /// The period after this one.
     pub fn next(self) -> Period {
-        Period(crate::calendar::add_months(self.0, 1))
+        Period(crate::vocabulary::dates::add_months(self.0, 1))
     }
 
     /// The period before this one.

@@ -6,9 +6,10 @@
 use super::ilp::{Ilp, Row};
 use super::{EntryAllocation, EntryFacts, Gap, RequirementOutcome, SetOutcome, Share};
 use crate::calendar::Cycle;
-use crate::credential::ProviderCategory;
-use crate::hours::Hours;
-use crate::rules::{Requirement, RequirementSet};
+use crate::rules::Requirement;
+use crate::rules::RequirementSet;
+use crate::vocabulary::credential::ProviderCategory;
+use crate::vocabulary::hours::Hours;
 use chrono::NaiveDate;
 
 // ---- types ---------------------------------------------------------------------------------------

@@ -68,10 +68,10 @@ mod allocation;
 mod ilp;
 
 use crate::calendar::Cycle;
-use crate::credential::ProviderCategory;
-use crate::hours::Hours;
-use crate::ids::EntryId;
 use crate::rules::CredentialRules;
+use crate::vocabulary::credential::ProviderCategory;
+use crate::vocabulary::hours::Hours;
+use crate::vocabulary::ids::EntryId;
 use allocation::{allocate, disaggregate, judge, type_totals};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -137,7 +137,7 @@ pub struct Waived {
     /// The waiver request that granted it.
     #[schema(value_type = String, format = Uuid)]
     pub request_id: uuid::Uuid,
-    pub granted_by: crate::actor::ActedBy,
+    pub granted_by: crate::vocabulary::actor::ActedBy,
     pub granted_at: chrono::DateTime<chrono::Utc>,
 }
 

@@ -1,12 +1,29 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use crate::actor::Role;
-use crate::certification::{Certification, CertificationStatus};
-use crate::credential::Credential;
-use crate::entry::CeEntryInput;
-use crate::entry::EntryLimits;
-use crate::rules::{RuleBook, RuleSet};
+use crate::certification::CertificationAggregate;
+use crate::certification::Changes;
+use crate::model::certification::Certification;
+use crate::model::certification::CertificationStatus;
+use crate::model::entry::CeEntryInput;
+use crate::model::entry::EntryLimits;
+use crate::model::entry::EntrySource;
+use crate::model::posting::Completion;
+use crate::model::posting::CompletionRow;
+use crate::model::posting::Posting;
+use crate::model::posting::PostingStatus;
+use crate::model::posting::ProbableDuplicate;
+use crate::model::posting::RowOutcome;
+use crate::model::posting::posted_entry_id;
+use crate::rules::DuplicateMatch;
+use crate::rules::RuleBook;
+use crate::rules::RuleSet;
+use crate::vocabulary::actor::Role;
+use crate::vocabulary::credential::Credential;
+use crate::vocabulary::hours::Hours;
+use crate::vocabulary::ids::CertificantId;
+use crate::vocabulary::ids::CertificationId;
+use crate::vocabulary::ids::EntryId;
 use uuid::Uuid;
 
 fn d(s: &str) -> NaiveDate {

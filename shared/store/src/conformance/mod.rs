@@ -30,11 +30,11 @@ use crate::{IndexCursor, IndexPage, Indexed, IndexedItem, Listing, PageHook, Sto
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use recert_domain::Posting;
 use recert_domain::audit::{AuditPeriod, DrawRecord, Period, SealedSeed, Seed};
-use recert_domain::entry::Activity;
-use recert_domain::notice::WindowOpens;
+use recert_domain::model::entry::Activity;
+use recert_domain::model::notice::WindowOpens;
+use recert_domain::model::posting::{Completion, PostingStatus};
 use recert_domain::provider::{
-    ApprovalPeriod, Completion, PostingStatus, Provider, ProviderContact, ProviderRegistration,
-    ProviderStatus, ProviderUpdate,
+    ApprovalPeriod, Provider, ProviderContact, ProviderRegistration, ProviderStatus, ProviderUpdate,
 };
 use recert_domain::{
     Actor, CalendarFeed, CeEntry, Certificant, CertificantId, Certification,

@@ -117,7 +117,7 @@ pub async fn a_posting_commits_with_its_entry_exactly_once(store: &dyn Store) {
     assert_eq!(changes.postings().len(), 1);
     assert!(matches!(
         outcomes[0].1,
-        recert_domain::provider::RowOutcome::Created { .. }
+        recert_domain::model::posting::RowOutcome::Created { .. }
     ));
     store.commit(&changes).await.expect("commit the posting");
     let loaded = load(store, v1.certification.id).await;

@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::audit::forgery::{Forgery, honest, rechain};
+use crate::audit::forgery::Forgery;
+use crate::audit::forgery::honest;
+use crate::audit::forgery::rechain;
 use chrono::{DateTime, Utc};
 
 fn at(s: &str) -> DateTime<Utc> {

@@ -1,277 +1,36 @@
-//! Waiver and extension requests, and the closing of a cycle (reminders and lapse).
-//!
-//! A certificant asks, with a reason, for an extension (a later closing date) or a waiver (lower
-//! minimums for named requirements), no later than the waiver cutoff, one open request per cycle;
-//! they may withdraw it while it is open. The committee approves (granting a date or reductions
-//! within the rules' bounds) or denies, with a note, and the certificant is emailed. A granted
-//! extension moves the closing date and the last counting day (the root's `extended_to`), never
-//! the hours required; a granted waiver lowers the named minimums for every verdict on the cycle
-//! ([`CertificationAggregate::eligibility`]), which reports each as waived.
-//!
-//! The daily lifecycle job tells a certificant where they stand on the reminder days before the
-//! closing date, and lapses a certification whose closing date passed without a paid submission.
+//! Waiver and extension requests: ask (before the cutoff), withdraw, and the committee's
+//! decision.
 
-use crate::actor::{ActedBy, Actor};
-use crate::calendar::add_months;
-use crate::certification::{
-    CertificationAggregate, CertificationStatus, Changes, Deadline, DueKind, HistoryKind, Item,
-    RenewalStatus,
-};
-use crate::credential::Credential;
-use crate::eligibility::{Eligibility, EntryFacts, Waived, evaluate};
-use crate::error::ConflictCode;
-use crate::error::{DomainError, FieldErrors};
-use crate::hours::Hours;
-use crate::ids::CertificationId;
-use crate::notice::{HoursLine, Notice, OutboxMessage, Recipient, missing_lines};
+use crate::certification::CertificationAggregate;
+use crate::certification::changes::Changes;
+use crate::certification::item::Item;
+use crate::model::history::HistoryKind;
+use crate::model::notice::HoursLine;
+use crate::model::notice::Notice;
+use crate::model::notice::OutboxMessage;
+use crate::model::notice::Recipient;
+use crate::model::notice::WaiverDecided;
+use crate::model::waiver::MAX_REASON_CHARS;
+use crate::model::waiver::Reduction;
+use crate::model::waiver::Relief;
+use crate::model::waiver::WaiverDecision;
+use crate::model::waiver::WaiverDecisionInput;
+use crate::model::waiver::WaiverOutcome;
+use crate::model::waiver::WaiverRequest;
+use crate::model::waiver::WaiverRequestInput;
+use crate::model::waiver::WaiverStatus;
+use crate::model::waiver::waiver_status_name;
 use crate::rules::RuleSet;
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-
-/// The longest reason or note, in characters.
-pub const MAX_REASON_CHARS: usize = 2000;
-
-/// What a request asks for, or what the committee granted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Relief {
-    /// A later closing date: the renewal window and the counting of hours end on `until`.
-    Extension { until: NaiveDate },
-    /// Lower minimums for the named requirements.
-    Waiver {
-        #[schema(min_items = 1)]
-        reductions: Vec<Reduction>,
-    },
-}
-
-impl Relief {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Relief::Extension { .. } => "extension",
-            Relief::Waiver { .. } => "waiver",
-        }
-    }
-}
-
-/// One requirement's lowered minimum.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Reduction {
-    /// The requirement set's key (as the eligibility report names it, e.g. `core`).
-    pub set: String,
-    /// The requirement's key in that set (e.g. `ethics`).
-    pub requirement: String,
-    /// The minimum asked for or granted, in hundredths of an hour (below the rule's).
-    #[serde(rename = "min_hundredths")]
-    #[schema(value_type = u32)]
-    pub min: Hours,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum WaiverStatus {
-    /// Waiting for the committee (the certificant may withdraw it).
-    Open,
-    Withdrawn,
-    Approved,
-    Denied,
-}
-
-/// How the committee decided a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct WaiverDecision {
-    pub approved: bool,
-    /// What was granted (approved only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub granted: Option<Relief>,
-    pub note: String,
-    pub by: ActedBy,
-    pub at: DateTime<Utc>,
-}
-
-/// A waiver or extension request (kept with its cycle).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct WaiverRequest {
-    #[schema(value_type = String, format = Uuid)]
-    pub id: uuid::Uuid,
-    /// The first day of the cycle it is for.
-    pub cycle_starts_on: NaiveDate,
-    pub requested: Relief,
-    pub reason: String,
-    pub status: WaiverStatus,
-    pub requested_at: DateTime<Utc>,
-    pub requested_by: ActedBy,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub withdrawn_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decision: Option<Box<WaiverDecision>>,
-}
-
-/// A certificant's request.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"relief": {"type": "extension", "until": "2027-06-30"}, "reason": "Parental leave, March to June"}))]
-pub struct WaiverRequestInput {
-    pub relief: Relief,
-    /// Why (1 to 2000 characters).
-    #[schema(
-        min_length = 1,
-        max_length = 2000,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s\u00ad\u200b-\u200d\u2060\ufeff][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
-    )]
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum WaiverOutcome {
-    Approved,
-    Denied,
-}
-
-/// The committee's decision on a request.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WaiverDecisionInput {
-    pub outcome: WaiverOutcome,
-    /// What to grant when approving (of the kind requested); omitted: what was requested.
-    #[serde(default)]
-    pub grant: Option<Relief>,
-    /// The committee's note to the certificant (1 to 2000 characters).
-    #[schema(
-        min_length = 1,
-        max_length = 2000,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\s\u00ad\u200b-\u200d\u2060\ufeff][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
-    )]
-    pub note: String,
-}
-
-/// Sent when the committee decides: what was granted (or that it was denied), the note, and the
-/// closing date that now applies.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WaiverDecided {
-    pub certification_id: CertificationId,
-    pub credential: Credential,
-    /// `extension` or `waiver`.
-    pub kind: String,
-    pub approved: bool,
-    pub note: String,
-    /// The closing date after the decision.
-    pub closes_on: NaiveDate,
-    /// The lowered minimums granted (a waiver), as message lines.
-    pub reduced: Vec<HoursLine>,
-}
-
-/// Sent on each reminder day before the closing date: what is missing, or that everything is met
-/// and only the submission remains.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClosingReminder {
-    pub certification_id: CertificationId,
-    pub credential: Credential,
-    pub closes_on: NaiveDate,
-    pub days_left: u32,
-    pub met: bool,
-    pub missing: Vec<HoursLine>,
-}
-
-/// Sent when a certification lapses.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lapsed {
-    pub certification_id: CertificationId,
-    pub credential: Credential,
-    pub certificate_number: String,
-    pub closed_on: NaiveDate,
-}
-
-fn conflict(code: ConflictCode, message: impl Into<String>) -> DomainError {
-    DomainError::conflict(code, message)
-}
+use crate::vocabulary::actor::Actor;
+use crate::vocabulary::credential::Credential;
+use crate::vocabulary::dates::add_months;
+use crate::vocabulary::error::ConflictCode;
+use crate::vocabulary::error::DomainError;
+use crate::vocabulary::error::FieldErrors;
+use crate::vocabulary::hours::Hours;
+use chrono::{DateTime, Utc};
 
 impl CertificationAggregate {
-    /// The facts of the current cycle's entries, for the eligibility engine: every entry but a
-    /// self-reported one that probably duplicates a provider's (counted once, as the provider's,
-    /// until the certificant resolves it).
-    pub fn entry_facts(&self, rules: &RuleSet) -> Vec<EntryFacts> {
-        let duplicates = self.probable_duplicates(&rules.duplicates);
-        self.entries
-            .iter()
-            .filter(|e| !duplicates.iter().any(|d| d.entry_id == e.id))
-            .map(|e| e.activity.facts(e.id))
-            .collect()
-    }
-
-    /// The verdict on the current cycle under `rules` and every waiver granted for it.
-    pub fn eligibility(&self, rules: &RuleSet) -> Eligibility {
-        self.eligibility_of(rules, &self.entry_facts(rules))
-    }
-
-    /// The verdict on `entries` (the transcript, a part of it, or more) for the current cycle,
-    /// with the minimums granted waivers lowered; each such requirement is reported as waived.
-    pub fn eligibility_of(&self, rules: &RuleSet, entries: &[EntryFacts]) -> Eligibility {
-        let c = &self.certification;
-        let base = rules.credential(c.credential);
-        let granted = self.granted_reductions(base);
-        if granted.is_empty() {
-            return evaluate(base, &c.cycle(), entries);
-        }
-        let mut lowered = base.clone();
-        for set in &mut lowered.requirement_sets {
-            for r in &mut set.requirements {
-                if let Some(w) = granted.get(&(set.key.clone(), r.key.clone())) {
-                    r.min = w.granted_min_hundredths;
-                }
-            }
-        }
-        let mut verdict = evaluate(&lowered, &c.cycle(), entries);
-        for set in &mut verdict.sets {
-            for r in &mut set.requirements {
-                r.waived = granted.get(&(set.key.clone(), r.key.clone())).cloned();
-            }
-        }
-        verdict
-    }
-
-    /// Every minimum of `base` lowered by an approved waiver of the current cycle (the lowest
-    /// grant wins; a grant naming no requirement of `base` is ignored).
-    fn granted_reductions(
-        &self,
-        base: &crate::rules::CredentialRules,
-    ) -> BTreeMap<(String, String), Waived> {
-        let mut granted: BTreeMap<(String, String), Waived> = BTreeMap::new();
-        for request in self.current_waiver_requests() {
-            let Some(decision) = request.decision.as_deref() else {
-                continue;
-            };
-            let Some(Relief::Waiver { reductions }) = &decision.granted else {
-                continue;
-            };
-            for r in reductions {
-                let Some(rule) = requirement(base, &r.set, &r.requirement) else {
-                    continue;
-                };
-                let key = (r.set.clone(), r.requirement.clone());
-                if granted
-                    .get(&key)
-                    .is_some_and(|w| w.granted_min_hundredths <= r.min)
-                {
-                    continue;
-                }
-                granted.insert(
-                    key,
-                    Waived {
-                        rule_min_hundredths: rule.min,
-                        granted_min_hundredths: r.min.min(rule.min),
-                        request_id: request.id,
-                        granted_by: decision.by.clone(),
-                        granted_at: decision.at,
-                    },
-                );
-            }
-        }
-        granted
-    }
-
     /// The waiver and extension requests of the current cycle, oldest first.
     pub fn current_waiver_requests(&self) -> impl Iterator<Item = &WaiverRequest> {
         let cycle = self.certification.cycle_starts_on;
@@ -298,14 +57,14 @@ impl CertificationAggregate {
     ) -> Result<(WaiverRequest, Changes), DomainError> {
         let c = &self.certification;
         if !c.is_active() {
-            return Err(conflict(
+            return Err(DomainError::conflict(
                 ConflictCode::CertificationLapsed,
                 "this certification is no longer active (lapsed or revoked); only passing the exam again reinstates it",
             ));
         }
         let cutoff = c.cycle().waiver_request_cutoff(&rules.deadlines);
         if now.date_naive() > cutoff {
-            return Err(conflict(
+            return Err(DomainError::conflict(
                 ConflictCode::RequestCutoffPassed,
                 format!(
                     "waiver and extension requests for the cycle expiring {} had to arrive by {cutoff}",
@@ -317,7 +76,7 @@ impl CertificationAggregate {
             .current_waiver_requests()
             .find(|r| r.status == WaiverStatus::Open)
         {
-            return Err(conflict(
+            return Err(DomainError::conflict(
                 ConflictCode::RequestOpen,
                 format!(
                     "a {} request made on {} is still open; withdraw it or wait for the committee",
@@ -327,7 +86,7 @@ impl CertificationAggregate {
             ));
         }
         if let Some(r) = self.current_submission() {
-            return Err(conflict(
+            return Err(DomainError::conflict(
                 ConflictCode::CycleSubmitted,
                 format!(
                     "a renewal for this cycle was submitted on {}; there is nothing left to extend or waive",
@@ -336,7 +95,8 @@ impl CertificationAggregate {
             ));
         }
         let mut errors = FieldErrors::default();
-        let reason = crate::text::check(&mut errors, "reason", &input.reason, MAX_REASON_CHARS);
+        let reason =
+            crate::vocabulary::text::check(&mut errors, "reason", &input.reason, MAX_REASON_CHARS);
         self.check_relief(&input.relief, rules, "relief", &mut errors);
         errors.into_result().map_err(DomainError::Invalid)?;
         let request = WaiverRequest {
@@ -394,7 +154,8 @@ impl CertificationAggregate {
         let request = self.open_waiver_request(id)?;
         let c = &self.certification;
         let mut errors = FieldErrors::default();
-        let note = crate::text::check(&mut errors, "note", &input.note, MAX_REASON_CHARS);
+        let note =
+            crate::vocabulary::text::check(&mut errors, "note", &input.note, MAX_REASON_CHARS);
         let approved = input.outcome == WaiverOutcome::Approved;
         let granted = match (input.outcome, input.grant) {
             (WaiverOutcome::Denied, Some(_)) => {
@@ -425,7 +186,7 @@ impl CertificationAggregate {
         };
         errors.into_result().map_err(DomainError::Invalid)?;
         if approved && !c.is_active() {
-            return Err(conflict(
+            return Err(DomainError::conflict(
                 ConflictCode::CertificationLapsed,
                 "this certification is no longer active; deny the request instead",
             ));
@@ -482,14 +243,17 @@ impl CertificationAggregate {
         Ok((decided, changes))
     }
 
-    fn open_waiver_request(&self, id: uuid::Uuid) -> Result<&WaiverRequest, DomainError> {
+    pub(crate) fn open_waiver_request(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<&WaiverRequest, DomainError> {
         let request = self.waiver_request(id)?;
         if request.status != WaiverStatus::Open {
-            return Err(conflict(
+            return Err(DomainError::conflict(
                 ConflictCode::RequestNotOpen,
                 format!(
                     "this request is {}; only an open request can be withdrawn or decided",
-                    status_name(request.status)
+                    waiver_status_name(request.status)
                 ),
             ));
         }
@@ -497,7 +261,7 @@ impl CertificationAggregate {
     }
 
     /// Whether `relief` is within what the rules let the committee grant for this cycle.
-    fn check_relief(
+    pub(crate) fn check_relief(
         &self,
         relief: &Relief,
         rules: &RuleSet,
@@ -542,7 +306,7 @@ impl CertificationAggregate {
                         errors.add(at.clone(), "names the same requirement twice");
                         continue;
                     }
-                    let Some(rule) = requirement(credential, &r.set, &r.requirement) else {
+                    let Some(rule) = credential.requirement(&r.set, &r.requirement) else {
                         errors.add(
                             at,
                             format!(
@@ -571,130 +335,17 @@ impl CertificationAggregate {
             }
         }
     }
-
-    /// On a reminder day (`days_left` before the closing date, one of the rules' reminder days),
-    /// tell the certificant what is still missing, or that only the submission remains. Once per
-    /// reminder day (a marker deadline records the last one sent); nothing once submitted.
-    pub fn remind_closing(
-        &self,
-        rules: &RuleSet,
-        recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
-    ) -> Option<Changes> {
-        let c = &self.certification;
-        let today = now.date_naive();
-        let closes_on = c.cycle().counting_ends_on();
-        let days_left = u32::try_from((closes_on - today).num_days()).ok()?;
-        if !c.is_active()
-            || !rules.lifecycle.closing_reminder_days.contains(&days_left)
-            || self.current_submission().is_some()
-        {
-            return None;
-        }
-        let marker = self
-            .deadlines
-            .iter()
-            .find(|d| d.kind == DueKind::ClosingReminder && d.cycle_starts_on == c.cycle_starts_on);
-        if marker.is_some_and(|m| m.on >= today) {
-            return None;
-        }
-        let eligibility = self.eligibility(rules);
-        let notice = Notice::ClosingReminder(ClosingReminder {
-            certification_id: c.id,
-            credential: c.credential,
-            closes_on,
-            days_left,
-            met: eligibility.met,
-            missing: missing_lines(&eligibility),
-        });
-        let message = OutboxMessage::new(message_id, c.id, recipient, notice, now);
-        Some(
-            self.change(
-                actor,
-                now,
-                HistoryKind::NoticeQueued {
-                    template: message.notice.template().to_owned(),
-                },
-            )
-            .put(Item::Deadline(Deadline {
-                kind: DueKind::ClosingReminder,
-                cycle_starts_on: c.cycle_starts_on,
-                on: today,
-                done_at: Some(now),
-            }))
-            .put(Item::Outbox(message))
-            .build(),
-        )
-    }
-
-    /// After the closing date, a certification with no paid submission lapses (revoked; an
-    /// unpaid submission is withdrawn) and the certificant is told. One whose submission is in
-    /// review or in audit does not: that decision ends the cycle.
-    pub fn lapse_if_unrenewed(
-        &self,
-        recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
-    ) -> Option<Changes> {
-        let c = &self.certification;
-        let closed_on = c.cycle().counting_ends_on();
-        if !c.is_active() || now.date_naive() <= closed_on {
-            return None;
-        }
-        let pending = self.current_submission();
-        if pending
-            .is_some_and(|r| matches!(r.status, RenewalStatus::InReview | RenewalStatus::InAudit))
-        {
-            return None;
-        }
-        let notice = Notice::Lapsed(Lapsed {
-            certification_id: c.id,
-            credential: c.credential,
-            certificate_number: c.certificate_number.clone(),
-            closed_on,
-        });
-        let mut change = self
-            .change(actor, now, HistoryKind::CertificationLapsed { closed_on })
-            .root(|root| root.status = CertificationStatus::Lapsed)
-            .put(Item::Outbox(OutboxMessage::new(
-                message_id, c.id, recipient, notice, now,
-            )));
-        if let Some(unpaid) = pending.filter(|r| r.status == RenewalStatus::AwaitingPayment) {
-            let mut withdrawn = unpaid.clone();
-            withdrawn.status = RenewalStatus::Withdrawn;
-            change = change.put(Item::Renewal(withdrawn));
-        }
-        Some(change.build())
-    }
-}
-
-/// The requirement `requirement` of set `set` in `credential`'s rules.
-fn requirement<'a>(
-    credential: &'a crate::rules::CredentialRules,
-    set: &str,
-    requirement: &str,
-) -> Option<&'a crate::rules::Requirement> {
-    credential
-        .requirement_sets
-        .iter()
-        .find(|s| s.key == set)?
-        .requirements
-        .iter()
-        .find(|r| r.key == requirement)
 }
 
 /// The lowest minimum a waiver may grant for a rule of `min`, lowered by at most `percent`
 /// (rounded up to a whole hundredth: never more than the bound).
-fn lowest_min(min: Hours, percent: u32) -> Hours {
+pub(crate) fn lowest_min(min: Hours, percent: u32) -> Hours {
     let kept = u64::from(min.0) * u64::from(100 - percent.min(100));
     Hours(u32::try_from(kept.div_ceil(100)).unwrap_or(min.0))
 }
 
 /// The granted reductions as message lines ("<set>: <requirement>" and the new minimum).
-fn reduction_lines(
+pub(crate) fn reduction_lines(
     rules: &RuleSet,
     credential: Credential,
     reductions: &[Reduction],
@@ -713,22 +364,19 @@ fn reduction_lines(
         .collect()
 }
 
-pub fn status_name(status: WaiverStatus) -> &'static str {
-    match status {
-        WaiverStatus::Open => "open",
-        WaiverStatus::Withdrawn => "withdrawn",
-        WaiverStatus::Approved => "approved",
-        WaiverStatus::Denied => "denied",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::certification::{Certification, Renewal};
-    use crate::ids::CertificantId;
+    use crate::eligibility::Eligibility;
+    use crate::model::certification::Certification;
+    use crate::model::certification::CertificationStatus;
+    use crate::model::renewal::Renewal;
+    use crate::model::renewal::RenewalStatus;
     use crate::rules::RuleBook;
+    use crate::vocabulary::ids::CertificantId;
+    use crate::vocabulary::ids::CertificationId;
+    use chrono::NaiveDate;
     use uuid::Uuid;
 
     fn d(s: &str) -> NaiveDate {
@@ -771,7 +419,7 @@ mod tests {
     fn committee() -> Actor {
         Actor::Staff {
             subject: "c-1".into(),
-            role: crate::actor::Role::Committee,
+            role: crate::vocabulary::actor::Role::Committee,
         }
     }
 

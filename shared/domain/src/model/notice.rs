@@ -1,13 +1,13 @@
-//! What Recert tells certificants, as data: each [`Notice`] holds the facts its email needs (dates,
-//! hours, what to do next), decided by the command that sends it and kept in the transactional
-//! outbox ([`OutboxMessage`]) until delivered. Rendering is the notify crate's; this module has no
-//! template and no I/O.
+//! What Recert tells certificants, as data: each [`Notice`] holds the facts its email needs
+//! (dates, hours, what to do next), decided by the command that queues it in the transactional
+//! outbox ([`OutboxMessage`]); `recert-notify` renders it at send time.
 
-use crate::credential::Credential;
 use crate::eligibility::Eligibility;
-use crate::hours::Hours;
-use crate::ids::{CertificantId, CertificationId};
 use crate::rules::CredentialRules;
+use crate::vocabulary::credential::Credential;
+use crate::vocabulary::hours::Hours;
+use crate::vocabulary::ids::CertificantId;
+use crate::vocabulary::ids::CertificationId;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -15,12 +15,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recipient {
     pub certificant_id: CertificantId,
-    pub email: crate::email::Email,
+    pub email: crate::vocabulary::email::Email,
     pub full_name: String,
 }
 
-impl From<&crate::certification::Certificant> for Recipient {
-    fn from(c: &crate::certification::Certificant) -> Self {
+impl From<&crate::model::certificant::Certificant> for Recipient {
+    fn from(c: &crate::model::certificant::Certificant) -> Self {
         Recipient {
             certificant_id: c.id,
             email: c.email.clone(),
@@ -131,11 +131,11 @@ pub enum Notice {
     /// The audit passed or failed.
     AuditOutcome(crate::audit::AuditOutcome),
     /// The committee decided a waiver or extension request.
-    WaiverDecided(crate::waiver::WaiverDecided),
+    WaiverDecided(WaiverDecided),
     /// A reminder day before the closing date: what is missing, or that only the submission remains.
-    ClosingReminder(crate::waiver::ClosingReminder),
+    ClosingReminder(ClosingReminder),
     /// Not renewed by the closing date: the certification lapsed.
-    Lapsed(crate::waiver::Lapsed),
+    Lapsed(Lapsed),
     /// Staff recorded an exam pass: renewed or reinstated.
     ExamRecorded(ExamRecorded),
 }
@@ -267,90 +267,39 @@ impl OutboxMessage {
     }
 }
 
-impl crate::certification::CertificationAggregate {
-    /// The window-opening reminder, once per cycle: if the current cycle's `WindowOpens` deadline
-    /// is still to do, queue a [`WindowOpens`] notice with today's gap and mark the deadline done
-    /// (it leaves the due-date index in the same commit). `None` when there is nothing to do —
-    /// already reminded, lapsed, or the deadline is not yet due.
-    pub fn remind_window_opens(
-        &self,
-        rules: &crate::rules::RuleSet,
-        recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &crate::actor::Actor,
-        now: DateTime<Utc>,
-    ) -> Option<crate::certification::Changes> {
-        use crate::certification::{CertificationStatus, DueKind, HistoryKind, Item};
-        let c = &self.certification;
-        let deadline = self.open_deadline(DueKind::WindowOpens)?;
-        if c.status != CertificationStatus::Active || deadline.on > now.date_naive() {
-            return None;
-        }
-        let eligibility = self.eligibility(rules);
-        let window = c.cycle().window(&rules.deadlines);
-        let notice = Notice::WindowOpens(WindowOpens {
-            certification_id: c.id,
-            credential: c.credential,
-            window_opens_on: window.opens_on,
-            window_closes_on: window.closes_on,
-            met: eligibility.met,
-            missing: missing_lines(&eligibility),
-        });
-        let done = crate::certification::Deadline {
-            done_at: Some(now),
-            ..deadline.clone()
-        };
-        let message = OutboxMessage::new(message_id, c.id, recipient, notice, now);
-        Some(
-            self.change(
-                actor,
-                now,
-                HistoryKind::NoticeQueued {
-                    template: message.notice.template().to_owned(),
-                },
-            )
-            .put(Item::Deadline(done))
-            .put(Item::Outbox(message))
-            .build(),
-        )
-    }
+/// Sent when the committee decides: what was granted (or that it was denied), the note, and the
+/// closing date that now applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaiverDecided {
+    pub certification_id: CertificationId,
+    pub credential: Credential,
+    /// `extension` or `waiver`.
+    pub kind: String,
+    pub approved: bool,
+    pub note: String,
+    /// The closing date after the decision.
+    pub closes_on: NaiveDate,
+    /// The lowered minimums granted (a waiver), as message lines.
+    pub reduced: Vec<HoursLine>,
 }
 
-/// Issue `certification` under `rules`: version 1, its cycle's deadlines, and the welcome notice
-/// to `recipient` in the outbox — all in the one commit that creates it.
-pub fn issue_with_welcome(
-    certification: crate::certification::Certification,
-    rules: &crate::rules::RuleSet,
-    recipient: Recipient,
-    message_id: uuid::Uuid,
-    actor: &crate::actor::Actor,
-    now: DateTime<Utc>,
-) -> crate::certification::Changes {
-    use crate::certification::{Changes, Deadline, Item};
-    let notice = welcome(&certification, rules);
-    let deadlines = Deadline::of_cycle(&certification, &rules.deadlines);
-    let message = OutboxMessage::new(message_id, certification.id, recipient, notice, now);
-    let mut change = Changes::issuing(certification, actor, now);
-    for deadline in deadlines {
-        change = change.put(Item::Deadline(deadline));
-    }
-    change.put(Item::Outbox(message)).build()
+/// Sent on each reminder day before the closing date: what is missing, or that everything is met
+/// and only the submission remains.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosingReminder {
+    pub certification_id: CertificationId,
+    pub credential: Credential,
+    pub closes_on: NaiveDate,
+    pub days_left: u32,
+    pub met: bool,
+    pub missing: Vec<HoursLine>,
 }
 
-/// The welcome notice of a certification being issued under `rules`.
-pub fn welcome(
-    certification: &crate::certification::Certification,
-    rules: &crate::rules::RuleSet,
-) -> Notice {
-    let window = certification.cycle().window(&rules.deadlines);
-    Notice::Welcome(Welcome {
-        certification_id: certification.id,
-        credential: certification.credential,
-        certificate_number: certification.certificate_number.clone(),
-        cycle_starts_on: certification.cycle_starts_on,
-        expires_on: certification.expires_on,
-        window_opens_on: window.opens_on,
-        window_closes_on: window.closes_on,
-        requirements: requirement_lines(rules.credential(certification.credential)),
-    })
+/// Sent when a certification lapses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lapsed {
+    pub certification_id: CertificationId,
+    pub credential: Credential,
+    pub certificate_number: String,
+    pub closed_on: NaiveDate,
 }

@@ -3,7 +3,7 @@
 //! webhook sender). Transport-free: an HTTP token, a schedule or a stream record becomes an
 //! [`Actor`] at the edge, and every rule about who may do what is asked of it here.
 
-use crate::ids::CertificantId;
+use crate::vocabulary::ids::CertificantId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;

@@ -1,9 +1,10 @@
 //! Continuing-education entries on a transcript.
 
-use crate::credential::ProviderCategory;
-use crate::error::FieldErrors;
-use crate::hours::Hours;
-use crate::ids::EntryId;
+use crate::vocabulary::actor::ProviderId;
+use crate::vocabulary::credential::ProviderCategory;
+use crate::vocabulary::error::FieldErrors;
+use crate::vocabulary::hours::Hours;
+use crate::vocabulary::ids::EntryId;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -76,7 +77,7 @@ pub struct CeEntry {
     pub source: EntrySource,
     /// The provider's posting it came from (provider-reported entries only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub posting: Option<crate::provider::PostingRef>,
+    pub posting: Option<PostingRef>,
     /// The certificant confirmed this self-reported entry is not a duplicate of a
     /// provider-reported one (it counts even when it looks like one).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -119,8 +120,8 @@ pub struct EntryLimits {
     pub completed_no_later_than: Option<NaiveDate>,
 }
 
-fn check_text(errors: &mut FieldErrors, field: &str, value: &str) -> String {
-    crate::text::check(errors, field, value, MAX_TEXT_CHARS)
+pub(crate) fn check_text(errors: &mut FieldErrors, field: &str, value: &str) -> String {
+    crate::vocabulary::text::check(errors, field, value, MAX_TEXT_CHARS)
 }
 
 impl CeEntryInput {
@@ -155,12 +156,12 @@ impl CeEntryInput {
         }
         for (i, e) in self.evidence.iter().enumerate() {
             let r = e.reference.trim();
-            if crate::text::problem(r, MAX_REFERENCE_CHARS).is_some() {
+            if crate::vocabulary::text::problem(r, MAX_REFERENCE_CHARS).is_some() {
                 errors.add(
                     format!("evidence/{i}/reference"),
                     format!("must be 1 to {MAX_REFERENCE_CHARS} printable characters"),
                 );
-            } else if let Some(p) = crate::text::link_problem(r) {
+            } else if let Some(p) = crate::vocabulary::text::link_problem(r) {
                 errors.add(format!("evidence/{i}/reference"), p);
             }
             if let Some(d) = &e.description {
@@ -275,4 +276,13 @@ mod tests {
         assert!(errors.0.contains_key("title"));
         assert!(errors.0.contains_key("provider_name"));
     }
+}
+
+/// What links an entry to the posting it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PostingRef {
+    #[schema(value_type = String)]
+    pub provider_id: ProviderId,
+    pub completion_id: String,
+    pub activity_id: String,
 }

@@ -2,7 +2,7 @@
 //! length, no control characters, no bidirectional overrides or isolates (which make text display
 //! as something it is not), and not made of invisible characters only.
 
-use crate::error::FieldErrors;
+use crate::vocabulary::error::FieldErrors;
 
 /// Characters that reorder how text displays (Trojan-source style spoofing).
 fn is_bidi_control(c: char) -> bool {

@@ -95,3 +95,23 @@ impl ProviderCategory {
         }
     }
 }
+
+/// Membership status decides the fee.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Membership {
+    Member,
+    NonMember,
+}

@@ -32,21 +32,28 @@
 //!
 //! [`Cycle::next_expiration`]: crate::calendar::Cycle::next_expiration
 
-use crate::actor::Actor;
-use crate::calendar::add_months;
-use crate::certification::{
-    CertificationAggregate, CertificationStatus, Changes, Deadline, HistoryKind, Item,
-    RenewalStatus,
-};
-use crate::error::ConflictCode;
-use crate::error::{DomainError, FieldErrors};
-use crate::notice::{ExamRecorded, Notice, OutboxMessage, Recipient};
+use crate::certification::CertificationAggregate;
+use crate::certification::changes::Changes;
+use crate::certification::item::Item;
+use crate::model::certification::CertificationStatus;
+use crate::model::deadline::Deadline;
+use crate::model::history::HistoryKind;
+use crate::model::notice::ExamRecorded;
+use crate::model::notice::Notice;
+use crate::model::notice::OutboxMessage;
+use crate::model::notice::Recipient;
+use crate::model::renewal::RenewalStatus;
 use crate::rules::RuleSet;
+use crate::vocabulary::actor::Actor;
+use crate::vocabulary::dates::add_months;
+use crate::vocabulary::error::ConflictCode;
+use crate::vocabulary::error::DomainError;
+use crate::vocabulary::error::FieldErrors;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The most characters an exam reference may have.
-pub const MAX_REFERENCE_CHARS: usize = 64;
+pub const MAX_EXAM_REFERENCE_CHARS: usize = 64;
 
 /// What an exam pass did to the certification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -88,8 +95,12 @@ impl CertificationAggregate {
     ) -> Result<(ExamOutcome, Changes), DomainError> {
         let c = &self.certification;
         let mut errors = FieldErrors::default();
-        let reference =
-            crate::text::check(&mut errors, "reference", reference, MAX_REFERENCE_CHARS);
+        let reference = crate::vocabulary::text::check(
+            &mut errors,
+            "reference",
+            reference,
+            MAX_EXAM_REFERENCE_CHARS,
+        );
         let today = now.date_naive();
         if passed_on > today {
             errors.add(
@@ -209,7 +220,7 @@ impl CertificationAggregate {
                 ConflictCode::RenewalInProgress,
                 format!(
                     "a paid renewal submission for this cycle (submitted on {submitted_on}) is {}: the CE renewal is being decided; record the exam only if it is returned",
-                    crate::submission::status_name(status)
+                    crate::model::renewal::status_name(status)
                 ),
             )),
         }
@@ -220,11 +231,14 @@ impl CertificationAggregate {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::actor::Role;
-    use crate::certification::{Certification, DueKind, Renewal};
-    use crate::credential::Credential;
-    use crate::ids::{CertificantId, CertificationId};
+    use crate::model::certification::Certification;
+    use crate::model::deadline::DueKind;
+    use crate::model::renewal::Renewal;
     use crate::rules::RuleBook;
+    use crate::vocabulary::actor::Role;
+    use crate::vocabulary::credential::Credential;
+    use crate::vocabulary::ids::CertificantId;
+    use crate::vocabulary::ids::CertificationId;
     use uuid::Uuid;
 
     fn d(s: &str) -> NaiveDate {

@@ -1,0 +1,199 @@
+//! Payment of a submission: by the processor's signed event, or recorded by staff; each event
+//! applied once, anything that is not exactly the fee recorded and flagged for staff.
+
+use crate::certification::CertificationAggregate;
+use crate::certification::changes::Changes;
+use crate::certification::item::Item;
+use crate::model::history::HistoryKind;
+use crate::model::notice::Notice;
+use crate::model::notice::OutboxMessage;
+use crate::model::notice::Recipient;
+use crate::model::renewal::PaymentEventFacts;
+use crate::model::renewal::PaymentRecord;
+use crate::model::renewal::PaymentSource;
+use crate::model::renewal::Renewal;
+use crate::model::renewal::RenewalStatus;
+use crate::model::renewal::status_name;
+use crate::usecase::submission::money;
+use crate::vocabulary::actor::Actor;
+use crate::vocabulary::error::DomainError;
+use chrono::{DateTime, Utc};
+
+impl CertificationAggregate {
+    /// Apply a payment event to the submission `order_number` names. `Ok(None)` when there is
+    /// nothing to change: the event was applied before (redelivered, however much later), or it
+    /// is a failure notice. A payment that pays the submission moves it to review and queues the
+    /// receipt; anything else is recorded and flagged for staff.
+    pub fn apply_payment(
+        &self,
+        order_number: &str,
+        event: &PaymentEventFacts,
+        recipient: Recipient,
+        message_id: uuid::Uuid,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Changes>, DomainError> {
+        let r = self
+            .renewal_by_order(order_number)
+            .ok_or(DomainError::NotFound("submission"))?;
+        if r.processed_events.contains(&event.event_id) {
+            return Ok(None);
+        }
+        let mut next = r.clone();
+        next.processed_events.push(event.event_id.clone());
+        if event.refunded {
+            next.flags.push(format!(
+                "refunded by the processor (event {})",
+                event.event_id
+            ));
+        }
+        if !event.succeeded {
+            return Ok(Some(self.payment_change(next, false, None, actor, now)));
+        }
+        let source = PaymentSource::Processor {
+            event_id: event.event_id.clone(),
+            reference: event.reference.clone(),
+        };
+        let (amount, currency) = (
+            event.amount_minor.unwrap_or(0),
+            event
+                .currency
+                .clone()
+                .unwrap_or_default()
+                .to_ascii_uppercase(),
+        );
+        Ok(Some(self.receive(
+            next, source, amount, currency, recipient, message_id, actor, now,
+        )))
+    }
+
+    /// Staff record a payment made outside the processor (a cheque, an invoice).
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_payment(
+        &self,
+        renewal_id: uuid::Uuid,
+        reference: String,
+        amount_minor: i64,
+        currency: String,
+        recipient: Recipient,
+        message_id: uuid::Uuid,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Renewal, Changes), DomainError> {
+        let r = self.renewal(renewal_id)?.clone();
+        let source = PaymentSource::Staff {
+            reference,
+            by: actor.acted_by(),
+        };
+        let changes = self.receive(
+            r,
+            source,
+            amount_minor,
+            currency.to_ascii_uppercase(),
+            recipient,
+            message_id,
+            actor,
+            now,
+        );
+        let renewal = changes
+            .puts()
+            .iter()
+            .find_map(|i| match i {
+                Item::Renewal(r) if r.id == renewal_id => Some(r.clone()),
+                _ => None,
+            })
+            .ok_or(DomainError::NotFound("submission"))?;
+        Ok((renewal, changes))
+    }
+
+    /// A payment received for `next` (the renewal as it will be): accepted if it pays exactly
+    /// what is owed while payment is awaited, else recorded and flagged.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn receive(
+        &self,
+        mut next: Renewal,
+        source: PaymentSource,
+        amount_minor: i64,
+        currency: String,
+        recipient: Recipient,
+        message_id: uuid::Uuid,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Changes {
+        let charge = next.charge.clone();
+        let exact = charge.as_ref().is_some_and(|c| {
+            i64::try_from(c.amount_minor).ok() == Some(amount_minor) && c.currency == currency
+        });
+        let awaited = next.status == RenewalStatus::AwaitingPayment;
+        let accepted = exact && awaited;
+        if !accepted {
+            let why = if !awaited {
+                format!(
+                    "a payment of {} arrived while the submission was {}: refund or apply it by hand",
+                    money(amount_minor, &currency),
+                    status_name(next.status)
+                )
+            } else {
+                let owed = charge
+                    .as_ref()
+                    .map_or_else(String::new, |c| money(c.amount_minor as i64, &c.currency));
+                format!(
+                    "paid {} but the fee is {owed}: not accepted",
+                    money(amount_minor, &currency)
+                )
+            };
+            next.flags.push(why);
+        }
+        next.payments.push(PaymentRecord {
+            source,
+            amount_minor,
+            currency: currency.clone(),
+            received_at: now,
+            accepted,
+        });
+        let mut receipt = None;
+        if accepted {
+            next.status = RenewalStatus::InReview;
+            next.paid_at = Some(now);
+            receipt = Some(OutboxMessage::new(
+                message_id,
+                self.certification.id,
+                recipient,
+                Notice::Receipt(crate::model::notice::Receipt {
+                    certification_id: self.certification.id,
+                    credential: self.certification.credential,
+                    order_number: next.order_number.clone(),
+                    amount_minor,
+                    currency,
+                    paid_at: now,
+                }),
+                now,
+            ));
+        }
+        self.payment_change(next, accepted, receipt, actor, now)
+    }
+
+    pub(crate) fn payment_change(
+        &self,
+        next: Renewal,
+        accepted: bool,
+        receipt: Option<OutboxMessage>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Changes {
+        let mut change = self
+            .change(
+                actor,
+                now,
+                HistoryKind::PaymentRecorded {
+                    renewal_id: next.id,
+                    accepted,
+                },
+            )
+            .put(Item::Renewal(next));
+        if let Some(message) = receipt {
+            change = change.put(Item::Outbox(message));
+        }
+        change.build()
+    }
+}

@@ -6,6 +6,7 @@
 //! docs/performance.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+use recert_domain::Decide;
 use recert_domain::model::entry::Activity;
 use recert_domain::{Actor, CertificationId, EntryId};
 use recert_tests::contention::post_json;
@@ -38,7 +39,18 @@ async fn grow_to(app: &Harness, id: CertificationId, actor: &Actor, entry: Entry
         let mut activity: Activity = aggregate.entry(entry).unwrap().activity.clone();
         activity.title = format!("Revision {}", aggregate.certification.version);
         let now = chrono::Utc::now();
-        let (_, changes) = aggregate.update_entry(entry, activity, actor, now).unwrap();
+        let (_, changes) = aggregate
+            .update_entry(
+                &Decide::new(
+                    &recert_domain::RuleBook::default_rules().versions()[0],
+                    actor,
+                    now,
+                    uuid::Uuid::now_v7(),
+                ),
+                entry,
+                activity,
+            )
+            .unwrap();
         app.store.commit(&changes).await.unwrap();
     }
 }

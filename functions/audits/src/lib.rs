@@ -318,13 +318,12 @@ pub async fn declare_evidence(
             Concurrency::Commutes,
             |ctx| {
                 let (declared, changes) = ctx.aggregate.declare_evidence(
+                    &ctx.decide(),
                     entry_id,
                     input.clone(),
                     evidence_id,
                     key.clone(),
                     max_bytes,
-                    ctx.actor,
-                    ctx.now,
                 )?;
                 Ok((
                     changes,
@@ -490,7 +489,6 @@ pub async fn respond(
         }
     }
     let to = state.recipient(&principal, certification_id).await?;
-    let message_id = uuid::Uuid::now_v7();
     state
         .execute(
             &principal,
@@ -498,13 +496,9 @@ pub async fn respond(
             None,
             Concurrency::Commutes,
             |ctx| {
-                let (audit, changes) = ctx.aggregate.respond_to_audit(
-                    &uploaded,
-                    to.clone(),
-                    message_id,
-                    ctx.actor,
-                    ctx.now,
-                )?;
+                let (audit, changes) =
+                    ctx.aggregate
+                        .respond_to_audit(&ctx.decide(), &uploaded, to.clone())?;
                 Ok((changes, Reply::ok(audit)))
             },
         )
@@ -532,7 +526,6 @@ pub async fn decide(
 ) -> Result<Response, ApiError> {
     principal.require(&AUDITORS)?;
     let to = state.recipient(&principal, certification_id).await?;
-    let message_id = uuid::Uuid::now_v7();
     state
         .execute(
             &principal,
@@ -541,12 +534,9 @@ pub async fn decide(
             Concurrency::Commutes,
             |ctx| {
                 let (audit, changes) = ctx.aggregate.decide_audit(
+                    &ctx.decide(),
                     input.decisions.clone(),
-                    ctx.rules,
                     to.clone(),
-                    message_id,
-                    ctx.actor,
-                    ctx.now,
                 )?;
                 Ok((changes, Reply::ok(audit)))
             },

@@ -84,7 +84,6 @@ pub async fn record_exam_pass(
         )
     });
     let recipient = state.recipient(&principal, certification_id).await?;
-    let message_id = uuid::Uuid::now_v7();
     state
         .execute(
             &principal,
@@ -93,13 +92,10 @@ pub async fn record_exam_pass(
             Concurrency::Commutes,
             |ctx| {
                 let (outcome, changes) = ctx.aggregate.record_exam_pass(
+                    &ctx.decide(),
                     input.passed_on,
                     &input.reference,
-                    ctx.rules,
                     recipient.clone(),
-                    message_id,
-                    ctx.actor,
-                    ctx.now,
                 )?;
                 let reference = match &changes.event().kind {
                     HistoryKind::ExamPassed { reference, .. } => reference.clone(),

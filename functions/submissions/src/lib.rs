@@ -256,14 +256,9 @@ pub async fn submit(
                     attestation_version: input.attestation_version.clone(),
                     billing_address: input.billing_address.clone(),
                 };
-                let (renewal, changes) = ctx.aggregate.submit(
-                    request,
-                    ctx.rules,
-                    membership,
-                    submission_id,
-                    ctx.actor,
-                    ctx.now,
-                )?;
+                let (renewal, changes) =
+                    ctx.aggregate
+                        .submit(&ctx.decide(), request, membership, submission_id)?;
                 Ok((
                     changes,
                     Reply::created(submission_path(certification_id, renewal.id), renewal),
@@ -335,7 +330,7 @@ pub async fn withdraw(
 ) -> Result<Response, ApiError> {
     principal.require(&SUBMITTERS)?;
     decide(&state, &principal, certification_id, |ctx| {
-        ctx.aggregate.withdraw(submission_id, ctx.actor, ctx.now)
+        ctx.aggregate.withdraw(&ctx.decide(), submission_id)
     })
     .await
 }
@@ -370,17 +365,14 @@ pub async fn record_payment(
         ));
     }
     let (_, recipient, _) = visible(&state, &principal, certification_id).await?;
-    let message_id = uuid::Uuid::now_v7();
     decide(&state, &principal, certification_id, |ctx| {
         ctx.aggregate.record_payment(
+            &ctx.decide(),
             submission_id,
             reference.clone(),
             input.amount_minor,
             input.currency.clone(),
             recipient.clone(),
-            message_id,
-            ctx.actor,
-            ctx.now,
         )
     })
     .await
@@ -401,17 +393,10 @@ pub async fn approve(
 ) -> Result<Response, ApiError> {
     principal.require(&REVIEWERS)?;
     let (_, recipient, _) = visible(&state, &principal, certification_id).await?;
-    let message_id = uuid::Uuid::now_v7();
     // Two reviewers at once: the loser re-runs on fresh state and finds it decided (409).
     decide(&state, &principal, certification_id, |ctx| {
-        ctx.aggregate.approve(
-            submission_id,
-            ctx.rules,
-            recipient.clone(),
-            message_id,
-            ctx.actor,
-            ctx.now,
-        )
+        ctx.aggregate
+            .approve(&ctx.decide(), submission_id, recipient.clone())
     })
     .await
 }
@@ -433,15 +418,12 @@ pub async fn return_submission(
 ) -> Result<Response, ApiError> {
     principal.require(&REVIEWERS)?;
     let (_, recipient, _) = visible(&state, &principal, certification_id).await?;
-    let message_id = uuid::Uuid::now_v7();
     decide(&state, &principal, certification_id, |ctx| {
         ctx.aggregate.return_submission(
+            &ctx.decide(),
             submission_id,
             input.reasons.clone(),
             recipient.clone(),
-            message_id,
-            ctx.actor,
-            ctx.now,
         )
     })
     .await
@@ -566,20 +548,15 @@ pub async fn payment_webhook(
         reference: event.payment_reference.clone(),
     };
     let actor = Actor::Webhook(WebhookSender("payments".into()));
-    let message_id = uuid::Uuid::now_v7();
     let outcome = state
         .app
         .command(&actor, certification_id)
         .authorize(|_, _| Ok(()))
         .run(|ctx| {
-            match ctx.aggregate.apply_payment(
-                &order,
-                &facts,
-                recipient.clone(),
-                message_id,
-                ctx.actor,
-                ctx.now,
-            ) {
+            match ctx
+                .aggregate
+                .apply_payment(&ctx.decide(), &order, &facts, recipient.clone())
+            {
                 Ok(Some(changes)) => Ok(recert_app::Decision::commit(changes, "applied")),
                 Ok(None) => Ok(recert_app::Decision::Unchanged("duplicate")),
                 // Not a submission of the current cycle (decided long ago, or unknown): ignored,

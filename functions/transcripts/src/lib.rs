@@ -175,11 +175,10 @@ pub async fn create_entry(
                     .clone()
                     .validate(limits(ctx.rules, ctx.now.date_naive()))?;
                 let (entry, changes) = ctx.aggregate.add_entry(
+                    &ctx.decide(),
                     entry_id,
                     activity,
                     EntrySource::SelfReported,
-                    ctx.actor,
-                    ctx.now,
                 )?;
                 let location = format!("/certifications/{certification_id}/entries/{}", entry.id);
                 let etag = etag_of(&entry);
@@ -267,9 +266,9 @@ pub async fn replace_entry(
                 let activity = input
                     .clone()
                     .validate(limits(ctx.rules, ctx.now.date_naive()))?;
-                let (entry, changes) = ctx
-                    .aggregate
-                    .update_entry(entry_id, activity, ctx.actor, ctx.now)?;
+                let (entry, changes) =
+                    ctx.aggregate
+                        .update_entry(&ctx.decide(), entry_id, activity)?;
                 let etag = etag_of(&entry);
                 Ok((changes, Reply::ok(entry).tagged(etag)))
             },
@@ -308,7 +307,7 @@ pub async fn delete_entry(
             Concurrency::Entry(entry_id),
             |ctx| {
                 check_if_match(if_match.as_ref(), ctx.aggregate.entry(entry_id)?)?;
-                let changes = ctx.aggregate.remove_entry(entry_id, ctx.actor, ctx.now)?;
+                let changes = ctx.aggregate.remove_entry(&ctx.decide(), entry_id)?;
                 Ok((changes, Reply::no_content()))
             },
         )
@@ -339,9 +338,7 @@ pub async fn confirm_distinct(
             None,
             Concurrency::Entry(entry_id),
             |ctx| {
-                let (entry, changes) = ctx
-                    .aggregate
-                    .confirm_distinct(entry_id, ctx.actor, ctx.now)?;
+                let (entry, changes) = ctx.aggregate.confirm_distinct(&ctx.decide(), entry_id)?;
                 let etag = etag_of(&entry);
                 Ok((changes, Reply::ok(entry).tagged(etag)))
             },

@@ -105,13 +105,9 @@ pub async fn create_request(
             idempotency,
             Concurrency::Commutes,
             |ctx| {
-                let (request, changes) = ctx.aggregate.request_waiver(
-                    request_id,
-                    input.clone(),
-                    ctx.rules,
-                    ctx.actor,
-                    ctx.now,
-                )?;
+                let (request, changes) =
+                    ctx.aggregate
+                        .request_waiver(&ctx.decide(), request_id, input.clone())?;
                 Ok((
                     changes,
                     Reply::created(request_path(certification_id, request.id), request),
@@ -186,7 +182,7 @@ pub async fn withdraw_request(
             |ctx| {
                 let (request, changes) = ctx
                     .aggregate
-                    .withdraw_waiver_request(request_id, ctx.actor, ctx.now)?;
+                    .withdraw_waiver_request(&ctx.decide(), request_id)?;
                 Ok((changes, Reply::ok(request)))
             },
         )
@@ -213,7 +209,6 @@ pub async fn decide_request(
 ) -> Result<Response, ApiError> {
     principal.require(&COMMITTEE)?;
     let to = state.recipient(&principal, certification_id).await?;
-    let message_id = uuid::Uuid::now_v7();
     state
         .execute(
             &principal,
@@ -222,13 +217,10 @@ pub async fn decide_request(
             Concurrency::Commutes,
             |ctx| {
                 let (request, changes) = ctx.aggregate.decide_waiver_request(
+                    &ctx.decide(),
                     request_id,
                     input.clone(),
-                    ctx.rules,
                     to.clone(),
-                    message_id,
-                    ctx.actor,
-                    ctx.now,
                 )?;
                 Ok((changes, Reply::ok(request)))
             },

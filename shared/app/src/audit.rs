@@ -235,16 +235,9 @@ pub async fn audit_draw(app: &App, date: NaiveDate) -> Result<(JobReport, DrawOu
             selected: selected.is_some(),
         };
         let renewal_id = renewal.id;
-        let acted = act_on(app, &actor, *certification, |ctx, to, message_id| {
-            ctx.aggregate.judge_draw(
-                renewal_id,
-                judgement.clone(),
-                ctx.rules,
-                to,
-                message_id,
-                ctx.actor,
-                ctx.now,
-            )
+        let acted = act_on(app, &actor, *certification, |ctx, to| {
+            ctx.aggregate
+                .judge_draw(&ctx.decide(), renewal_id, judgement.clone(), to)
         })
         .await?;
         report.count(acted);
@@ -337,9 +330,8 @@ pub async fn audit_deadlines(app: &App, date: NaiveDate) -> Result<JobReport, Ap
         let due = due_certifications(app.store.as_ref(), date, kind).await?;
         report.due += due.len();
         for id in due {
-            let acted = act_on(app, &actor, id, |ctx, to, message_id| {
-                ctx.aggregate
-                    .act_on_audit_deadline(kind, to, message_id, ctx.actor, ctx.now)
+            let acted = act_on(app, &actor, id, |ctx, to| {
+                ctx.aggregate.act_on_audit_deadline(&ctx.decide(), kind, to)
             })
             .await?;
             report.count(acted);

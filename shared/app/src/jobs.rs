@@ -200,21 +200,20 @@ impl JobReport {
 }
 
 /// One job command on certification `id` that may email its certificant: `decide` gets the
-/// context, the certificant as recipient and a fresh message id, and returns the changes to
+/// context (its `decide()` for the domain) and the certificant as recipient, and returns the changes to
 /// commit (`None`: nothing to do). Whether it committed; `false` too when the certificant is gone.
 pub(crate) async fn act_on(
     app: &App,
     actor: &Actor,
     id: CertificationId,
-    decide: impl Fn(&Context<'_>, Recipient, uuid::Uuid) -> Option<recert_domain::Changes>,
+    decide: impl Fn(&Context<'_>, Recipient) -> Option<recert_domain::Changes>,
 ) -> Result<bool, AppError> {
     let Some(to) = recipient(app, id).await? else {
         return Ok(false);
     };
-    let message_id = uuid::Uuid::now_v7();
     app.command(actor, id)
         .run(|ctx: &Context<'_>| {
-            Ok(match decide(ctx, to.clone(), message_id) {
+            Ok(match decide(ctx, to.clone()) {
                 Some(changes) => Decision::commit(changes, true),
                 None => Decision::Unchanged(false),
             })
@@ -230,7 +229,7 @@ async fn act_on_due(
     date: NaiveDate,
     kind: DueKind,
     report: &mut JobReport,
-    decide: impl Fn(&Context<'_>, Recipient, uuid::Uuid) -> Option<recert_domain::Changes>,
+    decide: impl Fn(&Context<'_>, Recipient) -> Option<recert_domain::Changes>,
 ) -> Result<(), AppError> {
     let due = due_certifications(app.store.as_ref(), date, kind).await?;
     report.due += due.len();
@@ -252,10 +251,7 @@ pub async fn window_opens(app: &App, date: NaiveDate) -> Result<JobReport, AppEr
         date,
         DueKind::WindowOpens,
         &mut report,
-        |ctx, to, message_id| {
-            ctx.aggregate
-                .remind_window_opens(ctx.rules, to, message_id, ctx.actor, ctx.now)
-        },
+        |ctx, to| ctx.aggregate.remind_window_opens(&ctx.decide(), to),
     )
     .await?;
     report.log();
@@ -277,10 +273,7 @@ pub async fn lifecycle(app: &App, date: NaiveDate) -> Result<JobReport, AppError
             yesterday,
             DueKind::CycleCloses,
             &mut report,
-            |ctx, to, message_id| {
-                ctx.aggregate
-                    .lapse_if_unrenewed(to, message_id, ctx.actor, ctx.now)
-            },
+            |ctx, to| ctx.aggregate.lapse_if_unrenewed(&ctx.decide(), to),
         )
         .await?;
     }
@@ -301,10 +294,7 @@ pub async fn lifecycle(app: &App, date: NaiveDate) -> Result<JobReport, AppError
             closes_on,
             DueKind::CycleCloses,
             &mut report,
-            |ctx, to, message_id| {
-                ctx.aggregate
-                    .remind_closing(ctx.rules, to, message_id, ctx.actor, ctx.now)
-            },
+            |ctx, to| ctx.aggregate.remind_closing(&ctx.decide(), to),
         )
         .await?;
     }

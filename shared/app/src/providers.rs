@@ -367,9 +367,9 @@ impl App {
                 // back but each row's outcome.
                 .authorize(|_, _| Ok(()))
                 .run(|ctx| {
-                    let (outcomes, changes) = ctx
-                        .aggregate
-                        .post_completions(provider, &chunk, ctx.actor, ctx.now);
+                    let (outcomes, changes) =
+                        ctx.aggregate
+                            .post_completions(&ctx.decide(), provider, &chunk);
                     Ok(match changes {
                         Some(changes) => Decision::commit(changes, outcomes),
                         None => Decision::Unchanged(outcomes),
@@ -445,8 +445,8 @@ impl App {
                 certification_id, ..
             } => {
                 let id = *certification_id;
-                self.posting_command(actor, id, |aggregate, now| {
-                    aggregate.void_posting(&posting, reason, actor, now)
+                self.posting_command(actor, id, |aggregate, decide| {
+                    aggregate.void_posting(decide, &posting, reason)
                 })
                 .await
             }
@@ -479,8 +479,8 @@ impl App {
                     .provider(provider_id)
                     .await?
                     .ok_or(AppError::NotFound("provider"))?;
-                self.posting_command(actor, certification_id, |aggregate, now| {
-                    aggregate.link_posting(&posting, &provider, actor, now)
+                self.posting_command(actor, certification_id, |aggregate, decide| {
+                    aggregate.link_posting(decide, &posting, &provider)
                 })
                 .await
             }
@@ -495,8 +495,8 @@ impl App {
                 },
             ) => {
                 let remove = decision == Reconciliation::RemoveEntry;
-                self.posting_command(actor, *certification_id, |aggregate, now| {
-                    aggregate.decide_void(&posting, remove, actor, now)
+                self.posting_command(actor, *certification_id, |aggregate, decide| {
+                    aggregate.decide_void(decide, &posting, remove)
                 })
                 .await
             }
@@ -550,7 +550,7 @@ impl App {
         id: CertificationId,
         decide: impl Fn(
             &recert_domain::CertificationAggregate,
-            chrono::DateTime<chrono::Utc>,
+            &recert_domain::Decide<'_>,
         )
             -> Result<(Posting, recert_domain::Changes), recert_domain::DomainError>,
     ) -> Result<Posting, AppError> {
@@ -558,7 +558,7 @@ impl App {
             .command(actor, id)
             .authorize(|_, _| Ok(()))
             .run(|ctx| {
-                let (posting, changes) = decide(ctx.aggregate, ctx.now)?;
+                let (posting, changes) = decide(ctx.aggregate, &ctx.decide())?;
                 Ok(Decision::commit(changes, posting))
             })
             .await;

@@ -18,7 +18,9 @@
 use crate::{App, AppError};
 use chrono::{DateTime, Utc};
 use rand::Rng;
-use recert_domain::{Actor, CertificationAggregate, CertificationId, Changes, EntryId, RuleSet};
+use recert_domain::{
+    Actor, CertificationAggregate, CertificationId, Changes, Decide, EntryId, RuleSet,
+};
 use recert_store::StoreError;
 use std::time::{Duration, Instant};
 
@@ -103,6 +105,20 @@ pub struct Context<'a> {
     pub actor: &'a Actor,
     /// The command's time (from the injected clock), fresh on every attempt.
     pub now: DateTime<Utc>,
+    /// The id of the outbox message the command may queue, fresh on every attempt.
+    pub message_id: uuid::Uuid,
+}
+
+impl Context<'_> {
+    /// The domain's decision context: the rules, the actor, the time and the message id.
+    pub fn decide(&self) -> Decide<'_> {
+        Decide {
+            rules: self.rules,
+            actor: self.actor,
+            now: self.now,
+            message_id: self.message_id,
+        }
+    }
 }
 
 type Authorize<'a> =
@@ -192,6 +208,7 @@ impl<'a> Command<'a> {
                 rules: self.app.rules_for(&aggregate),
                 actor: self.actor,
                 now: self.app.clock.now(),
+                message_id: uuid::Uuid::now_v7(),
             };
             let (changes, output) = match decide(&context)? {
                 Decision::Unchanged(output) => return Ok(output),

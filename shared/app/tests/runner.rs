@@ -6,6 +6,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use recert_app::runner::Context;
 use recert_app::{Actor, App, AppError, Concurrency, Decision, JobName, RetryPolicy};
+use recert_domain::Decide;
 use recert_domain::model::entry::Activity;
 use recert_domain::{
     CertificantId, Certification, CertificationId, CertificationStatus, Changes, Credential,
@@ -80,11 +81,15 @@ async fn logged(store: &dyn Store, id: CertificationId, actor: &Actor, title: &s
     let entry_id = EntryId(Uuid::now_v7());
     let (_, changes) = aggregate
         .add_entry(
+            &Decide::new(
+                &recert_domain::RuleBook::default_rules().versions()[0],
+                actor,
+                now(),
+                uuid::Uuid::now_v7(),
+            ),
             entry_id,
             activity(title),
             EntrySource::SelfReported,
-            actor,
-            now(),
         )
         .unwrap();
     store.commit(&changes).await.unwrap();
@@ -117,20 +122,28 @@ async fn a_commuting_command_that_loses_a_race_is_retried_and_nothing_is_lost() 
             if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
                 // Another writer commits between this attempt's load and its commit.
                 let (_, other) = ctx.aggregate.add_entry(
+                    &Decide::new(
+                        &recert_domain::RuleBook::default_rules().versions()[0],
+                        ctx.actor,
+                        ctx.now,
+                        uuid::Uuid::now_v7(),
+                    ),
                     theirs,
                     activity("the other writer"),
                     EntrySource::SelfReported,
-                    ctx.actor,
-                    ctx.now,
                 )?;
                 commit_elsewhere(&store, other);
             }
             let (_, changes) = ctx.aggregate.add_entry(
+                &Decide::new(
+                    &recert_domain::RuleBook::default_rules().versions()[0],
+                    ctx.actor,
+                    ctx.now,
+                    uuid::Uuid::now_v7(),
+                ),
                 mine,
                 activity("mine"),
                 EntrySource::SelfReported,
-                ctx.actor,
-                ctx.now,
             )?;
             Ok(Decision::commit(changes, ()))
         })
@@ -158,16 +171,27 @@ async fn editing_an_entry_that_changed_meanwhile_is_a_real_conflict() {
             if attempts.fetch_add(1, Ordering::SeqCst) == 0 {
                 // Another writer edits the same entry between this load and this commit.
                 let (_, theirs) = ctx.aggregate.update_entry(
+                    &Decide::new(
+                        &recert_domain::RuleBook::default_rules().versions()[0],
+                        ctx.actor,
+                        ctx.now,
+                        uuid::Uuid::now_v7(),
+                    ),
                     target,
                     activity("their edit"),
-                    ctx.actor,
-                    ctx.now,
                 )?;
                 commit_elsewhere(&store, theirs);
             }
-            let (_, changes) =
-                ctx.aggregate
-                    .update_entry(target, activity("my edit"), ctx.actor, ctx.now)?;
+            let (_, changes) = ctx.aggregate.update_entry(
+                &Decide::new(
+                    &recert_domain::RuleBook::default_rules().versions()[0],
+                    ctx.actor,
+                    ctx.now,
+                    uuid::Uuid::now_v7(),
+                ),
+                target,
+                activity("my edit"),
+            )?;
             Ok(Decision::commit(changes, ()))
         })
         .await;
@@ -189,19 +213,27 @@ async fn contention_beyond_the_budget_is_a_conflict_not_a_hang() {
         .command(&me, id)
         .run(|ctx: &Context<'_>| {
             let (_, theirs) = ctx.aggregate.add_entry(
+                &Decide::new(
+                    &recert_domain::RuleBook::default_rules().versions()[0],
+                    ctx.actor,
+                    ctx.now,
+                    uuid::Uuid::now_v7(),
+                ),
                 EntryId(Uuid::now_v7()),
                 activity("x"),
                 EntrySource::SelfReported,
-                ctx.actor,
-                ctx.now,
             )?;
             commit_elsewhere(&store, theirs);
             let (_, changes) = ctx.aggregate.add_entry(
+                &Decide::new(
+                    &recert_domain::RuleBook::default_rules().versions()[0],
+                    ctx.actor,
+                    ctx.now,
+                    uuid::Uuid::now_v7(),
+                ),
                 EntryId(Uuid::now_v7()),
                 activity("y"),
                 EntrySource::SelfReported,
-                ctx.actor,
-                ctx.now,
             )?;
             Ok(Decision::commit(changes, ()))
         })

@@ -19,7 +19,7 @@ pub mod vocabulary;
 
 pub use audit::case::{Audit, AuditStatus, DrawJudgement};
 pub use calendar::{Cycle, RenewalWindow};
-pub use certification::{CertificationAggregate, ChangeBuilder, Changes, Item, ItemKey};
+pub use certification::{CertificationAggregate, ChangeBuilder, Changes, Decide, Item, ItemKey};
 pub use eligibility::{Eligibility, evaluate};
 pub use feed::{CalendarFeed, FeedToken};
 pub use model::certificant::Certificant;

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::{DateTime, NaiveDate, Utc};
+use recert_domain::Decide;
 use recert_domain::certification::{CertificationAggregate, Item};
 use recert_domain::model::entry::Activity;
 use recert_domain::model::notice::Notice;
@@ -101,11 +102,15 @@ fn aggregate(hours: u32) -> CertificationAggregate {
         };
         let (_, changes) = agg
             .add_entry(
+                &Decide::new(
+                    &recert_domain::RuleBook::default_rules().versions()[0],
+                    &me(),
+                    at("2024-05-02"),
+                    uuid::Uuid::now_v7(),
+                ),
                 EntryId(Uuid::from_u128(9)),
                 activity,
                 EntrySource::SelfReported,
-                &me(),
-                at("2024-05-02"),
             )
             .unwrap();
         agg = agg.apply(&changes);
@@ -121,12 +126,15 @@ fn submitted(
     let rules = rules();
     let (_, changes) = agg
         .submit(
+            &Decide::new(
+                rules.for_cycle_starting(agg.certification.cycle_starts_on),
+                &me(),
+                at(on),
+                uuid::Uuid::now_v7(),
+            ),
             request(),
-            rules.for_cycle_starting(agg.certification.cycle_starts_on),
             membership,
             Uuid::from_u128(50),
-            &me(),
-            at(on),
         )
         .unwrap();
     agg.clone().apply(&changes)
@@ -157,22 +165,18 @@ fn a_submission_is_priced_by_membership_on_record_attested_and_locks_the_entries
     let agg = aggregate(45);
     let (member, _) = agg
         .submit(
+            &Decide::new(set, &me(), at("2026-03-01"), uuid::Uuid::now_v7()),
             request(),
-            set,
             Membership::Member,
             Uuid::from_u128(50),
-            &me(),
-            at("2026-03-01"),
         )
         .unwrap();
     let (non_member, changes) = agg
         .submit(
+            &Decide::new(set, &me(), at("2026-03-01"), uuid::Uuid::now_v7()),
             request(),
-            set,
             Membership::NonMember,
             Uuid::from_u128(51),
-            &me(),
-            at("2026-03-01"),
         )
         .unwrap();
     assert_eq!(member.charge.as_ref().unwrap().amount_minor, 12500);
@@ -200,11 +204,15 @@ fn a_submission_is_priced_by_membership_on_record_attested_and_locks_the_entries
     let activity = after.entries[0].activity.clone();
     let err = after
         .add_entry(
+            &Decide::new(
+                &recert_domain::RuleBook::default_rules().versions()[0],
+                &me(),
+                at("2026-03-02"),
+                uuid::Uuid::now_v7(),
+            ),
             EntryId(Uuid::from_u128(10)),
             activity,
             EntrySource::SelfReported,
-            &me(),
-            at("2026-03-02"),
         )
         .unwrap_err();
     assert_eq!(conflict_code(err), "cycle_submitted");
@@ -217,12 +225,10 @@ fn every_refusal_has_its_code_and_its_facts() {
     let ready = aggregate(45);
     let submit = |agg: &CertificationAggregate, req: SubmitRequest, on: &str| {
         agg.submit(
+            &Decide::new(set, &me(), at(on), uuid::Uuid::now_v7()),
             req,
-            set,
             Membership::Member,
             Uuid::from_u128(60),
-            &me(),
-            at(on),
         )
     };
     // Outside the window, with its dates.
@@ -303,12 +309,34 @@ fn every_refusal_has_its_code_and_its_facts() {
 fn an_unpaid_submission_can_be_withdrawn_which_unlocks_the_entries() {
     let once = submitted(&aggregate(45), Membership::Member, "2026-03-01");
     let id = once.renewals[0].id;
-    let (withdrawn, changes) = once.withdraw(id, &me(), at("2026-03-02")).unwrap();
+    let (withdrawn, changes) = once
+        .withdraw(
+            &Decide::new(
+                &recert_domain::RuleBook::default_rules().versions()[0],
+                &me(),
+                at("2026-03-02"),
+                uuid::Uuid::now_v7(),
+            ),
+            id,
+        )
+        .unwrap();
     assert_eq!(withdrawn.status, RenewalStatus::Withdrawn);
     let after = once.apply(&changes);
     assert!(after.current_submission().is_none());
     assert_eq!(
-        conflict_code(after.withdraw(id, &me(), at("2026-03-03")).unwrap_err()),
+        conflict_code(
+            after
+                .withdraw(
+                    &Decide::new(
+                        &recert_domain::RuleBook::default_rules().versions()[0],
+                        &me(),
+                        at("2026-03-03"),
+                        uuid::Uuid::now_v7()
+                    ),
+                    id
+                )
+                .unwrap_err()
+        ),
         "not_withdrawable"
     );
     // ... and a new submission is taken.
@@ -321,12 +349,15 @@ fn a_payment_event_is_applied_once_and_anything_that_does_not_pay_the_fee_is_fla
     let order = once.renewals[0].order_number.clone();
     let pay = |agg: &CertificationAggregate, e: &PaymentEventFacts, on: &str| {
         agg.apply_payment(
+            &Decide::new(
+                &recert_domain::RuleBook::default_rules().versions()[0],
+                &Actor::Webhook(recert_domain::WebhookSender("payments".into())),
+                at(on),
+                Uuid::now_v7(),
+            ),
             &order,
             e,
             recipient(),
-            Uuid::now_v7(),
-            &Actor::Webhook(recert_domain::WebhookSender("payments".into())),
-            at(on),
         )
     };
     // Wrong amount: recorded, flagged, not paid.
@@ -396,17 +427,28 @@ fn a_payment_for_a_withdrawn_submission_is_recorded_and_flagged_never_accepted()
     let once = submitted(&aggregate(45), Membership::Member, "2026-03-01");
     let order = once.renewals[0].order_number.clone();
     let (_, w) = once
-        .withdraw(once.renewals[0].id, &me(), at("2026-03-02"))
+        .withdraw(
+            &Decide::new(
+                &recert_domain::RuleBook::default_rules().versions()[0],
+                &me(),
+                at("2026-03-02"),
+                uuid::Uuid::now_v7(),
+            ),
+            once.renewals[0].id,
+        )
         .unwrap();
     let withdrawn = once.apply(&w);
     let changes = withdrawn
         .apply_payment(
+            &Decide::new(
+                &recert_domain::RuleBook::default_rules().versions()[0],
+                &me(),
+                at("2026-03-03"),
+                Uuid::now_v7(),
+            ),
             &order,
             &paid_event("evt_late", 12500, "USD"),
             recipient(),
-            Uuid::now_v7(),
-            &me(),
-            at("2026-03-03"),
         )
         .unwrap()
         .unwrap();
@@ -425,12 +467,15 @@ fn in_review() -> CertificationAggregate {
     let order = once.renewals[0].order_number.clone();
     let paid = once
         .apply_payment(
+            &Decide::new(
+                &recert_domain::RuleBook::default_rules().versions()[0],
+                &me(),
+                at("2026-03-02"),
+                Uuid::now_v7(),
+            ),
             &order,
             &paid_event("evt_1", 12500, "USD"),
             recipient(),
-            Uuid::now_v7(),
-            &me(),
-            at("2026-03-02"),
         )
         .unwrap()
         .unwrap();
@@ -438,13 +483,15 @@ fn in_review() -> CertificationAggregate {
     let id = paid.renewals[0].id;
     let drawn = paid
         .judge_draw(
+            &Decide::new(
+                rules().for_cycle_starting(paid.certification.cycle_starts_on),
+                &me(),
+                at("2026-03-03"),
+                Uuid::now_v7(),
+            ),
             id,
             not_selected(),
-            rules().for_cycle_starting(paid.certification.cycle_starts_on),
             recipient(),
-            Uuid::now_v7(),
-            &me(),
-            at("2026-03-03"),
         )
         .unwrap();
     paid.apply(&drawn)
@@ -468,12 +515,15 @@ fn a_paid_submission_waits_for_the_audit_draw_and_is_judged_once() {
     let paid = once.clone().apply(
         &once
             .apply_payment(
+                &Decide::new(
+                    &recert_domain::RuleBook::default_rules().versions()[0],
+                    &me(),
+                    at("2026-03-02"),
+                    Uuid::now_v7(),
+                ),
                 &order,
                 &paid_event("evt_1", 12500, "USD"),
                 recipient(),
-                Uuid::now_v7(),
-                &me(),
-                at("2026-03-02"),
             )
             .unwrap()
             .unwrap(),
@@ -483,25 +533,19 @@ fn a_paid_submission_waits_for_the_audit_draw_and_is_judged_once() {
     let id = paid.renewals[0].id;
     let early = paid
         .approve(
+            &Decide::new(set, &reviewer(), at("2026-03-02"), Uuid::now_v7()),
             id,
-            set,
             recipient(),
-            Uuid::now_v7(),
-            &reviewer(),
-            at("2026-03-02"),
         )
         .unwrap_err();
     assert_eq!(conflict_code(early), "awaiting_audit_draw");
     let drawn = paid.clone().apply(
         &paid
             .judge_draw(
+                &Decide::new(set, &me(), at("2026-03-03"), Uuid::now_v7()),
                 id,
                 not_selected(),
-                set,
                 recipient(),
-                Uuid::now_v7(),
-                &me(),
-                at("2026-03-03"),
             )
             .unwrap(),
     );
@@ -514,13 +558,10 @@ fn a_paid_submission_waits_for_the_audit_draw_and_is_judged_once() {
     assert!(
         drawn
             .judge_draw(
+                &Decide::new(set, &me(), at("2026-03-04"), Uuid::now_v7()),
                 id,
                 again,
-                set,
-                recipient(),
-                Uuid::now_v7(),
-                &me(),
-                at("2026-03-04")
+                recipient()
             )
             .is_none()
     );
@@ -534,12 +575,9 @@ fn approval_moves_the_expiration_one_cycle_from_the_old_one_and_starts_the_next_
     let id = agg.renewals[0].id;
     let (approved, changes) = agg
         .approve(
+            &Decide::new(set, &reviewer(), at("2026-03-05"), Uuid::now_v7()),
             id,
-            set,
             recipient(),
-            Uuid::now_v7(),
-            &reviewer(),
-            at("2026-03-05"),
         )
         .unwrap();
     assert!(
@@ -562,12 +600,9 @@ fn approval_moves_the_expiration_one_cycle_from_the_old_one_and_starts_the_next_
         conflict_code(
             after
                 .approve(
+                    &Decide::new(set, &reviewer(), at("2026-03-05"), Uuid::now_v7()),
                     id,
-                    set,
-                    recipient(),
-                    Uuid::now_v7(),
-                    &reviewer(),
-                    at("2026-03-05")
+                    recipient()
                 )
                 .unwrap_err()
         ),
@@ -585,12 +620,9 @@ fn month_ends_are_clamped_when_the_expiration_moves() {
     let set = rules.for_cycle_starting(agg.certification.cycle_starts_on);
     let (_, changes) = agg
         .approve(
+            &Decide::new(set, &reviewer(), at("2028-01-05"), Uuid::now_v7()),
             agg.renewals[0].id,
-            set,
             recipient(),
-            Uuid::now_v7(),
-            &reviewer(),
-            at("2028-01-05"),
         )
         .unwrap();
     assert_eq!(changes.certification().expires_on, d("2031-02-28"));
@@ -603,12 +635,15 @@ fn a_returned_submission_unlocks_the_entries_and_a_resubmission_does_not_pay_twi
     let renewal = agg.renewals[0].clone();
     assert!(matches!(
         agg.return_submission(
+            &Decide::new(
+                &recert_domain::RuleBook::default_rules().versions()[0],
+                &reviewer(),
+                at("2026-03-05"),
+                Uuid::now_v7()
+            ),
             renewal.id,
             vec![],
-            recipient(),
-            Uuid::now_v7(),
-            &reviewer(),
-            at("2026-03-05")
+            recipient()
         ),
         Err(DomainError::Invalid(_))
     ));
@@ -618,12 +653,15 @@ fn a_returned_submission_unlocks_the_entries_and_a_resubmission_does_not_pay_twi
     }];
     let (returned, changes) = agg
         .return_submission(
+            &Decide::new(
+                &recert_domain::RuleBook::default_rules().versions()[0],
+                &reviewer(),
+                at("2026-03-05"),
+                Uuid::now_v7(),
+            ),
             renewal.id,
             reasons,
             recipient(),
-            Uuid::now_v7(),
-            &reviewer(),
-            at("2026-03-05"),
         )
         .unwrap();
     assert_eq!(returned.status, RenewalStatus::Returned);
@@ -639,12 +677,10 @@ fn a_returned_submission_unlocks_the_entries_and_a_resubmission_does_not_pay_twi
     let set = rules.for_cycle_starting(after.certification.cycle_starts_on);
     let (resubmitted, _) = after
         .submit(
+            &Decide::new(set, &me(), at("2026-03-06"), uuid::Uuid::now_v7()),
             request(),
-            set,
             Membership::Member,
             Uuid::from_u128(51),
-            &me(),
-            at("2026-03-06"),
         )
         .unwrap();
     assert_eq!(

@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use chrono::Duration;
+use recert_domain::Decide;
 use recert_domain::model::entry::Activity;
 use recert_domain::{
     CalendarFeed, CeEntry, CertificantId, Certification, CertificationAggregate, DueKind,
@@ -741,11 +742,15 @@ async fn bodies_round_trip_untouched() {
     a.title = "Zoë's «ethics» 研修 🚑".into();
     let (_, changes) = v1
         .add_entry(
+            &Decide::new(
+                &recert_domain::RuleBook::default_rules().versions()[0],
+                &actor(),
+                instant(1),
+                uuid::Uuid::now_v7(),
+            ),
             entry_id(9),
             a,
             EntrySource::SelfReported,
-            &actor(),
-            instant(1),
         )
         .expect("the domain accepts the entry");
     store.commit(&changes).await.expect("commit");

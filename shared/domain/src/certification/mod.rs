@@ -9,7 +9,9 @@
 //! certification), which always bumps the version and records one history event: no command can
 //! forget either.
 //!
-//! Files: this one (the aggregate and what every use case asks of it), [`item`], [`changes`].
+//! Files: this one (the aggregate and what every use case asks of it), [`item`], [`changes`], and
+//! `decide.rs`: [`Decide`], the one context every command decides with (the rules, the actor, the
+//! time, the id of the message it may queue), so no command takes more than a few arguments.
 
 use crate::eligibility::Eligibility;
 use crate::eligibility::EntryFacts;
@@ -32,9 +34,11 @@ use crate::vocabulary::error::DomainError;
 use crate::vocabulary::ids::EntryId;
 use std::collections::BTreeMap;
 pub mod changes;
+mod decide;
 pub mod item;
 pub use changes::{ChangeBuilder, Changes};
 use chrono::{DateTime, Utc};
+pub use decide::Decide;
 pub use item::{Item, ItemKey};
 
 /// The certification with its current cycle's working set, as loaded in one read.
@@ -348,11 +352,15 @@ mod tests {
         let me = Actor::Certificant(agg.certification.certificant_id);
         let (_, changes) = agg
             .add_entry(
+                &Decide::new(
+                    &crate::RuleBook::default_rules().versions()[0],
+                    &me,
+                    at(2),
+                    uuid::Uuid::now_v7(),
+                ),
                 EntryId(Uuid::from_u128(3)),
                 activity(),
                 EntrySource::SelfReported,
-                &me,
-                at(2),
             )
             .unwrap();
         assert_eq!(changes.expected_version(), 1);
@@ -390,11 +398,15 @@ mod tests {
         let me = Actor::Certificant(agg.certification.certificant_id);
         let (entry, changes) = agg
             .add_entry(
+                &Decide::new(
+                    &crate::RuleBook::default_rules().versions()[0],
+                    &me,
+                    at(2),
+                    uuid::Uuid::now_v7(),
+                ),
                 EntryId(Uuid::from_u128(3)),
                 activity(),
                 EntrySource::SelfReported,
-                &me,
-                at(2),
             )
             .unwrap();
         assert_eq!(entry.cycle_starts_on, date(2025, 1, 1));

@@ -3,6 +3,7 @@
 use super::*;
 use crate::certification::CertificationAggregate;
 use crate::certification::Changes;
+use crate::certification::Decide;
 use crate::model::certification::Certification;
 use crate::model::certification::CertificationStatus;
 use crate::model::entry::CeEntryInput;
@@ -124,7 +125,16 @@ fn post(
         .enumerate()
         .map(|(i, id)| (i + 1, completion(id)))
         .collect();
-    agg.post_completions(p, &rows, &poster(p), at("2026-04-01"))
+    agg.post_completions(
+        &Decide::new(
+            &crate::RuleBook::default_rules().versions()[0],
+            &poster(p),
+            at("2026-04-01"),
+            uuid::Uuid::now_v7(),
+        ),
+        p,
+        &rows,
+    )
 }
 
 #[test]
@@ -176,8 +186,16 @@ fn completions_outside_the_cycle_or_on_a_lapsed_certification_are_rejected() {
         completed_on: d("2024-08-31"),
         ..completion("C-1")
     };
-    let (outcomes, changes) =
-        aggregate().post_completions(&p, &[(1, early)], &poster(&p), at("2026-04-01"));
+    let (outcomes, changes) = aggregate().post_completions(
+        &Decide::new(
+            &crate::RuleBook::default_rules().versions()[0],
+            &poster(&p),
+            at("2026-04-01"),
+            uuid::Uuid::now_v7(),
+        ),
+        &p,
+        &[(1, early)],
+    );
     assert!(changes.is_none());
     assert!(matches!(
         &outcomes[0].1,
@@ -303,11 +321,15 @@ fn a_self_reported_copy_of_a_posted_entry_counts_once_until_confirmed_distinct()
     let own_id = EntryId(Uuid::from_u128(77));
     let (_, added) = agg
         .add_entry(
+            &Decide::new(
+                &crate::RuleBook::default_rules().versions()[0],
+                &me,
+                at("2026-04-02"),
+                uuid::Uuid::now_v7(),
+            ),
             own_id,
             own,
             EntrySource::SelfReported,
-            &me,
-            at("2026-04-02"),
         )
         .unwrap();
     let agg = agg.apply(&added);
@@ -321,7 +343,17 @@ fn a_self_reported_copy_of_a_posted_entry_counts_once_until_confirmed_distinct()
     let counted: Vec<_> = agg.entry_facts(&rules).iter().map(|f| f.id).collect();
     assert_eq!(counted, [posted_entry_id(&p.id, "C-1")]);
 
-    let (_, confirmed) = agg.confirm_distinct(own_id, &me, at("2026-04-03")).unwrap();
+    let (_, confirmed) = agg
+        .confirm_distinct(
+            &Decide::new(
+                &crate::RuleBook::default_rules().versions()[0],
+                &me,
+                at("2026-04-03"),
+                uuid::Uuid::now_v7(),
+            ),
+            own_id,
+        )
+        .unwrap();
     let agg = agg.apply(&confirmed);
     assert!(agg.probable_duplicates(&rules.duplicates).is_empty());
     assert_eq!(agg.entry_facts(&rules).len(), 2);
@@ -351,7 +383,16 @@ fn a_void_removes_the_entry_while_the_transcript_is_open_and_waits_for_staff_onc
     let posting = changes.postings()[0].posting().clone();
     let agg = aggregate().apply(&changes);
     let (voided, void) = agg
-        .void_posting(&posting, "sent in error", &poster(&p), at("2026-04-05"))
+        .void_posting(
+            &Decide::new(
+                &crate::RuleBook::default_rules().versions()[0],
+                &poster(&p),
+                at("2026-04-05"),
+                uuid::Uuid::now_v7(),
+            ),
+            &posting,
+            "sent in error",
+        )
         .unwrap();
     assert!(matches!(
         voided.status,
@@ -365,7 +406,16 @@ fn a_void_removes_the_entry_while_the_transcript_is_open_and_waits_for_staff_onc
     let mut locked = agg.clone();
     locked.certification.status = CertificationStatus::Lapsed;
     let (requested, change) = locked
-        .void_posting(&posting, "sent in error", &poster(&p), at("2026-04-05"))
+        .void_posting(
+            &Decide::new(
+                &crate::RuleBook::default_rules().versions()[0],
+                &poster(&p),
+                at("2026-04-05"),
+                uuid::Uuid::now_v7(),
+            ),
+            &posting,
+            "sent in error",
+        )
         .unwrap();
     assert!(matches!(
         requested.status,
@@ -374,7 +424,16 @@ fn a_void_removes_the_entry_while_the_transcript_is_open_and_waits_for_staff_onc
     assert!(requested.status.awaits_staff());
     assert!(change.deletes().is_empty());
     let (kept, decided) = locked
-        .decide_void(&requested, false, &admin(), at("2026-04-06"))
+        .decide_void(
+            &Decide::new(
+                &crate::RuleBook::default_rules().versions()[0],
+                &admin(),
+                at("2026-04-06"),
+                uuid::Uuid::now_v7(),
+            ),
+            &requested,
+            false,
+        )
         .unwrap();
     assert!(matches!(
         kept.status,
@@ -385,7 +444,16 @@ fn a_void_removes_the_entry_while_the_transcript_is_open_and_waits_for_staff_onc
     ));
     assert!(decided.deletes().is_empty());
     assert!(matches!(
-        locked.decide_void(&kept, true, &admin(), at("2026-04-07")),
+        locked.decide_void(
+            &Decide::new(
+                &crate::RuleBook::default_rules().versions()[0],
+                &admin(),
+                at("2026-04-07"),
+                uuid::Uuid::now_v7()
+            ),
+            &kept,
+            true
+        ),
         Err(DomainError::Conflict {
             code: crate::ConflictCode::PostingNotPending,
             ..
@@ -404,7 +472,16 @@ fn staff_link_an_unmatched_posting_and_the_entry_takes_the_providers_category() 
     );
     let agg = aggregate();
     let (linked, changes) = agg
-        .link_posting(&unmatched, &p, &admin(), at("2026-04-02"))
+        .link_posting(
+            &Decide::new(
+                &crate::RuleBook::default_rules().versions()[0],
+                &admin(),
+                at("2026-04-02"),
+                uuid::Uuid::now_v7(),
+            ),
+            &unmatched,
+            &p,
+        )
         .unwrap();
     assert!(matches!(
         &linked.status,

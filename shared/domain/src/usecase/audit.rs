@@ -16,6 +16,7 @@ use crate::audit::case::Evidence;
 use crate::audit::case::EvidenceDeclaration;
 use crate::audit::case::MAX_EVIDENCE_PER_ENTRY;
 use crate::certification::CertificationAggregate;
+use crate::certification::Decide;
 use crate::certification::changes::Changes;
 use crate::certification::item::Item;
 use crate::model::certification::CertificationStatus;
@@ -28,8 +29,6 @@ use crate::model::notice::Recipient;
 use crate::model::notice::missing_lines;
 use crate::model::renewal::Renewal;
 use crate::model::renewal::RenewalStatus;
-use crate::rules::RuleSet;
-use crate::vocabulary::actor::Actor;
 use crate::vocabulary::error::ConflictCode;
 use crate::vocabulary::error::DomainError;
 use crate::vocabulary::error::FieldErrors;
@@ -80,16 +79,12 @@ impl CertificationAggregate {
     /// it waits for an audit — every entry the eligibility engine counted must be documented
     /// within the rules' days, and the certificant is told which. `None` when the submission is
     /// not waiting for the draw (judged already, withdrawn, decided).
-    #[allow(clippy::too_many_arguments)]
     pub fn judge_draw(
         &self,
+        ctx: &Decide<'_>,
         renewal_id: uuid::Uuid,
         judgement: DrawJudgement,
-        rules: &RuleSet,
         recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Option<Changes> {
         let renewal = self.renewals.iter().find(|r| r.id == renewal_id)?;
         if renewal.status != RenewalStatus::InReview || renewal.draw.is_some() {
@@ -104,14 +99,14 @@ impl CertificationAggregate {
         };
         if !selected {
             return Some(
-                self.change(actor, now, what)
+                self.change(ctx.actor, ctx.now, what)
                     .put(Item::Renewal(next))
                     .build(),
             );
         }
         next.status = RenewalStatus::InAudit;
         let c = &self.certification;
-        let eligibility = self.eligibility(rules);
+        let eligibility = self.eligibility(ctx.rules);
         let counted = |id: EntryId| {
             eligibility
                 .allocation
@@ -123,8 +118,11 @@ impl CertificationAggregate {
             cycle_starts_on: renewal.cycle_starts_on,
             status: AuditStatus::DocumentsDue,
             draw: judgement,
-            selected_at: now,
-            due_on: days_after(now.date_naive(), rules.deadlines.audit_documentation_days),
+            selected_at: ctx.now,
+            due_on: days_after(
+                ctx.now.date_naive(),
+                ctx.rules.deadlines.audit_documentation_days,
+            ),
             extra_time_granted: false,
             entries: self
                 .entries
@@ -152,9 +150,9 @@ impl CertificationAggregate {
             missing: Vec::new(),
         });
         let mut change = self
-            .change(actor, now, what)
+            .change(ctx.actor, ctx.now, what)
             .put(Item::Renewal(next))
-            .put(self.message(recipient, message_id, notice, now));
+            .put(self.message(recipient, ctx.message_id, notice, ctx.now));
         for deadline in audit.deadlines() {
             change = change.put(Item::Deadline(deadline));
         }
@@ -163,16 +161,14 @@ impl CertificationAggregate {
 
     /// The certificant declares a file for an entry under audit; the caller signs an upload of
     /// exactly that file under `key`. Returns the evidence as recorded.
-    #[allow(clippy::too_many_arguments)]
     pub fn declare_evidence(
         &self,
+        ctx: &Decide<'_>,
         entry_id: EntryId,
         declaration: EvidenceDeclaration,
         evidence_id: uuid::Uuid,
         key: String,
         max_bytes: u64,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(Evidence, Changes), DomainError> {
         let mut errors = FieldErrors::default();
         crate::vocabulary::text::check(&mut errors, "file_name", &declaration.file_name, 200);
@@ -247,14 +243,18 @@ impl CertificationAggregate {
             size_bytes: declaration.size_bytes,
             sha256: declaration.sha256,
             key,
-            declared_at: now,
+            declared_at: ctx.now,
             uploaded: false,
         };
         entry.evidence.push(evidence.clone());
         // New documentation for a rejected entry asks for a new verdict.
         entry.decision = None;
         let changes = self
-            .change(actor, now, HistoryKind::EvidenceDeclared { entry_id })
+            .change(
+                ctx.actor,
+                ctx.now,
+                HistoryKind::EvidenceDeclared { entry_id },
+            )
             .put(Item::Audit(audit))
             .build();
         Ok((evidence, changes))
@@ -272,11 +272,9 @@ impl CertificationAggregate {
     /// auditors' queue, its reminders stop, and the certificant is told what was received.
     pub fn respond_to_audit(
         &self,
+        ctx: &Decide<'_>,
         uploaded: &std::collections::BTreeSet<uuid::Uuid>,
         recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(Audit, Changes), DomainError> {
         let mut audit = self.open_audit()?.clone();
         if audit.status != AuditStatus::DocumentsDue {
@@ -285,7 +283,7 @@ impl CertificationAggregate {
                 "this audit is not waiting for documentation",
             ));
         }
-        if now.date_naive() > audit.due_on {
+        if ctx.now.date_naive() > audit.due_on {
             return Err(DomainError::conflict(
                 ConflictCode::AuditOverdue,
                 format!("the documentation was due by {}", audit.due_on),
@@ -312,7 +310,7 @@ impl CertificationAggregate {
             ));
         }
         audit.status = AuditStatus::AwaitingDecision;
-        audit.responded_at = Some(now);
+        audit.responded_at = Some(ctx.now);
         let c = &self.certification;
         let notice = Notice::AuditReceived(AuditReceived {
             certification_id: c.id,
@@ -328,18 +326,18 @@ impl CertificationAggregate {
         });
         let mut change = self
             .change(
-                actor,
-                now,
+                ctx.actor,
+                ctx.now,
                 HistoryKind::AuditResponded {
                     renewal_id: audit.renewal_id,
                 },
             )
             .put(Item::Audit(audit.clone()))
-            .put(self.message(recipient, message_id, notice, now));
+            .put(self.message(recipient, ctx.message_id, notice, ctx.now));
         for kind in AUDIT_DEADLINES {
             if let Some(d) = self.open_deadline(kind) {
                 change = change.put(Item::Deadline(Deadline {
-                    done_at: Some(now),
+                    done_at: Some(ctx.now),
                     ..d.clone()
                 }));
             }
@@ -353,12 +351,9 @@ impl CertificationAggregate {
     /// document or log replacement hours; a gap after the extra time → failed, revoked.
     pub fn decide_audit(
         &self,
+        ctx: &Decide<'_>,
         decisions: Vec<DecisionInput>,
-        rules: &RuleSet,
         recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(Audit, Changes), DomainError> {
         let mut audit = self.open_audit()?.clone();
         if audit.status != AuditStatus::AwaitingDecision {
@@ -406,8 +401,8 @@ impl CertificationAggregate {
                 e.decision = Some(EntryDecision {
                     accepted: d.accepted,
                     reason: d.reason.map(|r| r.trim().to_owned()),
-                    by: actor.acted_by(),
-                    at: now,
+                    by: ctx.actor.acted_by(),
+                    at: ctx.now,
                 });
             }
         }
@@ -424,17 +419,18 @@ impl CertificationAggregate {
             .filter(|e| !rejected.contains(&e.id))
             .map(|e| e.activity.facts(e.id))
             .collect();
-        let eligibility = self.eligibility_of(rules, &facts);
+        let eligibility = self.eligibility_of(ctx.rules, &facts);
         let renewal = self
             .renewals
             .iter()
             .find(|r| r.id == audit.renewal_id)
             .ok_or(DomainError::NotFound("submission"))?;
-        let today = now.date_naive();
+        let today = ctx.now.date_naive();
         if eligibility.met {
             audit.status = AuditStatus::Passed;
-            audit.closed_at = Some(now);
-            let certificate_due_on = days_after(today, rules.deadlines.certificate_due_weeks * 7);
+            audit.closed_at = Some(ctx.now);
+            let certificate_due_on =
+                days_after(today, ctx.rules.deadlines.certificate_due_weeks * 7);
             let next = Renewal {
                 status: RenewalStatus::InReview,
                 certificate_due_on: Some(certificate_due_on),
@@ -449,22 +445,22 @@ impl CertificationAggregate {
             });
             let changes = self
                 .change(
-                    actor,
-                    now,
+                    ctx.actor,
+                    ctx.now,
                     HistoryKind::AuditPassed {
                         renewal_id: audit.renewal_id,
                     },
                 )
                 .put(Item::Renewal(next))
                 .put(Item::Audit(audit.clone()))
-                .put(self.message(recipient, message_id, notice, now))
+                .put(self.message(recipient, ctx.message_id, notice, ctx.now))
                 .build();
             return Ok((audit, changes));
         }
         if !audit.extra_time_granted {
             audit.status = AuditStatus::DocumentsDue;
             audit.extra_time_granted = true;
-            audit.due_on = days_after(today, rules.deadlines.audit_replacement_days);
+            audit.due_on = days_after(today, ctx.rules.deadlines.audit_replacement_days);
             let rejected_lines = audit
                 .entries
                 .iter()
@@ -490,14 +486,14 @@ impl CertificationAggregate {
             });
             let mut change = self
                 .change(
-                    actor,
-                    now,
+                    ctx.actor,
+                    ctx.now,
                     HistoryKind::AuditExtraTime {
                         renewal_id: audit.renewal_id,
                         due_on: audit.due_on,
                     },
                 )
-                .put(self.message(recipient, message_id, notice, now));
+                .put(self.message(recipient, ctx.message_id, notice, ctx.now));
             for deadline in audit.deadlines() {
                 change = change.put(Item::Deadline(deadline));
             }
@@ -512,27 +508,25 @@ impl CertificationAggregate {
                 .collect::<Vec<_>>()
                 .join("; ")
         );
-        Ok(self.fail_audit(audit, reason, recipient, message_id, actor, now))
+        Ok(self.fail_audit(ctx, audit, reason, recipient))
     }
 
     /// The audit failed: the credential is revoked and the certificant told why.
     pub(crate) fn fail_audit(
         &self,
+        ctx: &Decide<'_>,
         mut audit: Audit,
         reason: String,
         recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> (Audit, Changes) {
         let c = &self.certification;
         audit.status = AuditStatus::Failed;
-        audit.closed_at = Some(now);
+        audit.closed_at = Some(ctx.now);
         audit.failure = Some(reason.clone());
         let mut change = self
             .change(
-                actor,
-                now,
+                ctx.actor,
+                ctx.now,
                 HistoryKind::AuditFailed {
                     renewal_id: audit.renewal_id,
                 },
@@ -541,7 +535,7 @@ impl CertificationAggregate {
             .put(Item::Audit(audit.clone()))
             .put(self.message(
                 recipient,
-                message_id,
+                ctx.message_id,
                 Notice::AuditOutcome(AuditOutcome {
                     certification_id: c.id,
                     credential: c.credential,
@@ -549,7 +543,7 @@ impl CertificationAggregate {
                     certificate_due_on: None,
                     reason: Some(reason),
                 }),
-                now,
+                ctx.now,
             ));
         if let Some(renewal) = self.renewals.iter().find(|r| r.id == audit.renewal_id) {
             change = change.put(Item::Renewal(Renewal {
@@ -560,7 +554,7 @@ impl CertificationAggregate {
         for kind in AUDIT_DEADLINES {
             if let Some(d) = self.open_deadline(kind) {
                 change = change.put(Item::Deadline(Deadline {
-                    done_at: Some(now),
+                    done_at: Some(ctx.now),
                     ..d.clone()
                 }));
             }
@@ -573,15 +567,13 @@ impl CertificationAggregate {
     /// nothing to do (done already, responded, not yet due).
     pub fn act_on_audit_deadline(
         &self,
+        ctx: &Decide<'_>,
         kind: DueKind,
         recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Option<Changes> {
         let deadline = self.open_deadline(kind)?;
         let audit = self.current_audit()?;
-        let today = now.date_naive();
+        let today = ctx.now.date_naive();
         if audit.status != AuditStatus::DocumentsDue || deadline.on > today {
             return None;
         }
@@ -591,10 +583,7 @@ impl CertificationAggregate {
                 return None;
             }
             let reason = format!("no documentation was received by {}", audit.due_on);
-            return Some(
-                self.fail_audit(audit.clone(), reason, recipient, message_id, actor, now)
-                    .1,
-            );
+            return Some(self.fail_audit(ctx, audit.clone(), reason, recipient).1);
         }
         let notice = Notice::AuditReminder(AuditReminder {
             certification_id: c.id,
@@ -605,17 +594,17 @@ impl CertificationAggregate {
         });
         Some(
             self.change(
-                actor,
-                now,
+                ctx.actor,
+                ctx.now,
                 HistoryKind::NoticeQueued {
                     template: notice.template().to_owned(),
                 },
             )
             .put(Item::Deadline(Deadline {
-                done_at: Some(now),
+                done_at: Some(ctx.now),
                 ..deadline.clone()
             }))
-            .put(self.message(recipient, message_id, notice, now))
+            .put(self.message(recipient, ctx.message_id, notice, ctx.now))
             .build(),
         )
     }

@@ -33,6 +33,7 @@
 //! [`Cycle::next_expiration`]: crate::calendar::Cycle::next_expiration
 
 use crate::certification::CertificationAggregate;
+use crate::certification::Decide;
 use crate::certification::changes::Changes;
 use crate::certification::item::Item;
 use crate::model::certification::CertificationStatus;
@@ -43,13 +44,11 @@ use crate::model::notice::Notice;
 use crate::model::notice::OutboxMessage;
 use crate::model::notice::Recipient;
 use crate::model::renewal::RenewalStatus;
-use crate::rules::RuleSet;
-use crate::vocabulary::actor::Actor;
 use crate::vocabulary::dates::add_months;
 use crate::vocabulary::error::ConflictCode;
 use crate::vocabulary::error::DomainError;
 use crate::vocabulary::error::FieldErrors;
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 /// The most characters an exam reference may have.
@@ -82,16 +81,12 @@ impl CertificationAggregate {
     /// Record an exam pass on `passed_on` (see the module docs): renew an active certification
     /// from its old expiration, or reinstate a lapsed or revoked one with a new cycle from the
     /// pass date. The certificant is told through the outbox (`recipient`, `message_id`).
-    #[allow(clippy::too_many_arguments)]
     pub fn record_exam_pass(
         &self,
+        ctx: &Decide<'_>,
         passed_on: NaiveDate,
         reference: &str,
-        rules: &RuleSet,
         recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(ExamOutcome, Changes), DomainError> {
         let c = &self.certification;
         let mut errors = FieldErrors::default();
@@ -101,7 +96,7 @@ impl CertificationAggregate {
             reference,
             MAX_EXAM_REFERENCE_CHARS,
         );
-        let today = now.date_naive();
+        let today = ctx.now.date_naive();
         if passed_on > today {
             errors.add(
                 "passed_on",
@@ -119,7 +114,7 @@ impl CertificationAggregate {
         errors.into_result().map_err(DomainError::Invalid)?;
 
         let cycle = c.cycle();
-        let cycle_years = rules.credential(c.credential).cycle_years;
+        let cycle_years = ctx.rules.credential(c.credential).cycle_years;
         let (outcome, starts_on, expires_on) = if !c.is_active()
             || passed_on > cycle.counting_ends_on()
         {
@@ -130,7 +125,7 @@ impl CertificationAggregate {
             )
         } else {
             self.ensure_no_submission_deciding()?;
-            let window = cycle.window(&rules.deadlines);
+            let window = cycle.window(&ctx.rules.deadlines);
             if passed_on < window.opens_on {
                 return Err(DomainError::conflict(
                     ConflictCode::WindowNotOpen,
@@ -165,8 +160,8 @@ impl CertificationAggregate {
         });
         let mut change = self
             .change(
-                actor,
-                now,
+                ctx.actor,
+                ctx.now,
                 HistoryKind::ExamPassed {
                     passed_on,
                     reference,
@@ -182,7 +177,11 @@ impl CertificationAggregate {
                 root.renewed_by = None;
             })
             .put(Item::Outbox(OutboxMessage::new(
-                message_id, c.id, recipient, notice, now,
+                ctx.message_id,
+                c.id,
+                recipient,
+                notice,
+                ctx.now,
             )));
         // The old cycle is over: nothing of it is left for a job to act on.
         for open in self
@@ -191,11 +190,11 @@ impl CertificationAggregate {
             .filter(|d| d.cycle_starts_on == c.cycle_starts_on && d.done_at.is_none())
         {
             change = change.put(Item::Deadline(Deadline {
-                done_at: Some(now),
+                done_at: Some(ctx.now),
                 ..open.clone()
             }));
         }
-        for deadline in Deadline::of_cycle(&moved, &rules.deadlines) {
+        for deadline in Deadline::of_cycle(&moved, &ctx.rules.deadlines) {
             change = change.put(Item::Deadline(deadline));
         }
         Ok((outcome, change.build()))
@@ -235,10 +234,14 @@ mod tests {
     use crate::model::deadline::DueKind;
     use crate::model::renewal::Renewal;
     use crate::rules::RuleBook;
+    use crate::rules::RuleSet;
+    use crate::vocabulary::actor::Actor;
     use crate::vocabulary::actor::Role;
     use crate::vocabulary::credential::Credential;
     use crate::vocabulary::ids::CertificantId;
     use crate::vocabulary::ids::CertificationId;
+    use chrono::DateTime;
+    use chrono::Utc;
     use uuid::Uuid;
 
     fn d(s: &str) -> NaiveDate {
@@ -299,13 +302,10 @@ mod tests {
         today: &str,
     ) -> Result<(ExamOutcome, Changes), DomainError> {
         agg.record_exam_pass(
+            &Decide::new(&rules(), &admin(), at(today), Uuid::from_u128(99)),
             d(passed_on),
             reference,
-            &rules(),
             recipient(),
-            Uuid::from_u128(99),
-            &admin(),
-            at(today),
         )
     }
 

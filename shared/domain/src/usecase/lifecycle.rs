@@ -3,6 +3,7 @@
 
 use crate::certification::CertificationAggregate;
 use crate::certification::Changes;
+use crate::certification::Decide;
 use crate::certification::Item;
 use crate::model::certification::CertificationStatus;
 use crate::model::deadline::{Deadline, DueKind};
@@ -17,8 +18,6 @@ use crate::model::notice::WindowOpens;
 use crate::model::notice::missing_lines;
 use crate::model::notice::requirement_lines;
 use crate::model::renewal::RenewalStatus;
-use crate::rules::RuleSet;
-use crate::vocabulary::actor::Actor;
 use chrono::{DateTime, Utc};
 
 /// Issue `certification` under `rules`: version 1, its cycle's deadlines, and the welcome notice
@@ -66,11 +65,8 @@ impl CertificationAggregate {
     /// already reminded, lapsed, or the deadline is not yet due.
     pub fn remind_window_opens(
         &self,
-        rules: &crate::rules::RuleSet,
+        ctx: &Decide<'_>,
         recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &crate::vocabulary::actor::Actor,
-        now: DateTime<Utc>,
     ) -> Option<crate::certification::Changes> {
         use crate::certification::item::Item;
         use crate::model::certification::CertificationStatus;
@@ -78,11 +74,11 @@ impl CertificationAggregate {
         use crate::model::history::HistoryKind;
         let c = &self.certification;
         let deadline = self.open_deadline(DueKind::WindowOpens)?;
-        if c.status != CertificationStatus::Active || deadline.on > now.date_naive() {
+        if c.status != CertificationStatus::Active || deadline.on > ctx.now.date_naive() {
             return None;
         }
-        let eligibility = self.eligibility(rules);
-        let window = c.cycle().window(&rules.deadlines);
+        let eligibility = self.eligibility(ctx.rules);
+        let window = c.cycle().window(&ctx.rules.deadlines);
         let notice = Notice::WindowOpens(WindowOpens {
             certification_id: c.id,
             credential: c.credential,
@@ -92,14 +88,14 @@ impl CertificationAggregate {
             missing: missing_lines(&eligibility),
         });
         let done = crate::model::deadline::Deadline {
-            done_at: Some(now),
+            done_at: Some(ctx.now),
             ..deadline.clone()
         };
-        let message = OutboxMessage::new(message_id, c.id, recipient, notice, now);
+        let message = OutboxMessage::new(ctx.message_id, c.id, recipient, notice, ctx.now);
         Some(
             self.change(
-                actor,
-                now,
+                ctx.actor,
+                ctx.now,
                 HistoryKind::NoticeQueued {
                     template: message.notice.template().to_owned(),
                 },
@@ -115,20 +111,17 @@ impl CertificationAggregate {
     /// On a reminder day (`days_left` before the closing date, one of the rules' reminder days),
     /// tell the certificant what is still missing, or that only the submission remains. Once per
     /// reminder day (a marker deadline records the last one sent); nothing once submitted.
-    pub fn remind_closing(
-        &self,
-        rules: &RuleSet,
-        recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
-    ) -> Option<Changes> {
+    pub fn remind_closing(&self, ctx: &Decide<'_>, recipient: Recipient) -> Option<Changes> {
         let c = &self.certification;
-        let today = now.date_naive();
+        let today = ctx.now.date_naive();
         let closes_on = c.cycle().counting_ends_on();
         let days_left = u32::try_from((closes_on - today).num_days()).ok()?;
         if !c.is_active()
-            || !rules.lifecycle.closing_reminder_days.contains(&days_left)
+            || !ctx
+                .rules
+                .lifecycle
+                .closing_reminder_days
+                .contains(&days_left)
             || self.current_submission().is_some()
         {
             return None;
@@ -140,7 +133,7 @@ impl CertificationAggregate {
         if marker.is_some_and(|m| m.on >= today) {
             return None;
         }
-        let eligibility = self.eligibility(rules);
+        let eligibility = self.eligibility(ctx.rules);
         let notice = Notice::ClosingReminder(ClosingReminder {
             certification_id: c.id,
             credential: c.credential,
@@ -149,11 +142,11 @@ impl CertificationAggregate {
             met: eligibility.met,
             missing: missing_lines(&eligibility),
         });
-        let message = OutboxMessage::new(message_id, c.id, recipient, notice, now);
+        let message = OutboxMessage::new(ctx.message_id, c.id, recipient, notice, ctx.now);
         Some(
             self.change(
-                actor,
-                now,
+                ctx.actor,
+                ctx.now,
                 HistoryKind::NoticeQueued {
                     template: message.notice.template().to_owned(),
                 },
@@ -162,7 +155,7 @@ impl CertificationAggregate {
                 kind: DueKind::ClosingReminder,
                 cycle_starts_on: c.cycle_starts_on,
                 on: today,
-                done_at: Some(now),
+                done_at: Some(ctx.now),
             }))
             .put(Item::Outbox(message))
             .build(),
@@ -172,16 +165,10 @@ impl CertificationAggregate {
     /// After the closing date, a certification with no paid submission lapses (revoked; an
     /// unpaid submission is withdrawn) and the certificant is told. One whose submission is in
     /// review or in audit does not: that decision ends the cycle.
-    pub fn lapse_if_unrenewed(
-        &self,
-        recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
-    ) -> Option<Changes> {
+    pub fn lapse_if_unrenewed(&self, ctx: &Decide<'_>, recipient: Recipient) -> Option<Changes> {
         let c = &self.certification;
         let closed_on = c.cycle().counting_ends_on();
-        if !c.is_active() || now.date_naive() <= closed_on {
+        if !c.is_active() || ctx.now.date_naive() <= closed_on {
             return None;
         }
         let pending = self.current_submission();
@@ -197,10 +184,18 @@ impl CertificationAggregate {
             closed_on,
         });
         let mut change = self
-            .change(actor, now, HistoryKind::CertificationLapsed { closed_on })
+            .change(
+                ctx.actor,
+                ctx.now,
+                HistoryKind::CertificationLapsed { closed_on },
+            )
             .root(|root| root.status = CertificationStatus::Lapsed)
             .put(Item::Outbox(OutboxMessage::new(
-                message_id, c.id, recipient, notice, now,
+                ctx.message_id,
+                c.id,
+                recipient,
+                notice,
+                ctx.now,
             )));
         if let Some(unpaid) = pending.filter(|r| r.status == RenewalStatus::AwaitingPayment) {
             let mut withdrawn = unpaid.clone();

@@ -2,6 +2,7 @@
 //! applied once, anything that is not exactly the fee recorded and flagged for staff.
 
 use crate::certification::CertificationAggregate;
+use crate::certification::Decide;
 use crate::certification::changes::Changes;
 use crate::certification::item::Item;
 use crate::model::history::HistoryKind;
@@ -15,9 +16,7 @@ use crate::model::renewal::Renewal;
 use crate::model::renewal::RenewalStatus;
 use crate::model::renewal::status_name;
 use crate::usecase::submission::money;
-use crate::vocabulary::actor::Actor;
 use crate::vocabulary::error::DomainError;
-use chrono::{DateTime, Utc};
 
 impl CertificationAggregate {
     /// Apply a payment event to the submission `order_number` names. `Ok(None)` when there is
@@ -26,12 +25,10 @@ impl CertificationAggregate {
     /// receipt; anything else is recorded and flagged for staff.
     pub fn apply_payment(
         &self,
+        ctx: &Decide<'_>,
         order_number: &str,
         event: &PaymentEventFacts,
         recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<Option<Changes>, DomainError> {
         let r = self
             .renewal_by_order(order_number)
@@ -48,7 +45,7 @@ impl CertificationAggregate {
             ));
         }
         if !event.succeeded {
-            return Ok(Some(self.payment_change(next, false, None, actor, now)));
+            return Ok(Some(self.payment_change(ctx, next, false, None)));
         }
         let source = PaymentSource::Processor {
             event_id: event.event_id.clone(),
@@ -62,38 +59,33 @@ impl CertificationAggregate {
                 .unwrap_or_default()
                 .to_ascii_uppercase(),
         );
-        Ok(Some(self.receive(
-            next, source, amount, currency, recipient, message_id, actor, now,
-        )))
+        Ok(Some(
+            self.receive(ctx, next, source, amount, currency, recipient),
+        ))
     }
 
     /// Staff record a payment made outside the processor (a cheque, an invoice).
-    #[allow(clippy::too_many_arguments)]
     pub fn record_payment(
         &self,
+        ctx: &Decide<'_>,
         renewal_id: uuid::Uuid,
         reference: String,
         amount_minor: i64,
         currency: String,
         recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(Renewal, Changes), DomainError> {
         let r = self.renewal(renewal_id)?.clone();
         let source = PaymentSource::Staff {
             reference,
-            by: actor.acted_by(),
+            by: ctx.actor.acted_by(),
         };
         let changes = self.receive(
+            ctx,
             r,
             source,
             amount_minor,
             currency.to_ascii_uppercase(),
             recipient,
-            message_id,
-            actor,
-            now,
         );
         let renewal = changes
             .puts()
@@ -108,17 +100,14 @@ impl CertificationAggregate {
 
     /// A payment received for `next` (the renewal as it will be): accepted if it pays exactly
     /// what is owed while payment is awaited, else recorded and flagged.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn receive(
         &self,
+        ctx: &Decide<'_>,
         mut next: Renewal,
         source: PaymentSource,
         amount_minor: i64,
         currency: String,
         recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Changes {
         let charge = next.charge.clone();
         let exact = charge.as_ref().is_some_and(|c| {
@@ -148,15 +137,15 @@ impl CertificationAggregate {
             source,
             amount_minor,
             currency: currency.clone(),
-            received_at: now,
+            received_at: ctx.now,
             accepted,
         });
         let mut receipt = None;
         if accepted {
             next.status = RenewalStatus::InReview;
-            next.paid_at = Some(now);
+            next.paid_at = Some(ctx.now);
             receipt = Some(OutboxMessage::new(
-                message_id,
+                ctx.message_id,
                 self.certification.id,
                 recipient,
                 Notice::Receipt(crate::model::notice::Receipt {
@@ -165,26 +154,25 @@ impl CertificationAggregate {
                     order_number: next.order_number.clone(),
                     amount_minor,
                     currency,
-                    paid_at: now,
+                    paid_at: ctx.now,
                 }),
-                now,
+                ctx.now,
             ));
         }
-        self.payment_change(next, accepted, receipt, actor, now)
+        self.payment_change(ctx, next, accepted, receipt)
     }
 
     pub(crate) fn payment_change(
         &self,
+        ctx: &Decide<'_>,
         next: Renewal,
         accepted: bool,
         receipt: Option<OutboxMessage>,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Changes {
         let mut change = self
             .change(
-                actor,
-                now,
+                ctx.actor,
+                ctx.now,
                 HistoryKind::PaymentRecorded {
                     renewal_id: next.id,
                     accepted,

@@ -2,6 +2,7 @@
 //! linked by staff, voided.
 
 use crate::certification::CertificationAggregate;
+use crate::certification::Decide;
 use crate::certification::changes::Changes;
 use crate::certification::item::Item;
 use crate::model::entry::Activity;
@@ -20,7 +21,6 @@ use crate::model::posting::checked_reason;
 use crate::model::posting::not_waiting;
 use crate::model::posting::posted_entry_id;
 use crate::provider::Provider;
-use crate::vocabulary::actor::Actor;
 use crate::vocabulary::error::ConflictCode;
 use crate::vocabulary::error::DomainError;
 use chrono::{DateTime, Utc};
@@ -83,16 +83,15 @@ impl CertificationAggregate {
     /// (its entry exists) or rejected. `None` when nothing is to be written.
     pub fn post_completions(
         &self,
+        ctx: &Decide<'_>,
         provider: &Provider,
         completions: &[(usize, Completion)],
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> (Vec<(usize, RowOutcome)>, Option<Changes>) {
         let mut outcomes = Vec::with_capacity(completions.len());
         let mut created = Vec::new();
         let mut writes = Vec::new();
         for (row, completion) in completions {
-            let entry = self.posted_entry(provider, completion, now);
+            let entry = self.posted_entry(provider, completion, ctx.now);
             let id = entry.id;
             if let Some(existing) = self.entries.iter().find(|e| e.id == id) {
                 outcomes.push((
@@ -115,8 +114,8 @@ impl CertificationAggregate {
             let posting = Posting {
                 provider_id: provider.id.clone(),
                 completion: completion.clone(),
-                posted_at: now,
-                updated_at: now,
+                posted_at: ctx.now,
+                updated_at: ctx.now,
                 status: PostingStatus::Posted {
                     certification_id: self.certification.id,
                     entry_id: id,
@@ -138,8 +137,8 @@ impl CertificationAggregate {
             return (outcomes, None);
         }
         let mut change = self.change(
-            actor,
-            now,
+            ctx.actor,
+            ctx.now,
             HistoryKind::CompletionsPosted {
                 provider_id: provider.id.0.clone(),
                 entry_ids: created,
@@ -157,10 +156,9 @@ impl CertificationAggregate {
     /// provider's registered category) and the posting records where it went, in one commit.
     pub fn link_posting(
         &self,
+        ctx: &Decide<'_>,
         posting: &Posting,
         provider: &Provider,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(Posting, Changes), DomainError> {
         if !matches!(posting.status, PostingStatus::Unmatched { .. }) {
             return Err(not_waiting());
@@ -174,7 +172,7 @@ impl CertificationAggregate {
                 r.message,
             ));
         }
-        let entry = self.posted_entry(provider, &posting.completion, now);
+        let entry = self.posted_entry(provider, &posting.completion, ctx.now);
         if self.entries.iter().any(|e| e.id == entry.id) {
             return Err(DomainError::conflict(
                 ConflictCode::EntryExists,
@@ -182,17 +180,21 @@ impl CertificationAggregate {
             ));
         }
         let next = Posting {
-            updated_at: now,
+            updated_at: ctx.now,
             status: PostingStatus::Posted {
                 certification_id: self.certification.id,
                 entry_id: entry.id,
                 cycle_starts_on: self.certification.cycle_starts_on,
-                linked_by: actor.role().map(|r| r.as_str().to_string()),
+                linked_by: ctx.actor.role().map(|r| r.as_str().to_string()),
             },
             ..posting.clone()
         };
         let changes = self
-            .change(actor, now, HistoryKind::EntryAdded { entry_id: entry.id })
+            .change(
+                ctx.actor,
+                ctx.now,
+                HistoryKind::EntryAdded { entry_id: entry.id },
+            )
             .put(Item::Entry(entry))
             .post(PostingWrite::Replace {
                 current: Box::new(posting.clone()),
@@ -207,10 +209,9 @@ impl CertificationAggregate {
     /// in an older cycle) the void waits for staff.
     pub fn void_posting(
         &self,
+        ctx: &Decide<'_>,
         posting: &Posting,
         reason: &str,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(Posting, Changes), DomainError> {
         let PostingStatus::Posted {
             certification_id,
@@ -227,20 +228,20 @@ impl CertificationAggregate {
         let status = if open {
             PostingStatus::Voided {
                 reason,
-                at: now,
+                at: ctx.now,
                 entry_removed: true,
             }
         } else {
             PostingStatus::VoidRequested {
                 reason,
-                at: now,
+                at: ctx.now,
                 certification_id,
                 entry_id,
                 cycle_starts_on,
             }
         };
         let next = Posting {
-            updated_at: now,
+            updated_at: ctx.now,
             status,
             ..posting.clone()
         };
@@ -249,7 +250,7 @@ impl CertificationAggregate {
             next: Box::new(next.clone()),
         };
         let changes = if open {
-            self.change(actor, now, HistoryKind::EntryRemoved { entry_id })
+            self.change(ctx.actor, ctx.now, HistoryKind::EntryRemoved { entry_id })
                 .delete(crate::certification::ItemKey::Entry {
                     cycle: cycle_starts_on,
                     id: entry_id,
@@ -257,9 +258,13 @@ impl CertificationAggregate {
                 .post(write)
                 .build()
         } else {
-            self.change(actor, now, HistoryKind::PostingVoidRequested { entry_id })
-                .post(write)
-                .build()
+            self.change(
+                ctx.actor,
+                ctx.now,
+                HistoryKind::PostingVoidRequested { entry_id },
+            )
+            .post(write)
+            .build()
         };
         Ok((next, changes))
     }
@@ -268,10 +273,9 @@ impl CertificationAggregate {
     /// it; either way the posting is voided.
     pub fn decide_void(
         &self,
+        ctx: &Decide<'_>,
         posting: &Posting,
         remove: bool,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(Posting, Changes), DomainError> {
         let PostingStatus::VoidRequested {
             reason,
@@ -283,10 +287,10 @@ impl CertificationAggregate {
             return Err(not_waiting());
         };
         let next = Posting {
-            updated_at: now,
+            updated_at: ctx.now,
             status: PostingStatus::Voided {
                 reason: reason.clone(),
-                at: now,
+                at: ctx.now,
                 entry_removed: remove,
             },
             ..posting.clone()
@@ -296,8 +300,8 @@ impl CertificationAggregate {
             next: Box::new(next.clone()),
         };
         let mut change = self.change(
-            actor,
-            now,
+            ctx.actor,
+            ctx.now,
             HistoryKind::PostingVoidDecided {
                 entry_id: *entry_id,
                 removed: remove,

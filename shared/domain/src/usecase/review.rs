@@ -2,6 +2,7 @@
 //! reasons.
 
 use crate::certification::CertificationAggregate;
+use crate::certification::Decide;
 use crate::certification::changes::Changes;
 use crate::certification::item::Item;
 use crate::model::deadline::Deadline;
@@ -15,12 +16,9 @@ use crate::model::renewal::ReturnReason;
 use crate::model::renewal::Review;
 use crate::model::renewal::ReviewOutcome;
 use crate::model::renewal::status_name;
-use crate::rules::RuleSet;
-use crate::vocabulary::actor::Actor;
 use crate::vocabulary::error::ConflictCode;
 use crate::vocabulary::error::DomainError;
 use crate::vocabulary::error::FieldErrors;
-use chrono::{DateTime, Utc};
 
 impl CertificationAggregate {
     /// Approve a paid submission: the expiration moves one cycle length from the OLD expiration
@@ -28,25 +26,22 @@ impl CertificationAggregate {
     /// approval is queued for the certificant.
     pub fn approve(
         &self,
+        ctx: &Decide<'_>,
         renewal_id: uuid::Uuid,
-        rules: &RuleSet,
         recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(Renewal, Changes), DomainError> {
         let r = self.in_review(renewal_id)?;
         let c = &self.certification;
         let new_expires_on = c
             .cycle()
-            .next_expiration(rules.credential(c.credential).cycle_years);
+            .next_expiration(ctx.rules.credential(c.credential).cycle_years);
         let new_starts_on = c.expires_on.succ_opt().unwrap_or(c.expires_on);
         let approved = Renewal {
             status: RenewalStatus::Approved,
             review: Some(Box::new(Review {
                 outcome: ReviewOutcome::Approved { new_expires_on },
-                by: actor.acted_by(),
-                at: now,
+                by: ctx.actor.acted_by(),
+                at: ctx.now,
             })),
             ..r.clone()
         };
@@ -63,8 +58,8 @@ impl CertificationAggregate {
         });
         let mut change = self
             .change(
-                actor,
-                now,
+                ctx.actor,
+                ctx.now,
                 HistoryKind::RenewalApproved {
                     renewal_id,
                     new_expires_on,
@@ -78,9 +73,13 @@ impl CertificationAggregate {
             })
             .put(Item::Renewal(approved.clone()))
             .put(Item::Outbox(OutboxMessage::new(
-                message_id, c.id, recipient, notice, now,
+                ctx.message_id,
+                c.id,
+                recipient,
+                notice,
+                ctx.now,
             )));
-        for deadline in Deadline::of_cycle(&renewed, &rules.deadlines) {
+        for deadline in Deadline::of_cycle(&renewed, &ctx.rules.deadlines) {
             change = change.put(Item::Deadline(deadline));
         }
         Ok((approved, change.build()))
@@ -90,12 +89,10 @@ impl CertificationAggregate {
     /// resubmits inside the window without paying again.
     pub fn return_submission(
         &self,
+        ctx: &Decide<'_>,
         renewal_id: uuid::Uuid,
         reasons: Vec<ReturnReason>,
         recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(Renewal, Changes), DomainError> {
         let r = self.in_review(renewal_id)?;
         let mut errors = FieldErrors::default();
@@ -125,8 +122,8 @@ impl CertificationAggregate {
                 outcome: ReviewOutcome::Returned {
                     reasons: reasons.clone(),
                 },
-                by: actor.acted_by(),
-                at: now,
+                by: ctx.actor.acted_by(),
+                at: ctx.now,
             })),
             ..r.clone()
         };
@@ -138,14 +135,18 @@ impl CertificationAggregate {
             reasons: reasons.into_iter().map(|r| r.reason).collect(),
         });
         let changes = self
-            .change(actor, now, HistoryKind::RenewalReturned { renewal_id })
+            .change(
+                ctx.actor,
+                ctx.now,
+                HistoryKind::RenewalReturned { renewal_id },
+            )
             .put(Item::Renewal(returned.clone()))
             .put(Item::Outbox(OutboxMessage::new(
-                message_id,
+                ctx.message_id,
                 self.certification.id,
                 recipient,
                 notice,
-                now,
+                ctx.now,
             )))
             .build();
         Ok((returned, changes))

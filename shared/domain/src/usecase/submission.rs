@@ -4,6 +4,7 @@
 
 use crate::calendar::WindowState;
 use crate::certification::CertificationAggregate;
+use crate::certification::Decide;
 use crate::certification::changes::Changes;
 use crate::certification::item::Item;
 use crate::eligibility::Eligibility;
@@ -16,12 +17,11 @@ use crate::model::renewal::SubmitRequest;
 use crate::model::renewal::order_number;
 use crate::model::renewal::status_name;
 use crate::rules::RuleSet;
-use crate::vocabulary::actor::Actor;
 use crate::vocabulary::credential::Membership;
 use crate::vocabulary::error::ConflictCode;
 use crate::vocabulary::error::DomainError;
 use crate::vocabulary::error::FieldErrors;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 pub(crate) fn money(amount_minor: i64, currency: &str) -> String {
@@ -59,15 +59,12 @@ impl CertificationAggregate {
 
     /// Submit the current cycle's renewal (see the module docs). `membership` is the status on
     /// record; a returned submission's accepted payment is carried over (no paying twice).
-    #[allow(clippy::too_many_arguments)]
     pub fn submit(
         &self,
+        ctx: &Decide<'_>,
         request: SubmitRequest,
-        rules: &RuleSet,
         membership: Membership,
         renewal_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(Renewal, Changes), DomainError> {
         let mut errors = FieldErrors::default();
         let billing = request
@@ -79,33 +76,34 @@ impl CertificationAggregate {
                 "attestation",
                 format!(
                     "must be true: a renewal is taken only with the attestation \"{}\"",
-                    rules.attestation.text
+                    ctx.rules.attestation.text
                 ),
             ),
             None => errors.add("attestation", "is required and must be true"),
         }
         if let Some(v) = &request.attestation_version
-            && *v != rules.attestation.version
+            && *v != ctx.rules.attestation.version
         {
             errors.add(
                 "attestation_version",
                 format!(
                     "the attestation in force is version {}; read it again and attest to that one",
-                    rules.attestation.version
+                    ctx.rules.attestation.version
                 ),
             );
         }
         errors.into_result().map_err(DomainError::Invalid)?;
         let c = &self.certification;
-        let eligibility = self.eligibility(rules);
-        let readiness = SubmissionReadiness::assess(self, rules, &eligibility, now.date_naive());
+        let eligibility = self.eligibility(ctx.rules);
+        let readiness =
+            SubmissionReadiness::assess(self, ctx.rules, &eligibility, ctx.now.date_naive());
         if let Some(first) = readiness.reasons.first() {
             return Err(DomainError::conflict(first.code, first.message.clone()));
         }
-        let fee = rules.fee(c.credential, membership).ok_or_else(|| {
+        let fee = ctx.rules.fee(c.credential, membership).ok_or_else(|| {
             DomainError::conflict(
                 ConflictCode::NoFee,
-                "the rules hold no fee for this credential and membership",
+                "the ctx.rules hold no fee for this credential and membership",
             )
         })?;
         // A returned submission of this cycle that was paid: its payment carries over.
@@ -123,34 +121,38 @@ impl CertificationAggregate {
             } else {
                 RenewalStatus::AwaitingPayment
             },
-            submitted_at: now,
+            submitted_at: ctx.now,
             order_number: carried.map_or_else(
                 || order_number(c.id, renewal_id),
                 |r| r.order_number.clone(),
             ),
             attestation: Some(Box::new(AttestationRecord {
-                version: rules.attestation.version.clone(),
-                text: rules.attestation.text.clone(),
-                accepted_at: now,
+                version: ctx.rules.attestation.version.clone(),
+                text: ctx.rules.attestation.text.clone(),
+                accepted_at: ctx.now,
             })),
             billing_address: Some(Box::new(billing)),
             charge: Some(Box::new(Charge {
                 amount_minor: fee.amount_minor,
                 currency: fee.currency.clone(),
                 membership,
-                fee_table_effective_from: rules.effective_from,
+                fee_table_effective_from: ctx.rules.effective_from,
             })),
             payments: carried.map(|r| r.payments.clone()).unwrap_or_default(),
             processed_events: Vec::new(),
             flags: Vec::new(),
-            paid_at: carried.and_then(|r| r.paid_at.map(|_| now)),
+            paid_at: carried.and_then(|r| r.paid_at.map(|_| ctx.now)),
             review: None,
             // A resubmission after a return was judged by the draw already (judged once).
             draw: carried.and_then(|r| r.draw.clone()),
             certificate_due_on: None,
         };
         let changes = self
-            .change(actor, now, HistoryKind::RenewalSubmitted { renewal_id })
+            .change(
+                ctx.actor,
+                ctx.now,
+                HistoryKind::RenewalSubmitted { renewal_id },
+            )
             .put(Item::Renewal(renewal.clone()))
             .build();
         Ok((renewal, changes))
@@ -159,9 +161,8 @@ impl CertificationAggregate {
     /// Withdraw an unpaid submission: the entries unlock.
     pub fn withdraw(
         &self,
+        ctx: &Decide<'_>,
         renewal_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(Renewal, Changes), DomainError> {
         let r = self.renewal(renewal_id)?;
         if r.status != RenewalStatus::AwaitingPayment {
@@ -178,7 +179,11 @@ impl CertificationAggregate {
             ..r.clone()
         };
         let changes = self
-            .change(actor, now, HistoryKind::RenewalWithdrawn { renewal_id })
+            .change(
+                ctx.actor,
+                ctx.now,
+                HistoryKind::RenewalWithdrawn { renewal_id },
+            )
             .put(Item::Renewal(withdrawn.clone()))
             .build();
         Ok((withdrawn, changes))

@@ -2,6 +2,7 @@
 //! confirm that a self-reported entry is not a provider's posting.
 
 use crate::certification::CertificationAggregate;
+use crate::certification::Decide;
 use crate::certification::changes::Changes;
 use crate::certification::item::Item;
 use crate::model::entry::Activity;
@@ -10,21 +11,18 @@ use crate::model::entry::EntrySource;
 use crate::model::history::HistoryKind;
 use crate::model::posting::ProbableDuplicate;
 use crate::rules::DuplicateMatch;
-use crate::vocabulary::actor::Actor;
 use crate::vocabulary::error::ConflictCode;
 use crate::vocabulary::error::DomainError;
 use crate::vocabulary::ids::EntryId;
-use chrono::{DateTime, Utc};
 
 impl CertificationAggregate {
     /// Log an entry on the current cycle's transcript.
     pub fn add_entry(
         &self,
+        ctx: &Decide<'_>,
         id: EntryId,
         activity: Activity,
         source: EntrySource,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(CeEntry, Changes), DomainError> {
         // During an audit's extra time, replacement hours may be logged (never changed).
         if !self.in_audit_extra_time() {
@@ -43,11 +41,11 @@ impl CertificationAggregate {
             source,
             posting: None,
             distinct_confirmed: false,
-            created_at: now,
-            updated_at: now,
+            created_at: ctx.now,
+            updated_at: ctx.now,
         };
         let changes = self
-            .change(actor, now, HistoryKind::EntryAdded { entry_id: id })
+            .change(ctx.actor, ctx.now, HistoryKind::EntryAdded { entry_id: id })
             .put(Item::Entry(entry.clone()))
             .build();
         Ok((entry, changes))
@@ -55,37 +53,39 @@ impl CertificationAggregate {
 
     pub fn update_entry(
         &self,
+        ctx: &Decide<'_>,
         id: EntryId,
         activity: Activity,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(CeEntry, Changes), DomainError> {
         let existing = self.entry(id)?;
         self.ensure_transcript_open()?;
         Self::ensure_self_reported(existing)?;
         let entry = CeEntry {
             activity,
-            updated_at: now,
+            updated_at: ctx.now,
             ..existing.clone()
         };
         let changes = self
-            .change(actor, now, HistoryKind::EntryUpdated { entry_id: id })
+            .change(
+                ctx.actor,
+                ctx.now,
+                HistoryKind::EntryUpdated { entry_id: id },
+            )
             .put(Item::Entry(entry.clone()))
             .build();
         Ok((entry, changes))
     }
 
-    pub fn remove_entry(
-        &self,
-        id: EntryId,
-        actor: &Actor,
-        now: DateTime<Utc>,
-    ) -> Result<Changes, DomainError> {
+    pub fn remove_entry(&self, ctx: &Decide<'_>, id: EntryId) -> Result<Changes, DomainError> {
         let existing = self.entry(id)?;
         self.ensure_transcript_open()?;
         Self::ensure_self_reported(existing)?;
         Ok(self
-            .change(actor, now, HistoryKind::EntryRemoved { entry_id: id })
+            .change(
+                ctx.actor,
+                ctx.now,
+                HistoryKind::EntryRemoved { entry_id: id },
+            )
             .delete(Item::Entry(existing.clone()).key())
             .build())
     }
@@ -122,9 +122,8 @@ impl CertificationAggregate {
     /// provider's: it counts again.
     pub fn confirm_distinct(
         &self,
+        ctx: &Decide<'_>,
         id: EntryId,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(CeEntry, Changes), DomainError> {
         let existing = self.entry(id)?;
         self.ensure_transcript_open()?;
@@ -136,11 +135,15 @@ impl CertificationAggregate {
         }
         let entry = CeEntry {
             distinct_confirmed: true,
-            updated_at: now,
+            updated_at: ctx.now,
             ..existing.clone()
         };
         let changes = self
-            .change(actor, now, HistoryKind::EntryUpdated { entry_id: id })
+            .change(
+                ctx.actor,
+                ctx.now,
+                HistoryKind::EntryUpdated { entry_id: id },
+            )
             .put(Item::Entry(entry.clone()))
             .build();
         Ok((entry, changes))

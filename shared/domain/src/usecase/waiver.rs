@@ -2,6 +2,7 @@
 //! decision.
 
 use crate::certification::CertificationAggregate;
+use crate::certification::Decide;
 use crate::certification::changes::Changes;
 use crate::certification::item::Item;
 use crate::model::history::HistoryKind;
@@ -21,14 +22,12 @@ use crate::model::waiver::WaiverRequestInput;
 use crate::model::waiver::WaiverStatus;
 use crate::model::waiver::waiver_status_name;
 use crate::rules::RuleSet;
-use crate::vocabulary::actor::Actor;
 use crate::vocabulary::credential::Credential;
 use crate::vocabulary::dates::add_months;
 use crate::vocabulary::error::ConflictCode;
 use crate::vocabulary::error::DomainError;
 use crate::vocabulary::error::FieldErrors;
 use crate::vocabulary::hours::Hours;
-use chrono::{DateTime, Utc};
 
 impl CertificationAggregate {
     /// The waiver and extension requests of the current cycle, oldest first.
@@ -49,11 +48,9 @@ impl CertificationAggregate {
     /// request at a time, and within what the committee could grant.
     pub fn request_waiver(
         &self,
+        ctx: &Decide<'_>,
         id: uuid::Uuid,
         input: WaiverRequestInput,
-        rules: &RuleSet,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(WaiverRequest, Changes), DomainError> {
         let c = &self.certification;
         if !c.is_active() {
@@ -62,8 +59,8 @@ impl CertificationAggregate {
                 "this certification is no longer active (lapsed or revoked); only passing the exam again reinstates it",
             ));
         }
-        let cutoff = c.cycle().waiver_request_cutoff(&rules.deadlines);
-        if now.date_naive() > cutoff {
+        let cutoff = c.cycle().waiver_request_cutoff(&ctx.rules.deadlines);
+        if ctx.now.date_naive() > cutoff {
             return Err(DomainError::conflict(
                 ConflictCode::RequestCutoffPassed,
                 format!(
@@ -97,7 +94,7 @@ impl CertificationAggregate {
         let mut errors = FieldErrors::default();
         let reason =
             crate::vocabulary::text::check(&mut errors, "reason", &input.reason, MAX_REASON_CHARS);
-        self.check_relief(&input.relief, rules, "relief", &mut errors);
+        self.check_relief(&input.relief, ctx.rules, "relief", &mut errors);
         errors.into_result().map_err(DomainError::Invalid)?;
         let request = WaiverRequest {
             id,
@@ -105,13 +102,17 @@ impl CertificationAggregate {
             requested: input.relief,
             reason,
             status: WaiverStatus::Open,
-            requested_at: now,
-            requested_by: actor.acted_by(),
+            requested_at: ctx.now,
+            requested_by: ctx.actor.acted_by(),
             withdrawn_at: None,
             decision: None,
         };
         let changes = self
-            .change(actor, now, HistoryKind::WaiverRequested { request_id: id })
+            .change(
+                ctx.actor,
+                ctx.now,
+                HistoryKind::WaiverRequested { request_id: id },
+            )
             .put(Item::WaiverRequest(request.clone()))
             .build();
         Ok((request, changes))
@@ -120,18 +121,21 @@ impl CertificationAggregate {
     /// Withdraw an open request.
     pub fn withdraw_waiver_request(
         &self,
+        ctx: &Decide<'_>,
         id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(WaiverRequest, Changes), DomainError> {
         let request = self.open_waiver_request(id)?;
         let withdrawn = WaiverRequest {
             status: WaiverStatus::Withdrawn,
-            withdrawn_at: Some(now),
+            withdrawn_at: Some(ctx.now),
             ..request.clone()
         };
         let changes = self
-            .change(actor, now, HistoryKind::WaiverWithdrawn { request_id: id })
+            .change(
+                ctx.actor,
+                ctx.now,
+                HistoryKind::WaiverWithdrawn { request_id: id },
+            )
             .put(Item::WaiverRequest(withdrawn.clone()))
             .build();
         Ok((withdrawn, changes))
@@ -140,16 +144,12 @@ impl CertificationAggregate {
     /// The committee's decision: approve (granting what was asked, or `grant`, within the rules'
     /// bounds) or deny, with a note; the certificant is emailed. An approved extension moves the
     /// closing date at once; an approved waiver lowers the minimums of every later verdict.
-    #[allow(clippy::too_many_arguments)]
     pub fn decide_waiver_request(
         &self,
+        ctx: &Decide<'_>,
         id: uuid::Uuid,
         input: WaiverDecisionInput,
-        rules: &RuleSet,
         recipient: Recipient,
-        message_id: uuid::Uuid,
-        actor: &Actor,
-        now: DateTime<Utc>,
     ) -> Result<(WaiverRequest, Changes), DomainError> {
         let request = self.open_waiver_request(id)?;
         let c = &self.certification;
@@ -179,7 +179,7 @@ impl CertificationAggregate {
                         ),
                     );
                 } else {
-                    self.check_relief(&grant, rules, "grant", &mut errors);
+                    self.check_relief(&grant, ctx.rules, "grant", &mut errors);
                 }
                 Some(grant)
             }
@@ -201,8 +201,8 @@ impl CertificationAggregate {
                 approved,
                 granted: granted.clone(),
                 note: note.clone(),
-                by: actor.acted_by(),
-                at: now,
+                by: ctx.actor.acted_by(),
+                at: ctx.now,
             })),
             ..request.clone()
         };
@@ -213,7 +213,9 @@ impl CertificationAggregate {
         let mut closing = c.cycle();
         closing.extended_to = extended_to;
         let reduced = match &granted {
-            Some(Relief::Waiver { reductions }) => reduction_lines(rules, c.credential, reductions),
+            Some(Relief::Waiver { reductions }) => {
+                reduction_lines(ctx.rules, c.credential, reductions)
+            }
             _ => Vec::new(),
         };
         let notice = Notice::WaiverDecided(WaiverDecided {
@@ -227,8 +229,8 @@ impl CertificationAggregate {
         });
         let changes = self
             .change(
-                actor,
-                now,
+                ctx.actor,
+                ctx.now,
                 HistoryKind::WaiverDecided {
                     request_id: id,
                     approved,
@@ -237,7 +239,11 @@ impl CertificationAggregate {
             .root(|root| root.extended_to = extended_to)
             .put(Item::WaiverRequest(decided.clone()))
             .put(Item::Outbox(OutboxMessage::new(
-                message_id, c.id, recipient, notice, now,
+                ctx.message_id,
+                c.id,
+                recipient,
+                notice,
+                ctx.now,
             )))
             .build();
         Ok((decided, changes))
@@ -374,9 +380,12 @@ mod tests {
     use crate::model::renewal::Renewal;
     use crate::model::renewal::RenewalStatus;
     use crate::rules::RuleBook;
+    use crate::vocabulary::actor::Actor;
     use crate::vocabulary::ids::CertificantId;
     use crate::vocabulary::ids::CertificationId;
+    use chrono::DateTime;
     use chrono::NaiveDate;
+    use chrono::Utc;
     use uuid::Uuid;
 
     fn d(s: &str) -> NaiveDate {
@@ -450,8 +459,11 @@ mod tests {
             relief,
             reason: "leave".into(),
         };
-        let (_, changes) =
-            agg.request_waiver(Uuid::from_u128(9), input, &rules(), &me(agg), at(day))?;
+        let (_, changes) = agg.request_waiver(
+            &Decide::new(&rules(), &me(agg), at(day), uuid::Uuid::now_v7()),
+            Uuid::from_u128(9),
+            input,
+        )?;
         Ok(agg.clone().apply(&changes))
     }
 
@@ -466,13 +478,15 @@ mod tests {
             note: "decided".into(),
         };
         let (_, changes) = agg.decide_waiver_request(
+            &Decide::new(
+                &rules(),
+                &committee(),
+                at("2026-04-01"),
+                Uuid::from_u128(10),
+            ),
             Uuid::from_u128(9),
             input,
-            &rules(),
             recipient(),
-            Uuid::from_u128(10),
-            &committee(),
-            at("2026-04-01"),
         )?;
         Ok(agg.clone().apply(&changes))
     }
@@ -602,7 +616,15 @@ mod tests {
         let agg = aggregate();
         let job = Actor::System(crate::JobName("lifecycle".into()));
         let lapse = |a: &CertificationAggregate, day: &str| {
-            a.lapse_if_unrenewed(recipient(), Uuid::from_u128(11), &job, at(day))
+            a.lapse_if_unrenewed(
+                &Decide::new(
+                    &crate::RuleBook::default_rules().versions()[0],
+                    &job,
+                    at(day),
+                    Uuid::from_u128(11),
+                ),
+                recipient(),
+            )
         };
         assert!(
             lapse(&agg, "2026-08-31").is_none(),
@@ -637,7 +659,10 @@ mod tests {
         let agg = aggregate();
         let job = Actor::System(crate::JobName("lifecycle".into()));
         let remind = |a: &CertificationAggregate, day: &str| {
-            a.remind_closing(&rules(), recipient(), Uuid::from_u128(12), &job, at(day))
+            a.remind_closing(
+                &Decide::new(&rules(), &job, at(day), Uuid::from_u128(12)),
+                recipient(),
+            )
         };
         assert!(
             remind(&agg, "2026-06-03").is_none(),

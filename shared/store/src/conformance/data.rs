@@ -2,6 +2,7 @@
 //! and a commit from a loaded aggregate.
 
 use super::*;
+use recert_domain::Decide;
 
 // ---------------------------------------------------------------------------------------------
 // Test data
@@ -248,11 +249,15 @@ pub fn add_entry_changes(
 ) -> (CeEntry, Changes) {
     aggregate
         .add_entry(
+            &Decide::new(
+                &recert_domain::RuleBook::default_rules().versions()[0],
+                &actor(),
+                now,
+                uuid::Uuid::now_v7(),
+            ),
             id,
             activity(completed_on),
             EntrySource::SelfReported,
-            &actor(),
-            now,
         )
         .expect("the domain accepts the entry")
 }

@@ -2,6 +2,7 @@
 //! load rules out).
 
 use super::*;
+use recert_domain::Decide;
 
 /// A fresh certification with `entries` entries and a live idempotency record (a working set
 /// that spans several pages of a paged load); what the store now holds.
@@ -87,7 +88,15 @@ pub async fn a_load_never_pairs_old_items_with_a_new_version<S: Store + 'static>
                 if calls.fetch_add(1, Ordering::SeqCst) == 0 {
                     let now = load(&*plain, id).await;
                     let removal = now
-                        .remove_entry(entry_id(3), &actor(), instant(7))
+                        .remove_entry(
+                            &Decide::new(
+                                &recert_domain::RuleBook::default_rules().versions()[0],
+                                &actor(),
+                                instant(7),
+                                uuid::Uuid::now_v7(),
+                            ),
+                            entry_id(3),
+                        )
                         .expect("the domain removes the entry")
                         .with_idempotency(Some(idempotency_record(instant(7), "{}")));
                     plain

@@ -1,6 +1,7 @@
 //! Providers and their postings ([`crate::ProviderRegistry`], [`crate::PostingLedger`]).
 
 use super::*;
+use recert_domain::Decide;
 
 // ---------------------------------------------------------------------------------------------
 // Providers and their postings
@@ -112,7 +113,16 @@ pub async fn a_posting_commits_with_its_entry_exactly_once(store: &dyn Store) {
     let v1 = create_fresh(store).await;
     let number = v1.certification.certificate_number.clone();
     let rows = [(1, completion("C-1", &number, date(2026, 1, 5)))];
-    let (outcomes, changes) = v1.post_completions(&provider, &rows, &actor(), instant(1));
+    let (outcomes, changes) = v1.post_completions(
+        &Decide::new(
+            &recert_domain::RuleBook::default_rules().versions()[0],
+            &actor(),
+            instant(1),
+            uuid::Uuid::now_v7(),
+        ),
+        &provider,
+        &rows,
+    );
     let changes = changes.expect("a commit");
     assert_eq!(changes.postings().len(), 1);
     assert!(matches!(
@@ -142,7 +152,16 @@ pub async fn a_posting_commits_with_its_entry_exactly_once(store: &dyn Store) {
     assert_eq!(found, [stored]);
 
     let other = create_fresh(store).await;
-    let (_, again) = other.post_completions(&provider, &rows, &actor(), instant(2));
+    let (_, again) = other.post_completions(
+        &Decide::new(
+            &recert_domain::RuleBook::default_rules().versions()[0],
+            &actor(),
+            instant(2),
+            uuid::Uuid::now_v7(),
+        ),
+        &provider,
+        &rows,
+    );
     assert!(matches!(
         store.commit(&again.expect("a commit")).await,
         Err(StoreError::Duplicate { what: "posting" })
@@ -158,7 +177,16 @@ pub async fn a_posting_replacement_needs_the_posting_as_read(store: &dyn Store) 
     let v1 = create_fresh(store).await;
     let number = v1.certification.certificate_number.clone();
     let rows = [(1, completion("C-9", &number, date(2026, 1, 5)))];
-    let (_, changes) = v1.post_completions(&provider, &rows, &actor(), instant(1));
+    let (_, changes) = v1.post_completions(
+        &Decide::new(
+            &recert_domain::RuleBook::default_rules().versions()[0],
+            &actor(),
+            instant(1),
+            uuid::Uuid::now_v7(),
+        ),
+        &provider,
+        &rows,
+    );
     let changes = changes.expect("a commit");
     store.commit(&changes).await.expect("commit");
     let v2 = load(store, v1.certification.id).await;
@@ -172,7 +200,16 @@ pub async fn a_posting_replacement_needs_the_posting_as_read(store: &dyn Store) 
         ..posted.clone()
     };
     let (_, void) = v2
-        .void_posting(&stale, "sent in error", &actor(), instant(3))
+        .void_posting(
+            &Decide::new(
+                &recert_domain::RuleBook::default_rules().versions()[0],
+                &actor(),
+                instant(3),
+                uuid::Uuid::now_v7(),
+            ),
+            &stale,
+            "sent in error",
+        )
         .expect("the domain voids it");
     assert!(matches!(
         store.commit(&void).await,
@@ -181,7 +218,16 @@ pub async fn a_posting_replacement_needs_the_posting_as_read(store: &dyn Store) 
     assert_eq!(load(store, v1.certification.id).await, v2);
 
     let (voided, void) = v2
-        .void_posting(&posted, "sent in error", &actor(), instant(3))
+        .void_posting(
+            &Decide::new(
+                &recert_domain::RuleBook::default_rules().versions()[0],
+                &actor(),
+                instant(3),
+                uuid::Uuid::now_v7(),
+            ),
+            &posted,
+            "sent in error",
+        )
         .expect("the domain voids it");
     store.commit(&void).await.expect("commit the void");
     assert!(load(store, v1.certification.id).await.entries.is_empty());

@@ -2,6 +2,7 @@
 //! certificant's certifications.
 
 use super::*;
+use recert_domain::Decide;
 
 // ---------------------------------------------------------------------------------------------
 // Reading
@@ -192,7 +193,15 @@ pub async fn deleted_entry_is_gone(store: &dyn Store) {
     let v2 = add_entry(store, &v1, entry_id(1), date(2026, 1, 2), instant(1)).await;
     let v3 = add_entry(store, &v2, entry_id(2), date(2026, 1, 3), instant(2)).await;
     let removal = v3
-        .remove_entry(entry_id(1), &actor(), instant(3))
+        .remove_entry(
+            &Decide::new(
+                &recert_domain::RuleBook::default_rules().versions()[0],
+                &actor(),
+                instant(3),
+                uuid::Uuid::now_v7(),
+            ),
+            entry_id(1),
+        )
         .expect("the domain removes the entry");
     store.commit(&removal).await.expect("commit");
     let loaded = load(store, v1.certification.id).await;

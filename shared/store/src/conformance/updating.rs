@@ -1,6 +1,7 @@
 //! Updating a certification: the version check, atomic puts and deletes, lost races.
 
 use super::*;
+use recert_domain::Decide;
 
 // ---------------------------------------------------------------------------------------------
 // Updating
@@ -40,7 +41,15 @@ pub async fn puts_and_deletes_commit_together(store: &dyn Store) {
     assert_eq!(load(store, v1.certification.id).await, v2);
 
     let removal = v2
-        .remove_entry(entry_id(7), &actor(), instant(2))
+        .remove_entry(
+            &Decide::new(
+                &recert_domain::RuleBook::default_rules().versions()[0],
+                &actor(),
+                instant(2),
+                uuid::Uuid::now_v7(),
+            ),
+            entry_id(7),
+        )
         .expect("the domain removes the entry");
     assert_eq!((removal.puts().len(), removal.deletes().len()), (0, 1));
     store.commit(&removal).await.expect("commit the removal");

@@ -4,11 +4,11 @@
 
 use std::io::Write;
 
-pub const ENDPOINT_ENV: &str = "RECERT_MOTO_ENDPOINT";
+pub(crate) const ENDPOINT_ENV: &str = "RECERT_MOTO_ENDPOINT";
 const DEFAULT_ADDR: &str = "127.0.0.1:5055";
 
 /// Where moto is, or `None` (after saying so) when it is not there and need not be.
-pub async fn endpoint() -> Option<String> {
+pub(crate) async fn endpoint() -> Option<String> {
     if let Some(e) = std::env::var(ENDPOINT_ENV).ok().filter(|e| !e.is_empty()) {
         return Some(e.trim_end_matches('/').to_owned());
     }

@@ -35,8 +35,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use recert_app::jobs::{Job, run_scheduled};
-pub use recert_app::jobs::{JobError, JobInput, JobOutput};
+use recert_app::jobs::Job;
+use recert_app::schedule::run_scheduled;
+pub use recert_app::schedule::{JobError, JobInput, JobOutput};
 
 /// The jobs the `audit-jobs` binary runs.
 pub const JOBS: [Job; 2] = [Job::AuditDraw, Job::AuditDeadlines];

@@ -9,10 +9,6 @@
 
 use crate::error::ApiError;
 use crate::jwks::{KeySetError, PublishedKeys, parse_key_set};
-use crate::state::AppState;
-use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
 };
@@ -322,29 +318,5 @@ impl Authenticator {
             exp: now_unix + ttl_seconds,
         };
         encode(&Header::new(Algorithm::HS256), &claims, signer).ok()
-    }
-}
-
-impl FromRequestParts<AppState> for Principal {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized("a bearer token is required"))?;
-        let value = value
-            .to_str()
-            .map_err(|_| ApiError::Unauthorized("the Authorization header is malformed"))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .ok_or(ApiError::Unauthorized(
-                "the Authorization header must be `Bearer <token>`",
-            ))?;
-        state.auth.verify(token.trim()).await
     }
 }

@@ -74,7 +74,7 @@ impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
         struct Visitor;
         impl<'de> serde::de::Visitor<'de> for Visitor {
             type Value = NoDuplicateKeys;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a JSON value")
             }
             fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {

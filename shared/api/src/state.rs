@@ -7,6 +7,9 @@ use crate::auth::{Authenticator, Principal};
 use crate::cursor::CursorCodec;
 use crate::error::ApiError;
 use crate::page::{Page, PageParams};
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
@@ -314,5 +317,30 @@ impl AppState {
                 "this Idempotency-Key was already used with a different request",
             )),
         }
+    }
+}
+
+/// The caller of a route: the bearer token, verified by the state's authenticator.
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or(ApiError::Unauthorized("a bearer token is required"))?;
+        let value = value
+            .to_str()
+            .map_err(|_| ApiError::Unauthorized("the Authorization header is malformed"))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or(ApiError::Unauthorized(
+                "the Authorization header must be `Bearer <token>`",
+            ))?;
+        state.auth.verify(token.trim()).await
     }
 }

@@ -13,7 +13,8 @@
 //!   jittered exponential backoff inside a time budget.
 //! - [`outbox`]: delivering the transactional outbox (claim, send, record; retry, park) and the
 //!   sweeper that backs the stream-triggered notifier up.
-//! - [`jobs`]: scheduled jobs (one day at a time, through the due-date index, idempotent).
+//! - [`jobs`]: scheduled jobs (one day at a time, through the due-date index, idempotent), and
+//!   [`schedule`], how a schedule's input runs one.
 //! - [`audit`]: the random audit's daily draw (committed, sealed seeds; an append-only log that
 //!   anyone re-checks after the reveal), its deadlines, and the rotation of the old scheme.
 //! - [`calendar`]: the certificant's private calendar feed (create or rotate, revoke, serve).
@@ -34,6 +35,7 @@ pub mod jobs;
 pub mod outbox;
 pub mod providers;
 pub mod runner;
+pub mod schedule;
 pub mod secrets;
 
 pub use error::AppError;

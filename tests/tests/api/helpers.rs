@@ -21,16 +21,16 @@ use recert_store::dynamodb::{
     CallCounter, DynamoStore, TableDefinition, create_table, local_client,
 };
 use recert_store::sqlite::SqliteStore;
-pub use recert_tests::harness::{Harness, SECRET};
+pub(crate) use recert_tests::harness::{Harness, SECRET};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tower::ServiceExt;
 
-pub fn d(s: &str) -> NaiveDate {
+pub(crate) fn d(s: &str) -> NaiveDate {
     s.parse().unwrap_or_else(|e| panic!("bad date {s}: {e}"))
 }
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub router: Router,
     /// The state behind `router`, for mounting a single function's router on the same store.
     pub state: AppState,
@@ -41,7 +41,7 @@ pub struct TestApp {
 }
 
 /// `RECERT_TEST_STORE=dynamodb` puts the apps on DynamoDB Local.
-pub fn on_dynamodb() -> bool {
+pub(crate) fn on_dynamodb() -> bool {
     std::env::var("RECERT_TEST_STORE").is_ok_and(|s| s.eq_ignore_ascii_case("dynamodb"))
 }
 
@@ -85,14 +85,14 @@ fn new_dynamodb_table() -> String {
 }
 
 #[derive(Debug)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: StatusCode,
     pub headers: http::HeaderMap,
     pub body: Value,
 }
 
 impl Reply {
-    pub fn content_type(&self) -> &str {
+    pub(crate) fn content_type(&self) -> &str {
         self.headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -100,7 +100,7 @@ impl Reply {
     }
 
     /// Assert a problem+json reply with this status; returns its body.
-    pub fn problem(&self, status: u16) -> &Value {
+    pub(crate) fn problem(&self, status: u16) -> &Value {
         assert_eq!(self.status.as_u16(), status, "{:#}", self.body);
         assert_eq!(
             self.content_type(),
@@ -112,7 +112,7 @@ impl Reply {
         &self.body
     }
 
-    pub fn ok(&self, status: u16) -> &Value {
+    pub(crate) fn ok(&self, status: u16) -> &Value {
         assert_eq!(self.status.as_u16(), status, "{:#}", self.body);
         &self.body
     }
@@ -121,7 +121,7 @@ impl Reply {
 impl TestApp {
     /// The API as of `today`, over a fresh in-memory SQLite store, or over the run's DynamoDB
     /// table with `RECERT_TEST_STORE=dynamodb`.
-    pub fn on(today: &str) -> Self {
+    pub(crate) fn on(today: &str) -> Self {
         if on_dynamodb() {
             let calls = CallCounter::new();
             let client = local_client(&dynamodb_endpoint(), &calls);
@@ -138,13 +138,13 @@ impl TestApp {
     /// The API as of `today` with the audit draw selecting `percent` of paid submissions, over
     /// a store of its own ([`Self::private`]): a draw judges every paid submission in its store,
     /// so it must not see other tests' data.
-    pub fn with_audit_share(today: &str, percent: u32) -> Self {
+    pub(crate) fn with_audit_share(today: &str, percent: u32) -> Self {
         Self::private(today, RuleBook::default_rules().with_audit_share(percent))
     }
 
     /// The API as of `today` with `rules`, over a store of its own (a fresh in-memory SQLite
     /// store, or a new DynamoDB Local table).
-    pub fn private(today: &str, rules: RuleBook) -> Self {
+    pub(crate) fn private(today: &str, rules: RuleBook) -> Self {
         if on_dynamodb() {
             let calls = CallCounter::new();
             let client = local_client(&dynamodb_endpoint(), &calls);
@@ -159,7 +159,7 @@ impl TestApp {
     }
 
     /// Run a scheduled job for `date` as its Lambda would; returns (due, acted).
-    pub async fn run_job(&self, job: recert_app::jobs::Job, date: &str) -> (usize, usize) {
+    pub(crate) async fn run_job(&self, job: recert_app::jobs::Job, date: &str) -> (usize, usize) {
         let report = job
             .run(&self.app_on(date), d(date))
             .await
@@ -169,7 +169,7 @@ impl TestApp {
 
     /// `month`'s audit period committed before it starts, as the daily draw leaves it: a draw run
     /// on the last day of the month before (which commits that month, late, and `month` ahead).
-    pub async fn commit_audit_period(&self, month: &str) {
+    pub(crate) async fn commit_audit_period(&self, month: &str) {
         let period: recert_domain::audit::Period = month.parse().unwrap_or_else(|e| panic!("{e}"));
         let eve = period
             .first_day()
@@ -180,14 +180,14 @@ impl TestApp {
     }
 
     /// The application of this API (its store and rules) as of `day`: what a scheduled job runs on.
-    pub fn app_on(&self, day: &str) -> recert_app::App {
+    pub(crate) fn app_on(&self, day: &str) -> recert_app::App {
         recert_app::App {
             clock: Arc::new(recert_domain::FixedClock::on(d(day))),
             ..self.state.app.clone()
         }
     }
 
-    pub fn with_store(today: &str, store: Arc<dyn Store>) -> Self {
+    pub(crate) fn with_store(today: &str, store: Arc<dyn Store>) -> Self {
         Self::with_rules(today, store, RuleBook::default_rules())
     }
 
@@ -208,16 +208,16 @@ impl TestApp {
         }
     }
 
-    pub fn token(&self, role: Role, sub: &str) -> String {
+    pub(crate) fn token(&self, role: Role, sub: &str) -> String {
         let now = chrono::Utc::now().timestamp();
         self.auth.mint(sub, role, now, 3600).unwrap_or_default()
     }
 
-    pub fn admin(&self) -> String {
+    pub(crate) fn admin(&self) -> String {
         self.token(Role::Admin, "admin-1")
     }
 
-    pub async fn send(&self, req: Request<Body>) -> Reply {
+    pub(crate) async fn send(&self, req: Request<Body>) -> Reply {
         let res = self
             .router
             .clone()
@@ -245,7 +245,7 @@ impl TestApp {
         }
     }
 
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         method: &str,
         path: &str,
@@ -265,16 +265,16 @@ impl TestApp {
         self.send(req.unwrap_or_else(|e| panic!("{e}"))).await
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str, token: &str) -> Reply {
         self.call("GET", path, Some(token), None).await
     }
 
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+    pub(crate) async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
         self.call("POST", path, Some(token), Some(body)).await
     }
 
     /// Enrol a certificant and issue them a certification; returns (certificant id, certification id, their token).
-    pub async fn enrol(
+    pub(crate) async fn enrol(
         &self,
         credential: &str,
         cycle_start: &str,
@@ -306,7 +306,7 @@ impl TestApp {
 
     /// Commit a change the API has no endpoint for yet (a renewal, a cycle roll-over), as staff,
     /// through the domain's change builder and the store — as a later function will.
-    pub async fn change_as_staff(
+    pub(crate) async fn change_as_staff(
         &self,
         certification: &str,
         what: impl FnOnce(&CertificationAggregate) -> HistoryKind,
@@ -332,7 +332,7 @@ impl TestApp {
     }
 
     /// Log an entry as `token`; asserts 201 and returns the entry.
-    pub async fn log(&self, certification: &str, token: &str, entry: Value) -> Value {
+    pub(crate) async fn log(&self, certification: &str, token: &str, entry: Value) -> Value {
         let r = self
             .post(
                 &format!("/certifications/{certification}/entries"),
@@ -351,7 +351,13 @@ fn rand_suffix() -> u32 {
 }
 
 /// An entry body with the given hours (whole hours) and provider category.
-pub fn entry(title: &str, category: &str, hours: u32, ethics: u32, completed_on: &str) -> Value {
+pub(crate) fn entry(
+    title: &str,
+    category: &str,
+    hours: u32,
+    ethics: u32,
+    completed_on: &str,
+) -> Value {
     json!({
         "title": title,
         "provider_name": "Provider",
@@ -362,7 +368,7 @@ pub fn entry(title: &str, category: &str, hours: u32, ethics: u32, completed_on:
     })
 }
 
-pub fn canadian(mut e: Value) -> Value {
+pub(crate) fn canadian(mut e: Value) -> Value {
     e["canadian_content"] = Value::Bool(true);
     e
 }

@@ -22,22 +22,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A test app with a store of its own.
-pub async fn private_app(today: &str) -> TestApp {
+pub(crate) async fn private_app(today: &str) -> TestApp {
     TestApp::private(today, recert_domain::RuleBook::default_rules())
 }
 
 /// A new, empty mailbox directory.
-pub fn mailbox() -> (Arc<MailboxMailer>, PathBuf) {
+pub(crate) fn mailbox() -> (Arc<MailboxMailer>, PathBuf) {
     let dir = std::env::temp_dir().join(format!("recert-mailbox-{}", uuid::Uuid::now_v7()));
     (Arc::new(MailboxMailer::new(dir.clone())), dir)
 }
 
-pub fn at(day: &str) -> DateTime<Utc> {
+pub(crate) fn at(day: &str) -> DateTime<Utc> {
     d(day).and_hms_opt(12, 0, 0).unwrap().and_utc()
 }
 
 /// A courier over `app`'s store, sending through `mailer`, as of `now`.
-pub fn courier(app: &TestApp, mailer: Arc<dyn Mailer>, now: DateTime<Utc>) -> Courier {
+pub(crate) fn courier(app: &TestApp, mailer: Arc<dyn Mailer>, now: DateTime<Utc>) -> Courier {
     Courier {
         store: app.store.clone(),
         mailer,
@@ -47,12 +47,12 @@ pub fn courier(app: &TestApp, mailer: Arc<dyn Mailer>, now: DateTime<Utc>) -> Co
 }
 
 /// The application over `app`'s store as of `day` (what a scheduled job runs on).
-pub fn app_on(app: &TestApp, day: &str) -> App {
+pub(crate) fn app_on(app: &TestApp, day: &str) -> App {
     app.app_on(day)
 }
 
 /// The undelivered outbox messages of one certification.
-pub async fn pending(store: &dyn Store, id: CertificationId) -> Vec<OutboxMessage> {
+pub(crate) async fn pending(store: &dyn Store, id: CertificationId) -> Vec<OutboxMessage> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {

@@ -1,9 +1,10 @@
 //! An email address, parsed once with the one rule enrolment, the provider registry and the
 //! mailers share: what is accepted here can be sent to.
 //!
-//! Deliberately strict: a plain ASCII `local@domain`, the domain dotted (no leading, trailing or
-//! doubled dot), no whitespace, control character or the specials an address can only hold
-//! quoted (`<>()[],;:"\`), at most 254 characters (RFC 5321's path limit). No display name, no
+//! Deliberately strict: a plain ASCII `local@domain`; the local part without whitespace, control
+//! character or the specials an address can only hold quoted (`<>()[],;:"\`); the domain a dotted
+//! host name (labels of letters, digits and inner hyphens); at most 254 characters (RFC 5321's
+//! path limit). No display name, no
 //! quoted local part, no internationalised address (SES wants an IDN domain in punycode). The
 //! reason an address is refused never repeats it.
 
@@ -13,17 +14,17 @@ use std::fmt;
 /// The longest address accepted (RFC 5321's path limit).
 pub const MAX_EMAIL_CHARS: usize = 254;
 
-/// An email address: a plain ASCII `local@domain`, the domain dotted, no space, control
-/// character or `<>()[],;:"\`, at most 254 characters (surrounding spaces are trimmed).
+/// An email address: a plain ASCII `local@domain`, the local part without space, control
+/// character or `<>()[],;:"\`, the domain a dotted host name (letters, digits, inner hyphens), at
+/// most 254 characters (surrounding spaces are trimmed).
 // Its only constructor is `Email::parse` (deserializing parses too).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(try_from = "String", into = "String")]
 #[schema(
     value_type = String,
-    format = Email,
     example = "ada@example.org",
     max_length = 254,
-    pattern = r#"^\s*[!#-'*+\-./-9=?A-Z^-~]+@[!#-'*+\-/-9=?A-Z^-~]+(\.[!#-'*+\-/-9=?A-Z^-~]+)+\s*$"#
+    pattern = r#"^\s*[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+\s*$"#
 )]
 pub struct Email(String);
 
@@ -61,19 +62,27 @@ fn problem(address: &str) -> Option<&'static str> {
     {
         return Some("the address contains a character an address cannot hold");
     }
-    match address.split_once('@') {
-        Some((local, domain))
-            if !local.is_empty()
-                && domain.contains('.')
-                && !domain.contains('@')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains("..") =>
-        {
-            None
-        }
-        _ => Some("the address needs a local part, one @ and a dotted domain"),
+    let Some((local, domain)) = address.split_once('@') else {
+        return Some("the address needs a local part, one @ and a dotted domain");
+    };
+    if local.is_empty() || !domain.contains('.') {
+        return Some("the address needs a local part, one @ and a dotted domain");
     }
+    // The domain is a host name: dotted labels of letters, digits and inner hyphens.
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    if !domain.split('.').all(label_ok) {
+        return Some(
+            "the domain must be a host name: dotted labels of letters, digits and hyphens",
+        );
+    }
+    None
 }
 
 impl fmt::Display for Email {
@@ -131,6 +140,9 @@ mod tests {
             "\"ada\"@example.org",
             "ada@exämple.org",
             "ada@example.org\r\nBcc: x@example.org",
+            "ada@example.org*",
+            "ada@-example.org",
+            "ada@example_x.org",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }

@@ -7,8 +7,10 @@ where the SAM layer could hide something, the CloudFormation that SAM translates
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -837,10 +839,12 @@ def template_routes(sam) -> dict[tuple[str, str], str]:
 
 
 def openapi_operations() -> dict[tuple[str, str], dict[str, Any]]:
+    """Each operation, its `security` resolved: its own, else the document's default."""
     spec = json.loads(OPENAPI_JSON.read_text())
     methods = {"get", "put", "post", "delete", "patch", "head", "options"}
+    default = spec.get("security", [])
     return {
-        (m.upper(), path): op
+        (m.upper(), path): {"security": default, **op}
         for path, ops in spec["paths"].items()
         for m, op in ops.items()
         if m in methods
@@ -867,35 +871,21 @@ def test_openapi_operations_and_http_api_events_are_the_same_set(sam):
     )
 
 
-# `.route("/path", get(h).post(h))`, the method router optionally followed by `.layer(...)` calls
-# (e.g. a route's own DefaultBodyLimit; one level of nested parentheses inside), which name no method.
-ROUTE = re.compile(
-    r"\.route\(\s*\"([^\"]+)\"\s*,\s*((?:\s*\.?\s*\w+\(\s*\w+\s*\))+)"
-    r"(?:\s*\.layer\((?:[^()]|\([^()]*\))*\))*\s*,?\s*\)"
-)
+@functools.cache
+def declared_routes() -> dict[str, set[tuple[str, str]]]:
+    """(METHOD, path) of each function crate's routes, as its router serves them: the routes each
+    handler's `#[utoipa::path]` declares (`recert-local routes`, the same list the router and the
+    OpenAPI document are built from). A crate without routes (scheduled or stream events only)
+    is not listed."""
+    out = subprocess.run(
+        ["cargo", "run", "-q", "--locked", "-p", "recert-local", "--", "routes"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    return {crate: {tuple(r) for r in routes} for crate, routes in json.loads(out).items()}
 
 
 def router_routes(crate: str) -> set[tuple[str, str]]:
-    """(METHOD, path) of the `.route("/path", get(h).post(h))` calls in the crate's router: its
-    library's source files (src/lib.rs and the modules whose routers it merges, e.g.
-    src/exam.rs; none for a crate without one, e.g. one whose binaries only take scheduled or
-    stream events)."""
-    src_dir = FUNCTIONS_DIR / crate / "src"
-    lib = src_dir / "lib.rs"
-    files = []
-    if lib.is_file():
-        # The library only: binaries (src/main.rs, src/bin/) serve no router of their own.
-        files = sorted(
-            p for p in src_dir.rglob("*.rs") if p.name != "main.rs" and "bin" not in p.relative_to(src_dir).parts
-        )
-    found = set()
-    for file in files:
-        src = file.read_text()
-        for path, chain in ROUTE.findall(src):
-            for method in re.findall(r"(\w+)\(\s*\w+\s*\)", chain):
-                found.add((method.upper(), path))
-        assert src.count(".route(") == len(ROUTE.findall(src)), f"{file}: a .route( call this test cannot read"
-    return found
+    return declared_routes().get(crate, set())
 
 
 def test_each_route_goes_to_the_function_whose_router_serves_it(sam):

@@ -13,15 +13,12 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, post};
 use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 use recert_api::error::{ReadErrors, WriteErrors};
-use recert_api::extract::idempotency_key;
 use recert_api::page::{Page, PageParams};
-use recert_api::{
-    ApiError, AppState, Concurrency, Idempotency, Json, Path, Principal, Query, Reply, Role,
-};
+use recert_api::{ApiError, AppState, Concurrency, Json, Path, Principal, Query, Reply, Role};
+use recert_api::{IdempotencyKey, Routes};
 use recert_domain::ConflictCode;
 use recert_domain::audit::{
     Audit, AuditStatus, DecisionInput, DrawRecord, Evidence, EvidenceDeclaration, Period,
@@ -99,33 +96,23 @@ impl EvidenceUploads {
     }
 }
 
-/// The routes, with the evidence store they use.
+/// Every route of this function, each served at the method and path its `#[utoipa::path]` declares.
+pub fn routes() -> Routes {
+    recert_api::routes![
+        get_period,
+        get_audit,
+        declare_evidence,
+        upload_url,
+        get_evidence,
+        respond,
+        decide,
+        audit_queue,
+    ]
+}
+
+/// The routes as served, with what they use.
 pub fn router_with(evidence: EvidenceUploads) -> Router<AppState> {
-    Router::new()
-        .route("/audit-periods/{period}", get(get_period))
-        .route("/certifications/{certification_id}/audit", get(get_audit))
-        .route(
-            "/certifications/{certification_id}/audit/entries/{entry_id}/evidence",
-            post(declare_evidence),
-        )
-        .route(
-            "/certifications/{certification_id}/audit/evidence/{evidence_id}/upload",
-            post(upload_url),
-        )
-        .route(
-            "/certifications/{certification_id}/audit/evidence/{evidence_id}",
-            get(get_evidence),
-        )
-        .route(
-            "/certifications/{certification_id}/audit/response",
-            post(respond),
-        )
-        .route(
-            "/certifications/{certification_id}/audit/decisions",
-            post(decide),
-        )
-        .route("/audit-queue", get(audit_queue))
-        .layer(Extension(Arc::new(evidence)))
+    routes().into_router().layer(Extension(Arc::new(evidence)))
 }
 
 /// One page of a period's public log: the period (its commitment from before it started, its
@@ -199,6 +186,8 @@ pub struct QueuedAudit {
 #[utoipa::path(
     get,
     path = "/audit-periods/{period}",
+    // Public: no bearer token (overrides the document's default).
+    security(),
     tag = "audits",
     params(("period" = Period, Path, description = "A month, YYYY-MM"), LogPageParams),
     responses(
@@ -253,7 +242,6 @@ pub async fn get_period(
     tag = "audits",
     params(("certification_id" = CertificationId, Path)),
     responses((status = 200, description = "The audit of the current cycle's submission", body = Audit), ReadErrors),
-    security(("bearer" = []))
 )]
 pub async fn get_audit(
     State(state): State<AppState>,
@@ -287,27 +275,24 @@ fn evidence_key(certification: CertificationId, entry: EntryId, evidence: uuid::
     params(
         ("certification_id" = CertificationId, Path),
         ("entry_id" = EntryId, Path),
-        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Retry-safe key: the first response is replayed for 24 h"),
+        IdempotencyKey,
     ),
     request_body = EvidenceDeclaration,
     responses(
         (status = 201, description = "Declared: ask for its upload URL and PUT the file there", body = Evidence, headers(("Location" = String))),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn declare_evidence(
     State(state): State<AppState>,
     Extension(evidence): Extension<Arc<EvidenceUploads>>,
     principal: Principal,
     Path((certification_id, entry_id)): Path<(CertificationId, EntryId)>,
-    headers: axum::http::HeaderMap,
+    key: IdempotencyKey,
     Json(input): Json<EvidenceDeclaration>,
 ) -> Result<Response, ApiError> {
     principal.require(&RESPONDERS)?;
-    let path = format!("/certifications/{certification_id}/audit/entries/{entry_id}/evidence");
-    let idempotency =
-        idempotency_key(&headers)?.map(|k| Idempotency::new(&principal, k, "POST", &path, &input));
+    let idempotency = key.bind(&principal, &input);
     let evidence_id = uuid::Uuid::now_v7();
     let key = evidence_key(certification_id, entry_id, evidence_id);
     let max_bytes = evidence.max_bytes;
@@ -347,7 +332,6 @@ pub async fn declare_evidence(
         (status = 200, description = "A fresh presigned upload for exactly the declared file (valid 15 minutes)", body = UploadTicket),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn upload_url(
     State(state): State<AppState>,
@@ -389,7 +373,6 @@ pub async fn upload_url(
         (status = 200, description = "The file's record and a link to read it (valid 5 minutes; downloads as an attachment)", body = EvidenceDownload),
         ReadErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn get_evidence(
     State(state): State<AppState>,
@@ -462,7 +445,6 @@ fn upload_spec(declared: &Evidence) -> Result<UploadSpec, ApiError> {
         (status = 200, description = "Responded: the audit waits for an auditor", body = Audit),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn respond(
     State(state): State<AppState>,
@@ -517,7 +499,6 @@ pub async fn respond(
         (status = 200, description = "Decided: passed (on to review), extra time, or failed (revoked)", body = Audit),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn decide(
     State(state): State<AppState>,
@@ -551,7 +532,6 @@ pub async fn decide(
     tag = "audits",
     params(PageParams),
     responses((status = 200, description = "Audits waiting for an auditor, oldest first", body = Page<QueuedAudit>), ReadErrors),
-    security(("bearer" = []))
 )]
 pub async fn audit_queue(
     State(state): State<AppState>,

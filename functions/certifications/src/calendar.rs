@@ -9,26 +9,14 @@
 //!   unknown, rotated-out or revoked token gets the same 404. The request log names the route
 //!   template only, never the token.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use recert_api::error::WriteErrors;
 use recert_api::{ApiError, AppState, Path, Principal, Role};
 use recert_domain::CertificantId;
 use serde::Serialize;
-
-/// The routes of the feed (merged into the function's router).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/certificants/{certificant_id}/calendar-feed",
-            post(create_calendar_feed).delete(revoke_calendar_feed),
-        )
-        .route("/calendar/{token}", get(get_calendar_feed))
-}
 
 /// Who may create or revoke a certificant's feed: the certificant, or an admin on their behalf.
 const FEED_KEEPERS: [Role; 2] = [Role::Certificant, Role::Admin];
@@ -74,7 +62,6 @@ fn may_keep(principal: &Principal, certificant: CertificantId) -> Result<(), Api
         (status = 201, description = "Created or rotated: the feed's secret URL (the previous URL, if any, answers 404 from now on)", body = CalendarFeedCreated),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn create_calendar_feed(
     State(state): State<AppState>,
@@ -99,7 +86,6 @@ pub async fn create_calendar_feed(
         (status = 204, description = "Revoked (or there was none): the feed's URL answers 404 from now on"),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn revoke_calendar_feed(
     State(state): State<AppState>,
@@ -114,6 +100,8 @@ pub async fn revoke_calendar_feed(
 #[utoipa::path(
     get,
     path = "/calendar/{token}",
+    // Public: no bearer token (overrides the document's default).
+    security(),
     tag = "calendar",
     params(("token" = String, Path, description = "The feed's secret token, optionally followed by `.ics`")),
     responses(

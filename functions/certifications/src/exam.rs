@@ -4,26 +4,14 @@
 //! domain's (`recert_domain::exam`); this handler checks the role, finds the holder to email, and
 //! runs the command with `Idempotency-Key` replay.
 
-use axum::Router;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::post;
 use chrono::NaiveDate;
+use recert_api::IdempotencyKey;
 use recert_api::error::WriteErrors;
-use recert_api::extract::idempotency_key;
-use recert_api::{
-    ApiError, AppState, Concurrency, Idempotency, Json, Path, Principal, Reply, Role,
-};
+use recert_api::{ApiError, AppState, Concurrency, Json, Path, Principal, Reply, Role};
 use recert_domain::{Certification, CertificationId, ExamOutcome, HistoryKind};
 use serde::{Deserialize, Serialize};
-
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/certifications/{certification_id}/exam-passes",
-        post(record_exam_pass),
-    )
-}
 
 /// An exam pass, as staff record it.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -56,33 +44,24 @@ pub struct ExamPassRecorded {
     tag = "certifications",
     params(
         ("certification_id" = CertificationId, Path),
-        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Retry-safe key: the first response is replayed for 24 h"),
+        IdempotencyKey,
     ),
     request_body = NewExamPass,
     responses(
         (status = 200, description = "Recorded: the certification is renewed (active: one cycle from the old expiration) or reinstated (lapsed or revoked: a new cycle from the pass date); the certificant is emailed", body = ExamPassRecorded, headers(("ETag" = String, description = "The certification's new version (`\"v<version>\"`)"))),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn record_exam_pass(
     State(state): State<AppState>,
     principal: Principal,
     Path(certification_id): Path<CertificationId>,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(input): Json<NewExamPass>,
 ) -> Result<Response, ApiError> {
     // Staff who issue certifications reinstate them.
     principal.require(&[Role::Admin])?;
-    let idempotency = idempotency_key(&headers)?.map(|k| {
-        Idempotency::new(
-            &principal,
-            k,
-            "POST",
-            &format!("/certifications/{certification_id}/exam-passes"),
-            &input,
-        )
-    });
+    let idempotency = key.bind(&principal, &input);
     let recipient = state.recipient(&principal, certification_id).await?;
     state
         .execute(

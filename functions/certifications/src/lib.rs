@@ -7,15 +7,13 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use chrono::NaiveDate;
 use recert_api::error::{ReadErrors, WriteErrors};
-use recert_api::extract::idempotency_key;
 use recert_api::page::PageParams;
 use recert_api::{ApiError, AppState, Idempotency, Json, Path, Principal, Query, Role};
+use recert_api::{IdempotencyKey, Routes};
 use recert_domain::usecase::lifecycle::issue_with_welcome;
 use recert_domain::{
     Certificant, CertificantId, Certification, CertificationId, CertificationStatus, Credential,
@@ -28,22 +26,25 @@ use serde::{Deserialize, Serialize};
 pub mod calendar;
 pub mod exam;
 
+/// Every route of this function, each served at the method and path its `#[utoipa::path]` declares.
+pub fn routes() -> Routes {
+    recert_api::routes![
+        create_certificant,
+        get_certificant,
+        list_certifications,
+        issue_certification,
+        get_certification,
+        get_history,
+        exam::record_exam_pass,
+        calendar::create_calendar_feed,
+        calendar::revoke_calendar_feed,
+        calendar::get_calendar_feed,
+    ]
+}
+
+/// The routes as served.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(calendar::router())
-        .route("/certificants", post(create_certificant))
-        .route("/certificants/{certificant_id}", get(get_certificant))
-        .route(
-            "/certificants/{certificant_id}/certifications",
-            get(list_certifications),
-        )
-        .route("/certifications", post(issue_certification))
-        .route("/certifications/{certification_id}", get(get_certification))
-        .route(
-            "/certifications/{certification_id}/history",
-            get(get_history),
-        )
-        .merge(exam::router())
+    routes().into_router()
 }
 
 const MAX_NAME_CHARS: usize = 200;
@@ -143,25 +144,23 @@ fn check_len(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
     post,
     path = "/certificants",
     tag = "certifications",
-    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Retry-safe key: a retry with the same key and body answers what the first request created; another body is a 422")),
+    params(IdempotencyKey),
     request_body = NewCertificant,
     responses(
         (status = 201, description = "Enrolled", body = Certificant),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn create_certificant(
     State(state): State<AppState>,
     principal: Principal,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(input): Json<NewCertificant>,
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Admin])?;
     // Only the scoped key is used here (the id derives from it); a retry is matched against what
     // the first request created, field by field.
-    let idempotency = idempotency_key(&headers)?
-        .map(|k| Idempotency::new(&principal, k, "POST", "/certificants", &()));
+    let idempotency = key.bind(&principal, &());
     let full_name = input.full_name.trim().to_string();
     let mut errors = FieldErrors::default();
     let email = errors.field("email", Email::parse(&input.email));
@@ -211,7 +210,6 @@ pub async fn create_certificant(
         (status = 200, body = Certificant),
         ReadErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn get_certificant(
     State(state): State<AppState>,
@@ -239,7 +237,6 @@ pub async fn get_certificant(
         (status = 200, description = "The certificant's certifications, oldest first", body = CertificationList),
         ReadErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn list_certifications(
     State(state): State<AppState>,
@@ -257,23 +254,21 @@ pub async fn list_certifications(
     post,
     path = "/certifications",
     tag = "certifications",
-    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Retry-safe key: a retry with the same key and body answers what the first request created; another body is a 422")),
+    params(IdempotencyKey),
     request_body = NewCertification,
     responses(
         (status = 201, description = "Issued", body = Certification),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn issue_certification(
     State(state): State<AppState>,
     principal: Principal,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(input): Json<NewCertification>,
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Admin])?;
-    let idempotency = idempotency_key(&headers)?
-        .map(|k| Idempotency::new(&principal, k, "POST", "/certifications", &()));
+    let idempotency = key.bind(&principal, &());
     let mut errors = FieldErrors::default();
     let number = input.certificate_number.trim().to_string();
     check_len(
@@ -395,7 +390,6 @@ pub async fn issue_certification(
         (status = 200, body = Certification, headers(("ETag" = String, description = "The certification's version (`\"v<version>\"`)"))),
         ReadErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn get_certification(
     State(state): State<AppState>,
@@ -423,7 +417,6 @@ pub async fn get_certification(
         (status = 200, description = "A page of the history, oldest first", body = History),
         ReadErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn get_history(
     State(state): State<AppState>,

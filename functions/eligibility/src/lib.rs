@@ -5,8 +5,8 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::routing::{get, post};
 use chrono::NaiveDate;
+use recert_api::Routes;
 use recert_api::error::{ReadErrors, WriteErrors};
 use recert_api::{ApiError, AppState, Json, Path, Principal};
 use recert_domain::calendar::WindowState;
@@ -18,16 +18,14 @@ use recert_domain::{
 };
 use serde::{Deserialize, Serialize};
 
+/// Every route of this function, each served at the method and path its `#[utoipa::path]` declares.
+pub fn routes() -> Routes {
+    recert_api::routes![get_eligibility, what_if,]
+}
+
+/// The routes as served.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/certifications/{certification_id}/eligibility",
-            get(get_eligibility),
-        )
-        .route(
-            "/certifications/{certification_id}/eligibility/what-if",
-            post(what_if),
-        )
+    routes().into_router()
 }
 
 /// The most hypothetical entries one what-if call may carry.
@@ -104,7 +102,6 @@ pub struct WhatIfReport {
         (status = 200, description = "Where the certification stands today", body = EligibilityReport),
         ReadErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn get_eligibility(
     State(state): State<AppState>,
@@ -155,7 +152,6 @@ pub async fn get_eligibility(
         (status = 200, description = "The verdict with the planned entries; nothing is stored", body = WhatIfReport),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn what_if(
     State(state): State<AppState>,

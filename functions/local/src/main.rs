@@ -49,6 +49,9 @@ enum Command {
     },
     /// Print the OpenAPI document (what `openapi/openapi.json` must contain).
     Openapi,
+    /// Print each function's routes as JSON (`{"<crate>": [["GET", "/path"], ...]}`): what the
+    /// template's HTTP events must route to it (infra/checks).
+    Routes,
     /// Pay a submission as the payment processor would: a signed webhook to the local server.
     Pay {
         /// The submission's order number.
@@ -179,6 +182,13 @@ async fn main() -> std::process::ExitCode {
             #[allow(clippy::print_stdout)]
             {
                 print!("{}", recert_local::openapi::document());
+            }
+            Ok(())
+        }
+        Command::Routes => {
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{}", recert_local::openapi::routes_by_function());
             }
             Ok(())
         }

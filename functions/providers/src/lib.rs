@@ -16,11 +16,10 @@
 pub mod batch;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use recert_api::Routes;
 use recert_api::error::{PreconditionErrors, ReadErrors, WriteErrors};
 use recert_api::etag::{IfMatch, etag_of};
 use recert_api::page::{Page, PageParams};
@@ -31,31 +30,25 @@ use recert_domain::{Posting, Provider, ProviderId};
 use recert_store::{IndexCursor, Listing};
 use serde::Deserialize;
 
+/// Every route of this function, each served at the method and path its `#[utoipa::path]` declares.
+pub fn routes() -> Routes {
+    recert_api::routes![
+        register_provider,
+        list_providers,
+        get_provider,
+        update_provider,
+        post_completions,
+        list_postings,
+        get_posting,
+        void_posting,
+        reconcile_posting,
+        reconciliation_queue,
+    ]
+}
+
+/// The routes as served.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/providers", get(list_providers).post(register_provider))
-        .route(
-            "/providers/{provider_id}",
-            get(get_provider).patch(update_provider),
-        )
-        .route(
-            "/providers/{provider_id}/completions",
-            post(post_completions).layer(DefaultBodyLimit::max(batch::MAX_BATCH_BYTES)),
-        )
-        .route("/providers/{provider_id}/postings", get(list_postings))
-        .route(
-            "/providers/{provider_id}/postings/{completion_id}",
-            get(get_posting),
-        )
-        .route(
-            "/providers/{provider_id}/postings/{completion_id}/void",
-            post(void_posting),
-        )
-        .route(
-            "/providers/{provider_id}/postings/{completion_id}/reconciliation",
-            post(reconcile_posting),
-        )
-        .route("/reconciliation-queue", get(reconciliation_queue))
+    routes().into_router()
 }
 
 fn provider_path(id: &ProviderId) -> String {
@@ -99,7 +92,6 @@ where
         (status = 201, description = "Registered (active)", body = Provider, headers(("Location" = String), ("ETag" = String))),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn register_provider(
     State(state): State<AppState>,
@@ -116,7 +108,6 @@ pub async fn register_provider(
     tag = "providers",
     params(PageParams),
     responses((status = 200, description = "The registry, by provider id", body = Page<Provider>), ReadErrors),
-    security(("bearer" = []))
 )]
 pub async fn list_providers(
     State(state): State<AppState>,
@@ -138,7 +129,6 @@ pub async fn list_providers(
     tag = "providers",
     params(("provider_id" = String, Path)),
     responses((status = 200, description = "The provider, with its history", body = Provider, headers(("ETag" = String))), ReadErrors),
-    security(("bearer" = []))
 )]
 pub async fn get_provider(
     State(state): State<AppState>,
@@ -166,7 +156,6 @@ pub async fn get_provider(
         WriteErrors,
         PreconditionErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn update_provider(
     State(state): State<AppState>,
@@ -211,16 +200,16 @@ pub struct CompletionBatch {
         (status = 200, description = "A result per row (created, duplicate, unmatched, rejected) and the counts", body = BatchReport),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn post_completions(
     State(state): State<AppState>,
     principal: Principal,
     Path(provider_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<axum::Json<BatchReport>, ApiError> {
     principal.require(&[Role::Provider])?;
+    let body = recert_api::extract::body_up_to(body, batch::MAX_BATCH_BYTES).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -239,7 +228,6 @@ pub async fn post_completions(
     tag = "providers",
     params(("provider_id" = String, Path), PageParams),
     responses((status = 200, description = "The provider's postings, oldest first, with what became of each", body = Page<Posting>), ReadErrors),
-    security(("bearer" = []))
 )]
 pub async fn list_postings(
     State(state): State<AppState>,
@@ -272,7 +260,6 @@ pub async fn list_postings(
     tag = "providers",
     params(("provider_id" = String, Path), ("completion_id" = String, Path)),
     responses((status = 200, description = "One posting and what became of it", body = Posting), ReadErrors),
-    security(("bearer" = []))
 )]
 pub async fn get_posting(
     State(state): State<AppState>,
@@ -308,7 +295,6 @@ pub struct VoidRequest {
         (status = 200, description = "Voided: the entry left the transcript; or, when its cycle is locked by a submission, the void waits for staff (`void_requested`)", body = Posting),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn void_posting(
     State(state): State<AppState>,
@@ -338,7 +324,6 @@ pub async fn void_posting(
         (status = 200, description = "Decided: linked (its entry is on the certification's transcript), rejected, or the void decided", body = Posting),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn reconcile_posting(
     State(state): State<AppState>,
@@ -364,7 +349,6 @@ pub async fn reconcile_posting(
     tag = "providers",
     params(PageParams),
     responses((status = 200, description = "Postings waiting for staff (unmatched rows, voids on locked cycles), oldest first", body = Page<Posting>), ReadErrors),
-    security(("bearer" = []))
 )]
 pub async fn reconciliation_queue(
     State(state): State<AppState>,

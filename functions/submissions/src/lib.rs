@@ -12,24 +12,20 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Extension, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use recert_api::error::{ReadErrors, WriteErrors};
-use recert_api::extract::idempotency_key;
 use recert_api::page::{Page, PageParams};
-use recert_api::{
-    ApiError, AppError, AppState, Concurrency, Idempotency, Json, Path, Principal, Query, Reply,
-    Role,
-};
+use recert_api::{ApiError, AppState, Concurrency, Json, Path, Principal, Query, Reply, Role};
+use recert_api::{IdempotencyKey, Routes};
 use recert_app::runner::Context;
 use recert_domain::Item;
-use recert_domain::model::renewal::{
-    BillingAddress, PaymentEventFacts, ReturnReason, SubmitRequest, certification_of_order,
+use recert_domain::model::submission::{
+    BillingAddress, PaymentEventFacts, ReturnReason, SubmitRequest,
 };
 use recert_domain::{
-    Actor, CertificantId, Certification, CertificationId, CertificationStatus, Changes, Credential,
-    Membership, Queue, Recipient, Renewal, WebhookSender,
+    CertificantId, Certification, CertificationId, CertificationStatus, Changes, Credential,
+    Membership, Queue, Recipient, Submission,
 };
 use recert_webhooks::{PaymentKind, Verifier, WebhookError};
 use serde::{Deserialize, Serialize};
@@ -40,44 +36,26 @@ const REVIEWERS: [Role; 2] = [Role::Reviewer, Role::Admin];
 /// Who may submit and withdraw: the certificant, or an admin on their behalf.
 const SUBMITTERS: [Role; 2] = [Role::Certificant, Role::Admin];
 
-/// The routes, with the webhook verifier they use.
+/// Every route of this function, each served at the method and path its `#[utoipa::path]` declares.
+pub fn routes() -> Routes {
+    recert_api::routes![
+        submit,
+        list_submissions,
+        get_submission,
+        withdraw,
+        record_payment,
+        approve,
+        return_submission,
+        review_queue,
+        payment_webhook,
+        get_certificate,
+        certificate_page,
+    ]
+}
+
+/// The routes as served, with what they use.
 pub fn router_with(verifier: Verifier) -> Router<AppState> {
-    Router::new()
-        .route(
-            "/certifications/{certification_id}/submissions",
-            get(list_submissions).post(submit),
-        )
-        .route(
-            "/certifications/{certification_id}/submissions/{submission_id}",
-            get(get_submission),
-        )
-        .route(
-            "/certifications/{certification_id}/submissions/{submission_id}/withdraw",
-            post(withdraw),
-        )
-        .route(
-            "/certifications/{certification_id}/submissions/{submission_id}/payments",
-            post(record_payment),
-        )
-        .route(
-            "/certifications/{certification_id}/submissions/{submission_id}/approve",
-            post(approve),
-        )
-        .route(
-            "/certifications/{certification_id}/submissions/{submission_id}/return",
-            post(return_submission),
-        )
-        .route("/review-queue", get(review_queue))
-        .route("/webhooks/payments", post(payment_webhook))
-        .route(
-            "/certifications/{certification_id}/certificate",
-            get(get_certificate),
-        )
-        .route(
-            "/certifications/{certification_id}/certificate.html",
-            get(certificate_page),
-        )
-        .layer(Extension(Arc::new(verifier)))
+    routes().into_router().layer(Extension(Arc::new(verifier)))
 }
 
 /// A renewal submission as the certificant sends it.
@@ -95,7 +73,7 @@ pub struct NewSubmission {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SubmissionList {
     /// The current cycle's submissions, oldest first.
-    pub items: Vec<Renewal>,
+    pub items: Vec<Submission>,
 }
 
 /// A payment recorded by staff (a cheque, an invoice).
@@ -125,7 +103,7 @@ pub struct ReturnRequest {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QueuedSubmission {
     pub certification_id: CertificationId,
-    pub submission: Renewal,
+    pub submission: Submission,
     /// When it entered the queue (paid).
     pub waiting_since: DateTime<Utc>,
     /// Whole days it has waited.
@@ -162,7 +140,7 @@ async fn decide(
     state: &AppState,
     principal: &Principal,
     certification_id: CertificationId,
-    mut decision: impl FnMut(&Context<'_>) -> Result<(Renewal, Changes), recert_domain::DomainError>,
+    mut decision: impl FnMut(&Context<'_>) -> Result<(Submission, Changes), recert_domain::DomainError>,
 ) -> Result<Response, ApiError> {
     state
         .execute(
@@ -216,32 +194,23 @@ async fn visible(
     tag = "submissions",
     params(
         ("certification_id" = CertificationId, Path),
-        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Retry-safe key: the first response is replayed for 24 h"),
+        IdempotencyKey,
     ),
     request_body = NewSubmission,
     responses(
-        (status = 201, description = "Submitted: pay the fee to move it to review", body = Renewal, headers(("Location" = String))),
+        (status = 201, description = "Submitted: pay the fee to move it to review", body = Submission, headers(("Location" = String))),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn submit(
     State(state): State<AppState>,
     principal: Principal,
     Path(certification_id): Path<CertificationId>,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(input): Json<NewSubmission>,
 ) -> Result<Response, ApiError> {
     principal.require(&SUBMITTERS)?;
-    let idempotency = idempotency_key(&headers)?.map(|k| {
-        Idempotency::new(
-            &principal,
-            k,
-            "POST",
-            &format!("/certifications/{certification_id}/submissions"),
-            &input,
-        )
-    });
+    let idempotency = key.bind(&principal, &input);
     let (_, _, membership) = visible(&state, &principal, certification_id).await?;
     let submission_id = uuid::Uuid::now_v7();
     state
@@ -274,7 +243,6 @@ pub async fn submit(
     tag = "submissions",
     params(("certification_id" = CertificationId, Path)),
     responses((status = 200, body = SubmissionList), ReadErrors),
-    security(("bearer" = []))
 )]
 pub async fn list_submissions(
     State(state): State<AppState>,
@@ -295,14 +263,13 @@ pub async fn list_submissions(
     path = "/certifications/{certification_id}/submissions/{submission_id}",
     tag = "submissions",
     params(("certification_id" = CertificationId, Path), ("submission_id" = uuid::Uuid, Path)),
-    responses((status = 200, body = Renewal), ReadErrors),
-    security(("bearer" = []))
+    responses((status = 200, body = Submission), ReadErrors),
 )]
 pub async fn get_submission(
     State(state): State<AppState>,
     principal: Principal,
     Path((certification_id, submission_id)): Path<(CertificationId, uuid::Uuid)>,
-) -> Result<axum::Json<Renewal>, ApiError> {
+) -> Result<axum::Json<Submission>, ApiError> {
     let aggregate = state
         .app
         .load_visible(&principal.actor, certification_id)
@@ -320,8 +287,7 @@ pub async fn get_submission(
     path = "/certifications/{certification_id}/submissions/{submission_id}/withdraw",
     tag = "submissions",
     params(("certification_id" = CertificationId, Path), ("submission_id" = uuid::Uuid, Path)),
-    responses((status = 200, description = "Withdrawn: the entries are unlocked", body = Renewal), WriteErrors),
-    security(("bearer" = []))
+    responses((status = 200, description = "Withdrawn: the entries are unlocked", body = Submission), WriteErrors),
 )]
 pub async fn withdraw(
     State(state): State<AppState>,
@@ -341,8 +307,7 @@ pub async fn withdraw(
     tag = "submissions",
     params(("certification_id" = CertificationId, Path), ("submission_id" = uuid::Uuid, Path)),
     request_body = StaffPayment,
-    responses((status = 200, description = "Recorded (and, if it pays the fee, the submission moves to review)", body = Renewal), WriteErrors),
-    security(("bearer" = []))
+    responses((status = 200, description = "Recorded (and, if it pays the fee, the submission moves to review)", body = Submission), WriteErrors),
 )]
 pub async fn record_payment(
     State(state): State<AppState>,
@@ -383,8 +348,7 @@ pub async fn record_payment(
     path = "/certifications/{certification_id}/submissions/{submission_id}/approve",
     tag = "review",
     params(("certification_id" = CertificationId, Path), ("submission_id" = uuid::Uuid, Path)),
-    responses((status = 200, description = "Approved: the certification's expiration moved one cycle", body = Renewal), WriteErrors),
-    security(("bearer" = []))
+    responses((status = 200, description = "Approved: the certification's expiration moved one cycle", body = Submission), WriteErrors),
 )]
 pub async fn approve(
     State(state): State<AppState>,
@@ -407,8 +371,7 @@ pub async fn approve(
     tag = "review",
     params(("certification_id" = CertificationId, Path), ("submission_id" = uuid::Uuid, Path)),
     request_body = ReturnRequest,
-    responses((status = 200, description = "Returned: the entries are unlocked; a resubmission does not pay again", body = Renewal), WriteErrors),
-    security(("bearer" = []))
+    responses((status = 200, description = "Returned: the entries are unlocked; a resubmission does not pay again", body = Submission), WriteErrors),
 )]
 pub async fn return_submission(
     State(state): State<AppState>,
@@ -435,7 +398,6 @@ pub async fn return_submission(
     tag = "review",
     params(PageParams),
     responses((status = 200, description = "Paid submissions waiting for review, oldest first", body = Page<QueuedSubmission>), ReadErrors),
-    security(("bearer" = []))
 )]
 pub async fn review_queue(
     State(state): State<AppState>,
@@ -451,7 +413,9 @@ pub async fn review_queue(
             Queue::RenewalReview,
             &params,
             |certification_id, item| {
-                let Item::Renewal(r) = item else { return None };
+                let Item::Submission(r) = item else {
+                    return None;
+                };
                 let waiting_since = r.paid_at.unwrap_or(r.submitted_at);
                 let due_days = i64::from(
                     rules
@@ -491,6 +455,8 @@ fn webhook_problem(e: &WebhookError) -> ApiError {
 #[utoipa::path(
     post,
     path = "/webhooks/payments",
+    // Public: no bearer token (overrides the document's default).
+    security(),
     tag = "payments",
     params(
         ("Stripe-Signature" = Option<String>, Header, description = "Stripe: `t=<unix>,v1=<hex HMAC-SHA256 of \"t.body\">` (one of the signature schemes)"),
@@ -527,18 +493,10 @@ pub async fn payment_webhook(
         PaymentKind::Refunded => (false, true),
         PaymentKind::Other(_) => return Ok(ignored()),
     };
-    let Some(order) = event.order_number.clone() else {
+    let Some(order) = event.order_number.as_deref() else {
         tracing::warn!("payment event without an order number; ignored");
         return Ok(ignored());
     };
-    let Some(certification_id) = certification_of_order(&order) else {
-        tracing::warn!("payment event for an order number we never issued; ignored");
-        return Ok(ignored());
-    };
-    let Some(certification) = state.app.store.certification(certification_id).await? else {
-        return Ok(ignored());
-    };
-    let (recipient, _) = holder(&state, certification.certificant_id).await?;
     let facts = PaymentEventFacts {
         event_id: event.event_id.clone(),
         succeeded,
@@ -547,27 +505,7 @@ pub async fn payment_webhook(
         currency: event.currency.clone(),
         reference: event.payment_reference.clone(),
     };
-    let actor = Actor::Webhook(WebhookSender("payments".into()));
-    let outcome = state
-        .app
-        .command(&actor, certification_id)
-        .authorize(|_, _| Ok(()))
-        .run(|ctx| {
-            match ctx
-                .aggregate
-                .apply_payment(&ctx.decide(), &order, &facts, recipient.clone())
-            {
-                Ok(Some(changes)) => Ok(recert_app::Decision::commit(changes, "applied")),
-                Ok(None) => Ok(recert_app::Decision::Unchanged("duplicate")),
-                // Not a submission of the current cycle (decided long ago, or unknown): ignored,
-                // so the processor stops retrying.
-                Err(recert_domain::DomainError::NotFound(_)) => {
-                    Ok(recert_app::Decision::Unchanged("ignored"))
-                }
-                Err(e) => Err(AppError::from(e)),
-            }
-        })
-        .await?;
+    let outcome = state.app.apply_payment_event(order, &facts).await?.as_str();
     tracing::info!(outcome, "payment webhook");
     Ok(axum::Json(WebhookOutcome { outcome }))
 }
@@ -594,7 +532,6 @@ async fn certificate_of(
     tag = "submissions",
     params(("certification_id" = CertificationId, Path)),
     responses((status = 200, description = "What the certificate states today", body = CertificateStatus), ReadErrors),
-    security(("bearer" = []))
 )]
 pub async fn get_certificate(
     State(state): State<AppState>,
@@ -612,7 +549,6 @@ pub async fn get_certificate(
     tag = "submissions",
     params(("certification_id" = CertificationId, Path)),
     responses((status = 200, description = "A printable certificate", content_type = "text/html", body = String), ReadErrors),
-    security(("bearer" = []))
 )]
 pub async fn certificate_page(
     State(state): State<AppState>,

@@ -11,16 +11,14 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::response::Response;
-use axum::routing::{get, post};
 use chrono::NaiveDate;
 use recert_api::error::{PreconditionErrors, ReadErrors, WriteErrors};
 use recert_api::etag::{IfMatch, etag_of};
-use recert_api::extract::idempotency_key;
 use recert_api::page::{Page, PageParams};
 use recert_api::{
-    ApiError, AppError, AppState, Concurrency, Idempotency, Json, Path, Principal, Query, Reply,
-    Role,
+    ApiError, AppError, AppState, Concurrency, Json, Path, Principal, Query, Reply, Role,
 };
+use recert_api::{IdempotencyKey, Routes};
 use recert_domain::model::entry::EntryLimits;
 use recert_domain::{CeEntry, CeEntryInput, CertificationId, EntryId, EntrySource, RuleSet};
 use serde::Deserialize;
@@ -28,20 +26,21 @@ use serde::Deserialize;
 /// Who may change a transcript: its certificant, or an admin on their behalf.
 const WRITERS: [Role; 2] = [Role::Certificant, Role::Admin];
 
+/// Every route of this function, each served at the method and path its `#[utoipa::path]` declares.
+pub fn routes() -> Routes {
+    recert_api::routes![
+        list_entries,
+        create_entry,
+        get_entry,
+        replace_entry,
+        delete_entry,
+        confirm_distinct,
+    ]
+}
+
+/// The routes as served.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/certifications/{certification_id}/entries",
-            get(list_entries).post(create_entry),
-        )
-        .route(
-            "/certifications/{certification_id}/entries/{entry_id}",
-            get(get_entry).put(replace_entry).delete(delete_entry),
-        )
-        .route(
-            "/certifications/{certification_id}/entries/{entry_id}/confirm-distinct",
-            post(confirm_distinct),
-        )
+    routes().into_router()
 }
 
 /// Where a listing page stops: the last entry's sort key.
@@ -77,7 +76,6 @@ pub struct EntryListParams {
         (status = 200, description = "A page of entries, by completion date then id", body = Page<CeEntry>),
         ReadErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn list_entries(
     State(state): State<AppState>,
@@ -135,7 +133,7 @@ pub async fn list_entries(
     tag = "transcripts",
     params(
         ("certification_id" = CertificationId, Path, description = "The certification"),
-        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Retry-safe key: the first response is replayed for 24 h; reusing it with another body is a 422"),
+        IdempotencyKey,
     ),
     request_body = CeEntryInput,
     responses(
@@ -143,25 +141,16 @@ pub async fn list_entries(
         (status = 303, description = "A retry with the same Idempotency-Key whose first response was too large to keep (over 8 KiB): the entry it created is at Location", headers(("Location" = String, description = "The entry the first request created"))),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn create_entry(
     State(state): State<AppState>,
     principal: Principal,
     Path(certification_id): Path<CertificationId>,
-    headers: HeaderMap,
+    key: IdempotencyKey,
     Json(input): Json<CeEntryInput>,
 ) -> Result<Response, ApiError> {
     principal.require(&WRITERS)?;
-    let idempotency = idempotency_key(&headers)?.map(|k| {
-        Idempotency::new(
-            &principal,
-            k,
-            "POST",
-            &format!("/certifications/{certification_id}/entries"),
-            &input,
-        )
-    });
+    let idempotency = key.bind(&principal, &input);
     let entry_id = EntryId::new_v7(state.app.clock.now().timestamp_millis().unsigned_abs());
     // Adding an entry commutes with every other change: a lost race is retried, never a 409.
     state
@@ -197,7 +186,6 @@ pub async fn create_entry(
         (status = 200, body = CeEntry, headers(("ETag" = String, description = "The entry's version: send it in If-Match to replace or delete exactly this version"))),
         ReadErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn get_entry(
     State(state): State<AppState>,
@@ -242,7 +230,6 @@ fn check_if_match(if_match: Option<&IfMatch>, current: &CeEntry) -> Result<(), A
         PreconditionErrors,
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn replace_entry(
     State(state): State<AppState>,
@@ -289,7 +276,6 @@ pub async fn replace_entry(
         PreconditionErrors,
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn delete_entry(
     State(state): State<AppState>,
@@ -323,7 +309,6 @@ pub async fn delete_entry(
         (status = 200, description = "Confirmed: this self-reported entry is a different activity from the provider-reported one it resembles, and counts again", body = CeEntry, headers(("ETag" = String))),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn confirm_distinct(
     State(state): State<AppState>,

@@ -14,14 +14,11 @@
 use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use recert_api::error::{ReadErrors, WriteErrors};
-use recert_api::extract::idempotency_key;
 use recert_api::page::{Page, PageParams};
-use recert_api::{
-    ApiError, AppState, Concurrency, Idempotency, Json, Path, Principal, Query, Reply, Role,
-};
+use recert_api::{ApiError, AppState, Concurrency, Json, Path, Principal, Query, Reply, Role};
+use recert_api::{IdempotencyKey, Routes};
 use recert_domain::model::waiver::{WaiverDecisionInput, WaiverRequest, WaiverRequestInput};
 use recert_domain::{CertificationId, Item, Queue};
 use serde::Serialize;
@@ -31,25 +28,21 @@ const REQUESTERS: [Role; 2] = [Role::Certificant, Role::Admin];
 /// Who decides requests.
 const COMMITTEE: [Role; 2] = [Role::Committee, Role::Admin];
 
+/// Every route of this function, each served at the method and path its `#[utoipa::path]` declares.
+pub fn routes() -> Routes {
+    recert_api::routes![
+        create_request,
+        list_requests,
+        get_request,
+        withdraw_request,
+        decide_request,
+        waiver_queue,
+    ]
+}
+
+/// The routes as served.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/certifications/{certification_id}/waiver-requests",
-            get(list_requests).post(create_request),
-        )
-        .route(
-            "/certifications/{certification_id}/waiver-requests/{request_id}",
-            get(get_request),
-        )
-        .route(
-            "/certifications/{certification_id}/waiver-requests/{request_id}/withdraw",
-            post(withdraw_request),
-        )
-        .route(
-            "/certifications/{certification_id}/waiver-requests/{request_id}/decision",
-            post(decide_request),
-        )
-        .route("/waiver-queue", get(waiver_queue))
+    routes().into_router()
 }
 
 fn request_path(certification: CertificationId, request: uuid::Uuid) -> String {
@@ -77,26 +70,23 @@ pub struct QueuedWaiverRequest {
     tag = "waivers",
     params(
         ("certification_id" = CertificationId, Path),
-        ("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$", description = "Retry-safe key: the first response is replayed for 24 h"),
+        IdempotencyKey,
     ),
     request_body = WaiverRequestInput,
     responses(
         (status = 201, description = "Requested: it waits for the committee", body = WaiverRequest, headers(("Location" = String))),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn create_request(
     State(state): State<AppState>,
     principal: Principal,
     Path(certification_id): Path<CertificationId>,
-    headers: axum::http::HeaderMap,
+    key: IdempotencyKey,
     Json(input): Json<WaiverRequestInput>,
 ) -> Result<Response, ApiError> {
     principal.require(&REQUESTERS)?;
-    let path = format!("/certifications/{certification_id}/waiver-requests");
-    let idempotency =
-        idempotency_key(&headers)?.map(|k| Idempotency::new(&principal, k, "POST", &path, &input));
+    let idempotency = key.bind(&principal, &input);
     let request_id = uuid::Uuid::now_v7();
     state
         .execute(
@@ -123,7 +113,6 @@ pub async fn create_request(
     tag = "waivers",
     params(("certification_id" = CertificationId, Path)),
     responses((status = 200, description = "The current cycle's requests, oldest first", body = WaiverRequests), ReadErrors),
-    security(("bearer" = []))
 )]
 pub async fn list_requests(
     State(state): State<AppState>,
@@ -145,7 +134,6 @@ pub async fn list_requests(
     tag = "waivers",
     params(("certification_id" = CertificationId, Path), ("request_id" = uuid::Uuid, Path)),
     responses((status = 200, description = "One request of the current cycle", body = WaiverRequest), ReadErrors),
-    security(("bearer" = []))
 )]
 pub async fn get_request(
     State(state): State<AppState>,
@@ -165,7 +153,6 @@ pub async fn get_request(
     tag = "waivers",
     params(("certification_id" = CertificationId, Path), ("request_id" = uuid::Uuid, Path)),
     responses((status = 200, description = "Withdrawn", body = WaiverRequest), WriteErrors),
-    security(("bearer" = []))
 )]
 pub async fn withdraw_request(
     State(state): State<AppState>,
@@ -199,7 +186,6 @@ pub async fn withdraw_request(
         (status = 200, description = "Decided: the certificant is emailed; an extension moves the closing date at once", body = WaiverRequest),
         WriteErrors,
     ),
-    security(("bearer" = []))
 )]
 pub async fn decide_request(
     State(state): State<AppState>,
@@ -234,7 +220,6 @@ pub async fn decide_request(
     tag = "waivers",
     params(PageParams),
     responses((status = 200, description = "Open requests waiting for the committee, oldest first", body = Page<QueuedWaiverRequest>), ReadErrors),
-    security(("bearer" = []))
 )]
 pub async fn waiver_queue(
     State(state): State<AppState>,

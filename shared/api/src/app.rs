@@ -3,12 +3,12 @@
 
 use crate::error::{ApiError, Problem, problem_response};
 use crate::extract::MAX_BODY_BYTES;
+use crate::routes::Routes;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Serialize;
 use std::any::Any;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -21,7 +21,7 @@ pub struct Health {
 }
 
 /// Liveness: the process answers. (It does not touch the store: a health check must be cheap.)
-#[utoipa::path(get, path = "/health", tag = "health", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/health", tag = "health", security(), responses((status = 200, body = Health)))]
 pub async fn health() -> axum::Json<Health> {
     axum::Json(Health { status: "ok" })
 }
@@ -41,10 +41,15 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
+/// The routes every function serves besides its own.
+pub fn shared_routes() -> Routes {
+    crate::routes![health]
+}
+
 /// Finish a function's router: add health, fallbacks and the shared layers, then bind the state.
 pub fn finish(routes: Router<AppState>, state: AppState) -> Router {
     routes
-        .route("/health", get(health))
+        .merge(shared_routes().into_router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

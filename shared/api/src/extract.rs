@@ -248,6 +248,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// A request body of at most `limit` bytes, for a route that takes more (or less) than the shared
+/// limit: the route's handler says how much it reads, so the route is declared in one place.
+/// Longer is a 413 problem.
+pub async fn body_up_to(body: axum::body::Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_long = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if too_long {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::bad_request("unreadable_body", "the request body could not be read")
+        }
+    })
+}
+
 /// Path parameters; an unparsable id is a 400 problem.
 #[derive(Debug, Clone)]
 pub struct Path<T>(pub T);
@@ -282,23 +297,6 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Query<T
             .map(|q| Query(q.0))
             .map_err(|e: QueryRejection| ApiError::bad_request("invalid_query", e.body_text()))
     }
-}
-
-/// The client's `Idempotency-Key`, if any: 1–255 visible ASCII characters.
-pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<&str>, ApiError> {
-    let Some(v) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = v
-        .to_str()
-        .ok()
-        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
-    key.map(Some).ok_or_else(|| {
-        ApiError::bad_request(
-            "invalid_idempotency_key",
-            "Idempotency-Key must be 1 to 255 visible ASCII characters",
-        )
-    })
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod jwks;
 pub mod lambda;
 pub mod page;
+pub mod routes;
 pub mod state;
 pub mod token_crypto;
 
@@ -23,4 +24,5 @@ pub use auth::{Principal, Role};
 pub use error::{ApiError, Problem};
 pub use extract::{Json, Path, Query};
 pub use recert_app::{AppError, Concurrency};
-pub use state::{AppState, Idempotency, Reply};
+pub use routes::Routes;
+pub use state::{AppState, Idempotency, IdempotencyKey, Reply};

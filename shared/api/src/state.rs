@@ -79,6 +79,71 @@ impl Reply<()> {
     }
 }
 
+/// The client's `Idempotency-Key` header on a creating request (optional; 1–255 visible ASCII
+/// characters, else a 400), with the method and path it came with. Declared once for every
+/// operation that takes it: `params(IdempotencyKey)`.
+#[derive(Debug, Clone, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKey {
+    /// Retry-safe key: a retry with the same key and body gets the first response again (24 h); the same key with another body is a 422.
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[!-~]+$"
+    )]
+    key: Option<String>,
+    #[param(ignore)]
+    method: String,
+    #[param(ignore)]
+    path: String,
+}
+
+impl IdempotencyKey {
+    /// The key bound to this caller and to this request (method, path and `body`); none without
+    /// a key.
+    pub fn bind(&self, principal: &Principal, body: &impl serde::Serialize) -> Option<Idempotency> {
+        let key = self.key.as_deref()?;
+        Some(Idempotency::new(
+            principal,
+            key,
+            &self.method,
+            &self.path,
+            body,
+        ))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let key = match parts.headers.get("idempotency-key") {
+            None => None,
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .ok()
+                    .filter(|k| {
+                        !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic())
+                    })
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "invalid_idempotency_key",
+                            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+                        )
+                    })?
+                    .to_owned(),
+            ),
+        };
+        Ok(IdempotencyKey {
+            key,
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+        })
+    }
+}
+
 /// An `Idempotency-Key` bound to the request it came with.
 #[derive(Debug, Clone)]
 pub struct Idempotency {
@@ -89,7 +154,7 @@ pub struct Idempotency {
 }
 
 impl Idempotency {
-    pub fn new(
+    fn new(
         principal: &Principal,
         client_key: &str,
         method: &str,
@@ -185,13 +250,7 @@ impl AppState {
         id: CertificationId,
     ) -> Result<Recipient, ApiError> {
         let certification = self.app.certification_visible(&principal.actor, id).await?;
-        let holder = self
-            .app
-            .store
-            .certificant(certification.certificant_id)
-            .await?
-            .ok_or(ApiError::NotFound("certificant"))?;
-        Ok(Recipient::from(&holder))
+        Ok(self.app.recipient(certification.certificant_id).await?)
     }
 
     /// One page of a staff queue (oldest first) for `params`, its cursor sealed under `scope`:

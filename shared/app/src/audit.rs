@@ -35,7 +35,7 @@ use recert_domain::audit::{
     AUDIT_DEADLINES, AuditPeriod, DrawJudgement, DrawRecord, DrawRefusal, Period, PeriodLog,
     Recorded, SealedSeed, Seed, Ticket, Verification, candidate_id,
 };
-use recert_domain::{Actor, CertificationId, Item, JobName, Queue, Renewal};
+use recert_domain::{Actor, CertificationId, Item, JobName, Queue, Submission};
 use recert_keys::{Sealed, Sealer};
 use recert_store::{IndexCursor, IndexedItem};
 use std::collections::HashMap;
@@ -127,7 +127,7 @@ pub async fn reveal_due_periods(app: &App) -> Result<Vec<Period>, AppError> {
 }
 
 /// Every paid submission waiting for the draw: (certification, renewal).
-async fn draw_candidates(app: &App) -> Result<Vec<(CertificationId, Renewal)>, AppError> {
+async fn draw_candidates(app: &App) -> Result<Vec<(CertificationId, Submission)>, AppError> {
     let mut found = Vec::new();
     let mut cursor: Option<IndexCursor> = None;
     loop {
@@ -136,7 +136,7 @@ async fn draw_candidates(app: &App) -> Result<Vec<(CertificationId, Renewal)>, A
             .queued(Queue::AuditDraw, cursor.as_ref(), PAGE)
             .await?;
         for entry in page.items {
-            if let IndexedItem::Item(Item::Renewal(r)) = entry.item {
+            if let IndexedItem::Item(Item::Submission(r)) = entry.item {
                 found.push((entry.certification_id, r));
             }
         }

@@ -33,6 +33,7 @@ pub mod config;
 pub mod error;
 pub mod jobs;
 pub mod outbox;
+pub mod payments;
 pub mod providers;
 pub mod runner;
 pub mod schedule;

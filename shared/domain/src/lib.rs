@@ -30,7 +30,7 @@ pub use model::history::{HistoryEvent, HistoryKind};
 pub use model::idempotency::{IDEMPOTENCY_BODY_CAP, IdempotencyRecord};
 pub use model::notice::{Delivery, Notice, OutboxMessage, Recipient};
 pub use model::posting::{Posting, PostingStatus, PostingWrite};
-pub use model::renewal::{Renewal, RenewalStatus};
+pub use model::submission::{Submission, SubmissionStatus};
 pub use provider::Provider;
 pub use rules::{CredentialRules, Deadlines, RuleBook, RuleSet};
 pub use usecase::exam::ExamOutcome;

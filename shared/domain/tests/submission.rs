@@ -8,14 +8,14 @@ use recert_domain::Decide;
 use recert_domain::certification::{CertificationAggregate, Item};
 use recert_domain::model::entry::Activity;
 use recert_domain::model::notice::Notice;
-use recert_domain::model::renewal::{
+use recert_domain::model::submission::{
     BillingAddress, PaymentEventFacts, ReturnReason, ReviewOutcome, SubmitRequest,
     certification_of_order,
 };
 use recert_domain::{
     Actor, CertificantId, Certification, CertificationId, CertificationStatus, Changes, Credential,
     DomainError, DueKind, EntryId, EntrySource, Hours, Membership, ProviderCategory, Recipient,
-    RenewalStatus, Role, RuleBook,
+    Role, RuleBook, SubmissionStatus,
 };
 use uuid::Uuid;
 
@@ -195,7 +195,7 @@ fn a_submission_is_priced_by_membership_on_record_attested_and_locks_the_entries
         non_member.billing_address.as_ref().unwrap().name,
         "Ada Lovelace"
     );
-    assert_eq!(non_member.status, RenewalStatus::AwaitingPayment);
+    assert_eq!(non_member.status, SubmissionStatus::AwaitingPayment);
     assert_eq!(
         certification_of_order(&non_member.order_number),
         Some(agg.certification.id)
@@ -320,7 +320,7 @@ fn an_unpaid_submission_can_be_withdrawn_which_unlocks_the_entries() {
             id,
         )
         .unwrap();
-    assert_eq!(withdrawn.status, RenewalStatus::Withdrawn);
+    assert_eq!(withdrawn.status, SubmissionStatus::Withdrawn);
     let after = once.apply(&changes);
     assert!(after.current_submission().is_none());
     assert_eq!(
@@ -366,7 +366,7 @@ fn a_payment_event_is_applied_once_and_anything_that_does_not_pay_the_fee_is_fla
         .unwrap();
     let after_short = once.clone().apply(&short);
     let r = &after_short.renewals[0];
-    assert_eq!(r.status, RenewalStatus::AwaitingPayment);
+    assert_eq!(r.status, SubmissionStatus::AwaitingPayment);
     assert_eq!(r.payments.len(), 1);
     assert!(!r.payments[0].accepted);
     assert!(
@@ -389,10 +389,10 @@ fn a_payment_event_is_applied_once_and_anything_that_does_not_pay_the_fee_is_fla
     assert!(matches!(receipt.unwrap().notice, Notice::Receipt(_)));
     let after_paid = after_short.apply(&paid);
     let r = &after_paid.renewals[0];
-    assert_eq!(r.status, RenewalStatus::InReview);
+    assert_eq!(r.status, SubmissionStatus::InReview);
     assert_eq!(r.paid_at, Some(at("2026-03-03")));
     assert_eq!(
-        Item::Renewal(r.clone()).queue_slot().unwrap().since,
+        Item::Submission(r.clone()).queue_slot().unwrap().since,
         at("2026-03-03")
     );
     // Redelivered, days later: nothing changes.
@@ -414,7 +414,7 @@ fn a_payment_event_is_applied_once_and_anything_that_does_not_pay_the_fee_is_fla
     .unwrap()
     .unwrap();
     let r = &after_paid.clone().apply(&twice).renewals[0];
-    assert_eq!(r.status, RenewalStatus::InReview);
+    assert_eq!(r.status, SubmissionStatus::InReview);
     assert!(
         r.flags.iter().any(|f| f.contains("in review")),
         "{:?}",
@@ -453,7 +453,7 @@ fn a_payment_for_a_withdrawn_submission_is_recorded_and_flagged_never_accepted()
         .unwrap()
         .unwrap();
     let r = &withdrawn.apply(&changes).renewals[0];
-    assert_eq!(r.status, RenewalStatus::Withdrawn);
+    assert_eq!(r.status, SubmissionStatus::Withdrawn);
     assert!(!r.payments[0].accepted);
     assert!(
         r.flags.iter().any(|f| f.contains("withdrawn")),
@@ -549,7 +549,7 @@ fn a_paid_submission_waits_for_the_audit_draw_and_is_judged_once() {
             )
             .unwrap(),
     );
-    assert_eq!(drawn.renewals[0].status, RenewalStatus::InReview);
+    assert_eq!(drawn.renewals[0].status, SubmissionStatus::InReview);
     // Judged once: a second draw (however it would judge) changes nothing.
     let again = recert_domain::audit::DrawJudgement {
         selected: true,
@@ -664,7 +664,7 @@ fn a_returned_submission_unlocks_the_entries_and_a_resubmission_does_not_pay_twi
             recipient(),
         )
         .unwrap();
-    assert_eq!(returned.status, RenewalStatus::Returned);
+    assert_eq!(returned.status, SubmissionStatus::Returned);
     assert!(
         changes
             .puts()
@@ -685,7 +685,7 @@ fn a_returned_submission_unlocks_the_entries_and_a_resubmission_does_not_pay_twi
         .unwrap();
     assert_eq!(
         resubmitted.status,
-        RenewalStatus::InReview,
+        SubmissionStatus::InReview,
         "paid already: straight to review"
     );
     assert_eq!(resubmitted.order_number, renewal.order_number);

@@ -271,7 +271,7 @@ pub fn cycle_prefix(cycle: NaiveDate) -> String {
 pub fn item_sort_key(key: &ItemKey) -> String {
     match key {
         ItemKey::Entry { cycle, id } => format!("{}{ENTRY_INFIX}{id}", cycle_prefix(*cycle)),
-        ItemKey::Renewal { cycle, id } => format!("{}{RENEWAL_INFIX}{id}", cycle_prefix(*cycle)),
+        ItemKey::Submission { cycle, id } => format!("{}{RENEWAL_INFIX}{id}", cycle_prefix(*cycle)),
         ItemKey::Idempotency(k) => format!("{IDEMPOTENCY_PREFIX}{k}"),
         ItemKey::Deadline { cycle, kind } => {
             format!("{}{DEADLINE_INFIX}{}", cycle_prefix(*cycle), kind.as_str())
@@ -464,7 +464,7 @@ pub fn decode_body<T: serde::de::DeserializeOwned>(
 pub fn encode_item(item: &Item) -> Result<String, StoreError> {
     match item {
         Item::Entry(e) => encode_body("entry", e),
-        Item::Renewal(r) => encode_body("renewal", r),
+        Item::Submission(r) => encode_body("renewal", r),
         Item::Idempotency(i) => encode_body("idempotency record", i),
         Item::Deadline(d) => encode_body("deadline", d),
         Item::Audit(a) => encode_body("audit", a),
@@ -482,7 +482,7 @@ pub fn decode_item(sk: &str, body: &str) -> Result<Option<Item>, StoreError> {
             return Ok(Some(Item::Entry(decode_body("entry", body)?)));
         }
         if kind.starts_with(RENEWAL_INFIX) {
-            return Ok(Some(Item::Renewal(decode_body("renewal", body)?)));
+            return Ok(Some(Item::Submission(decode_body("renewal", body)?)));
         }
         if kind.starts_with(DEADLINE_INFIX) {
             return Ok(Some(Item::Deadline(decode_body("deadline", body)?)));
@@ -570,7 +570,7 @@ pub fn aggregate(
     for item in items {
         match item {
             Item::Entry(e) => aggregate.entries.push(e),
-            Item::Renewal(r) => aggregate.renewals.push(r),
+            Item::Submission(r) => aggregate.renewals.push(r),
             Item::Idempotency(i) => aggregate.idempotency.push(i),
             Item::Deadline(d) => aggregate.deadlines.push(d),
             Item::Audit(a) => aggregate.audits.push(a),
@@ -654,7 +654,7 @@ mod tests {
             })
         };
         assert!(inside(&entry(d(2025, 4, 1))));
-        assert!(inside(&item_sort_key(&ItemKey::Renewal {
+        assert!(inside(&item_sort_key(&ItemKey::Submission {
             cycle: d(2025, 4, 1),
             id: Uuid::max()
         })));
@@ -683,7 +683,7 @@ mod tests {
         let (pk, sk) = due_keys(id, ROOT_SK, &slot);
         assert_eq!(pk, "DUE#2027-03-31");
         assert_eq!(parse_index_sk(&sk), Some((id, ROOT_SK)));
-        let entry_sk = item_sort_key(&ItemKey::Renewal {
+        let entry_sk = item_sort_key(&ItemKey::Submission {
             cycle: d(2025, 4, 1),
             id: Uuid::from_u128(1),
         });
@@ -777,7 +777,7 @@ mod tests {
             id: EntryId(Uuid::max()),
         });
         assert!(inside(&entry));
-        assert!(!inside(&item_sort_key(&ItemKey::Renewal {
+        assert!(!inside(&item_sort_key(&ItemKey::Submission {
             cycle: d(2025, 4, 1),
             id: Uuid::nil()
         })));
@@ -801,20 +801,20 @@ mod tests {
     fn only_a_due_root_and_a_queued_item_write_index_keys() {
         let id = CertificationId(Uuid::from_u128(42));
         let renewal = |status| {
-            Item::Renewal(recert_domain::Renewal {
+            Item::Submission(recert_domain::Submission {
                 id: Uuid::from_u128(1),
                 cycle_starts_on: d(2025, 4, 1),
                 cycle_expires_on: d(2028, 3, 31),
                 status,
                 submitted_at: d(2026, 1, 2).and_hms_opt(3, 4, 5).unwrap().and_utc(),
-                ..recert_domain::Renewal::default()
+                ..recert_domain::Submission::default()
             })
         };
-        let paid = item_index_keys(id, &renewal(recert_domain::RenewalStatus::InReview));
+        let paid = item_index_keys(id, &renewal(recert_domain::SubmissionStatus::InReview));
         assert_eq!(paid.len(), 1);
         assert_eq!(paid[0].index, Index::Queue);
         assert_eq!(paid[0].pk, "QUEUE#audit_draw", "paid: waits for the draw");
-        let Item::Renewal(mut drawn) = renewal(recert_domain::RenewalStatus::InReview) else {
+        let Item::Submission(mut drawn) = renewal(recert_domain::SubmissionStatus::InReview) else {
             unreachable!()
         };
         drawn.draw = Some(Box::new(recert_domain::audit::DrawJudgement {
@@ -825,8 +825,10 @@ mod tests {
             ticket: recert_domain::audit::Ticket::first("seed", "renewal"),
             selected: false,
         }));
-        let queued = item_index_keys(id, &Item::Renewal(drawn));
+        let queued = item_index_keys(id, &Item::Submission(drawn));
         assert_eq!(queued[0].pk, "QUEUE#renewal_review");
-        assert!(item_index_keys(id, &renewal(recert_domain::RenewalStatus::Approved)).is_empty());
+        assert!(
+            item_index_keys(id, &renewal(recert_domain::SubmissionStatus::Approved)).is_empty()
+        );
     }
 }

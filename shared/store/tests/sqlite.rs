@@ -9,7 +9,7 @@ use chrono::{Duration, NaiveDate};
 use recert_domain::audit::{AuditPeriod, DrawRecord, Period};
 use recert_domain::{
     CalendarFeed, CeEntry, Certificant, CertificantId, Certification, CertificationAggregate,
-    CertificationId, Changes, DueKind, HistoryEvent, Item, OutboxMessage, Queue, RenewalStatus,
+    CertificationId, Changes, DueKind, HistoryEvent, Item, OutboxMessage, Queue, SubmissionStatus,
 };
 use recert_domain::{Posting, Provider, ProviderId};
 use recert_store::conformance::{
@@ -801,7 +801,7 @@ async fn a_version_1_database_is_migrated() {
     let renewal = &loaded.renewals[0];
     assert_eq!(
         (renewal.id, renewal.cycle_starts_on, renewal.status),
-        (uuid(RENEWAL_1), cycle, RenewalStatus::InReview)
+        (uuid(RENEWAL_1), cycle, SubmissionStatus::InReview)
     );
     assert_eq!(loaded.idempotency.len(), 1);
     assert_eq!(loaded.idempotency[0].body.as_deref(), Some("{}"));
@@ -837,7 +837,7 @@ async fn a_version_1_database_is_migrated() {
                 k.sk,
             ));
         }
-        for item in c.renewals.iter().cloned().map(Item::Renewal) {
+        for item in c.renewals.iter().cloned().map(Item::Submission) {
             let sk = recert_store::codec::item_sort_key(&item.key());
             for k in recert_store::codec::item_index_keys(id, &item) {
                 expected.push((
@@ -885,7 +885,7 @@ async fn a_version_1_database_is_migrated() {
     assert_eq!(queued.items.len(), 1);
     assert_eq!(
         queued.items[0].item,
-        IndexedItem::Item(Item::Renewal(renewal.clone()))
+        IndexedItem::Item(Item::Submission(renewal.clone()))
     );
 
     // Commits go on from the migrated state, and keep the index (the renewal in review locks the

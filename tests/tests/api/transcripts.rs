@@ -1,5 +1,5 @@
 use crate::helpers::*;
-use recert_domain::{HistoryKind, Item, Renewal, RenewalStatus};
+use recert_domain::{HistoryKind, Item, Submission, SubmissionStatus};
 use serde_json::Value;
 
 #[tokio::test]
@@ -284,13 +284,13 @@ async fn entries_of_a_submitted_cycle_are_locked_with_a_clear_reason() {
         &cert,
         |_| HistoryKind::RenewalSubmitted { renewal_id },
         |a, change| {
-            change.put(Item::Renewal(Renewal {
+            change.put(Item::Submission(Submission {
                 id: renewal_id,
                 cycle_starts_on: a.certification.cycle_starts_on,
                 cycle_expires_on: a.certification.expires_on,
-                status: RenewalStatus::InReview,
+                status: SubmissionStatus::InReview,
                 submitted_at: chrono::Utc::now(),
-                ..Renewal::default()
+                ..Submission::default()
             }))
         },
     )

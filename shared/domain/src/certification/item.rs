@@ -10,8 +10,8 @@ use crate::model::entry::CeEntry;
 use crate::model::idempotency::IdempotencyRecord;
 use crate::model::notice::Delivery;
 use crate::model::notice::OutboxMessage;
-use crate::model::renewal::Renewal;
-use crate::model::renewal::RenewalStatus;
+use crate::model::submission::Submission;
+use crate::model::submission::SubmissionStatus;
 use crate::vocabulary::ids::EntryId;
 use chrono::NaiveDate;
 
@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
     Entry(CeEntry),
-    Renewal(Renewal),
+    Submission(Submission),
     Idempotency(IdempotencyRecord),
     Deadline(Deadline),
     /// The audit of a selected submission.
@@ -40,7 +40,7 @@ pub enum ItemKey {
         cycle: NaiveDate,
         id: EntryId,
     },
-    Renewal {
+    Submission {
         cycle: NaiveDate,
         id: uuid::Uuid,
     },
@@ -67,7 +67,7 @@ impl Item {
                 cycle: e.cycle_starts_on,
                 id: e.id,
             },
-            Item::Renewal(r) => ItemKey::Renewal {
+            Item::Submission(r) => ItemKey::Submission {
                 cycle: r.cycle_starts_on,
                 id: r.id,
             },
@@ -93,7 +93,7 @@ impl Item {
         match self {
             // A paid submission waits for the draw, then (not selected, or its audit passed) for
             // a reviewer.
-            Item::Renewal(r) if r.status == RenewalStatus::InReview => Some(QueueSlot {
+            Item::Submission(r) if r.status == SubmissionStatus::InReview => Some(QueueSlot {
                 queue: if r.draw.is_some() {
                     Queue::RenewalReview
                 } else {
@@ -151,7 +151,7 @@ impl ItemKey {
     pub fn kind(&self) -> &'static str {
         match self {
             ItemKey::Entry { .. } => "an entry",
-            ItemKey::Renewal { .. } => "a renewal",
+            ItemKey::Submission { .. } => "a renewal",
             ItemKey::Idempotency(_) => "an idempotency record",
             ItemKey::Deadline { .. } => "a deadline",
             ItemKey::Audit { .. } => "an audit",

@@ -24,8 +24,8 @@ use crate::model::entry::CeEntry;
 use crate::model::entry::EntrySource;
 use crate::model::history::HistoryKind;
 use crate::model::idempotency::IdempotencyRecord;
-use crate::model::renewal::Renewal;
-use crate::model::renewal::RenewalStatus;
+use crate::model::submission::Submission;
+use crate::model::submission::SubmissionStatus;
 use crate::model::waiver::Relief;
 use crate::rules::RuleSet;
 use crate::vocabulary::actor::Actor;
@@ -48,7 +48,7 @@ pub struct CertificationAggregate {
     /// The entries of the current cycle (by completion date, then id).
     pub entries: Vec<CeEntry>,
     /// The renewals of the current cycle.
-    pub renewals: Vec<Renewal>,
+    pub renewals: Vec<Submission>,
     /// Idempotency records (expired ones may be included; see [`Self::idempotency_record`]).
     pub idempotency: Vec<IdempotencyRecord>,
     /// The current cycle's deadlines (dates a job acts on once).
@@ -102,11 +102,14 @@ impl CertificationAggregate {
     }
 
     /// A renewal submitted for the current cycle that still stands (not returned).
-    pub fn current_submission(&self) -> Option<&Renewal> {
+    pub fn current_submission(&self) -> Option<&Submission> {
         let c = &self.certification;
         self.renewals.iter().find(|r| {
             r.cycle_expires_on == c.expires_on
-                && !matches!(r.status, RenewalStatus::Returned | RenewalStatus::Withdrawn)
+                && !matches!(
+                    r.status,
+                    SubmissionStatus::Returned | SubmissionStatus::Withdrawn
+                )
         })
     }
 
@@ -148,7 +151,7 @@ impl CertificationAggregate {
         for key in changes.deletes() {
             match key {
                 ItemKey::Entry { id, .. } => self.entries.retain(|e| e.id != *id),
-                ItemKey::Renewal { id, .. } => self.renewals.retain(|r| r.id != *id),
+                ItemKey::Submission { id, .. } => self.renewals.retain(|r| r.id != *id),
                 ItemKey::Idempotency(k) => self.idempotency.retain(|r| r.key != *k),
                 ItemKey::Deadline { cycle, kind } => self
                     .deadlines
@@ -164,7 +167,7 @@ impl CertificationAggregate {
                     Some(slot) => *slot = e.clone(),
                     None => self.entries.push(e.clone()),
                 },
-                Item::Renewal(r) => match self.renewals.iter_mut().find(|x| x.id == r.id) {
+                Item::Submission(r) => match self.renewals.iter_mut().find(|x| x.id == r.id) {
                     Some(slot) => *slot = r.clone(),
                     None => self.renewals.push(r.clone()),
                 },
@@ -431,18 +434,18 @@ mod tests {
         );
         agg.certification.status = CertificationStatus::Lapsed;
         assert_eq!(agg.certification.due_slot(), None);
-        let mut renewal = Renewal {
+        let mut renewal = Submission {
             id: Uuid::nil(),
             cycle_starts_on: date(2025, 1, 1),
             cycle_expires_on: date(2027, 12, 31),
-            status: RenewalStatus::AwaitingPayment,
+            status: SubmissionStatus::AwaitingPayment,
             submitted_at: at(4),
-            ..Renewal::default()
+            ..Submission::default()
         };
-        assert_eq!(Item::Renewal(renewal.clone()).queue_slot(), None);
-        renewal.status = RenewalStatus::InReview;
+        assert_eq!(Item::Submission(renewal.clone()).queue_slot(), None);
+        renewal.status = SubmissionStatus::InReview;
         assert_eq!(
-            Item::Renewal(renewal.clone()).queue_slot(),
+            Item::Submission(renewal.clone()).queue_slot(),
             Some(QueueSlot {
                 queue: Queue::AuditDraw,
                 since: at(4)
@@ -458,14 +461,14 @@ mod tests {
             selected: false,
         }));
         assert_eq!(
-            Item::Renewal(renewal.clone()).queue_slot(),
+            Item::Submission(renewal.clone()).queue_slot(),
             Some(QueueSlot {
                 queue: Queue::RenewalReview,
                 since: at(4)
             })
         );
-        renewal.status = RenewalStatus::InAudit;
-        assert_eq!(Item::Renewal(renewal).queue_slot(), None);
+        renewal.status = SubmissionStatus::InAudit;
+        assert_eq!(Item::Submission(renewal).queue_slot(), None);
     }
 
     #[test]

@@ -12,5 +12,5 @@ pub mod history;
 pub mod idempotency;
 pub mod notice;
 pub mod posting;
-pub mod renewal;
+pub mod submission;
 pub mod waiver;

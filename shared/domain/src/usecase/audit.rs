@@ -27,8 +27,8 @@ use crate::model::notice::Notice;
 use crate::model::notice::OutboxMessage;
 use crate::model::notice::Recipient;
 use crate::model::notice::missing_lines;
-use crate::model::renewal::Renewal;
-use crate::model::renewal::RenewalStatus;
+use crate::model::submission::Submission;
+use crate::model::submission::SubmissionStatus;
 use crate::vocabulary::error::ConflictCode;
 use crate::vocabulary::error::DomainError;
 use crate::vocabulary::error::FieldErrors;
@@ -87,7 +87,7 @@ impl CertificationAggregate {
         recipient: Recipient,
     ) -> Option<Changes> {
         let renewal = self.renewals.iter().find(|r| r.id == renewal_id)?;
-        if renewal.status != RenewalStatus::InReview || renewal.draw.is_some() {
+        if renewal.status != SubmissionStatus::InReview || renewal.draw.is_some() {
             return None;
         }
         let selected = judgement.selected;
@@ -100,11 +100,11 @@ impl CertificationAggregate {
         if !selected {
             return Some(
                 self.change(ctx.actor, ctx.now, what)
-                    .put(Item::Renewal(next))
+                    .put(Item::Submission(next))
                     .build(),
             );
         }
-        next.status = RenewalStatus::InAudit;
+        next.status = SubmissionStatus::InAudit;
         let c = &self.certification;
         let eligibility = self.eligibility(ctx.rules);
         let counted = |id: EntryId| {
@@ -151,7 +151,7 @@ impl CertificationAggregate {
         });
         let mut change = self
             .change(ctx.actor, ctx.now, what)
-            .put(Item::Renewal(next))
+            .put(Item::Submission(next))
             .put(self.message(recipient, ctx.message_id, notice, ctx.now));
         for deadline in audit.deadlines() {
             change = change.put(Item::Deadline(deadline));
@@ -431,8 +431,8 @@ impl CertificationAggregate {
             audit.closed_at = Some(ctx.now);
             let certificate_due_on =
                 days_after(today, ctx.rules.deadlines.certificate_due_weeks * 7);
-            let next = Renewal {
-                status: RenewalStatus::InReview,
+            let next = Submission {
+                status: SubmissionStatus::InReview,
                 certificate_due_on: Some(certificate_due_on),
                 ..renewal.clone()
             };
@@ -451,7 +451,7 @@ impl CertificationAggregate {
                         renewal_id: audit.renewal_id,
                     },
                 )
-                .put(Item::Renewal(next))
+                .put(Item::Submission(next))
                 .put(Item::Audit(audit.clone()))
                 .put(self.message(recipient, ctx.message_id, notice, ctx.now))
                 .build();
@@ -546,8 +546,8 @@ impl CertificationAggregate {
                 ctx.now,
             ));
         if let Some(renewal) = self.renewals.iter().find(|r| r.id == audit.renewal_id) {
-            change = change.put(Item::Renewal(Renewal {
-                status: RenewalStatus::Rejected,
+            change = change.put(Item::Submission(Submission {
+                status: SubmissionStatus::Rejected,
                 ..renewal.clone()
             }));
         }

@@ -43,7 +43,7 @@ use crate::model::notice::ExamRecorded;
 use crate::model::notice::Notice;
 use crate::model::notice::OutboxMessage;
 use crate::model::notice::Recipient;
-use crate::model::renewal::RenewalStatus;
+use crate::model::submission::SubmissionStatus;
 use crate::vocabulary::dates::add_months;
 use crate::vocabulary::error::ConflictCode;
 use crate::vocabulary::error::DomainError;
@@ -208,7 +208,7 @@ impl CertificationAggregate {
         };
         let submitted_on = r.submitted_at.date_naive();
         match r.status {
-            RenewalStatus::AwaitingPayment => Err(DomainError::conflict(
+            SubmissionStatus::AwaitingPayment => Err(DomainError::conflict(
                 ConflictCode::SubmissionUnpaid,
                 format!(
                     "a renewal submission for this cycle (submitted on {submitted_on}, order {}) awaits payment: have it withdrawn before recording the exam",
@@ -219,7 +219,7 @@ impl CertificationAggregate {
                 ConflictCode::RenewalInProgress,
                 format!(
                     "a paid renewal submission for this cycle (submitted on {submitted_on}) is {}: the CE renewal is being decided; record the exam only if it is returned",
-                    crate::model::renewal::status_name(status)
+                    crate::model::submission::status_name(status)
                 ),
             )),
         }
@@ -232,7 +232,7 @@ mod tests {
     use super::*;
     use crate::model::certification::Certification;
     use crate::model::deadline::DueKind;
-    use crate::model::renewal::Renewal;
+    use crate::model::submission::Submission;
     use crate::rules::RuleBook;
     use crate::rules::RuleSet;
     use crate::vocabulary::actor::Actor;
@@ -337,15 +337,15 @@ mod tests {
             .expect("the email is queued")
     }
 
-    fn renewal(status: RenewalStatus) -> Renewal {
-        Renewal {
+    fn renewal(status: SubmissionStatus) -> Submission {
+        Submission {
             id: Uuid::from_u128(3),
             cycle_starts_on: d("2023-09-01"),
             cycle_expires_on: d("2026-08-31"),
             status,
             submitted_at: at("2026-03-01"),
             order_number: "R-1-0003".into(),
-            ..Renewal::default()
+            ..Submission::default()
         }
     }
 
@@ -450,7 +450,7 @@ mod tests {
     #[test]
     fn a_revoked_certification_is_reinstated_too() {
         let mut agg = aggregate(CertificationStatus::Revoked);
-        agg.renewals.push(renewal(RenewalStatus::Rejected));
+        agg.renewals.push(renewal(SubmissionStatus::Rejected));
         let (outcome, changes) = record(&agg, "2026-06-01", "E-2", "2026-06-01").unwrap();
         assert_eq!(outcome, ExamOutcome::Reinstated);
         assert_eq!(changes.certification().cycle_starts_on, d("2026-06-01"));
@@ -503,20 +503,20 @@ mod tests {
     #[test]
     fn a_submission_of_the_cycle_blocks_an_active_renewal() {
         for (status, code) in [
-            (RenewalStatus::InReview, "renewal_in_progress"),
-            (RenewalStatus::InAudit, "renewal_in_progress"),
-            (RenewalStatus::AwaitingPayment, "submission_unpaid"),
+            (SubmissionStatus::InReview, "renewal_in_progress"),
+            (SubmissionStatus::InAudit, "renewal_in_progress"),
+            (SubmissionStatus::AwaitingPayment, "submission_unpaid"),
         ] {
             let mut agg = aggregate(CertificationStatus::Active);
             agg.renewals.push(renewal(status));
             let e = record(&agg, "2026-04-15", "E-7", "2026-04-20").unwrap_err();
             assert_eq!(conflict_code(e.clone()), code, "{status:?}");
-            if status == RenewalStatus::AwaitingPayment {
+            if status == SubmissionStatus::AwaitingPayment {
                 assert!(e.to_string().contains("withdrawn"), "{e}");
             }
         }
         // A returned or withdrawn one does not stand.
-        for status in [RenewalStatus::Returned, RenewalStatus::Withdrawn] {
+        for status in [SubmissionStatus::Returned, SubmissionStatus::Withdrawn] {
             let mut agg = aggregate(CertificationStatus::Active);
             agg.renewals.push(renewal(status));
             assert!(record(&agg, "2026-04-15", "E-7", "2026-04-20").is_ok());
@@ -525,7 +525,7 @@ mod tests {
         let mut lapsed = aggregate(CertificationStatus::Lapsed);
         lapsed
             .renewals
-            .push(renewal(RenewalStatus::AwaitingPayment));
+            .push(renewal(SubmissionStatus::AwaitingPayment));
         assert!(record(&lapsed, "2026-10-01", "E-8", "2026-10-01").is_ok());
     }
 

@@ -17,7 +17,7 @@ use crate::model::notice::Welcome;
 use crate::model::notice::WindowOpens;
 use crate::model::notice::missing_lines;
 use crate::model::notice::requirement_lines;
-use crate::model::renewal::RenewalStatus;
+use crate::model::submission::SubmissionStatus;
 use chrono::{DateTime, Utc};
 
 /// Issue `certification` under `rules`: version 1, its cycle's deadlines, and the welcome notice
@@ -172,9 +172,12 @@ impl CertificationAggregate {
             return None;
         }
         let pending = self.current_submission();
-        if pending
-            .is_some_and(|r| matches!(r.status, RenewalStatus::InReview | RenewalStatus::InAudit))
-        {
+        if pending.is_some_and(|r| {
+            matches!(
+                r.status,
+                SubmissionStatus::InReview | SubmissionStatus::InAudit
+            )
+        }) {
             return None;
         }
         let notice = Notice::Lapsed(Lapsed {
@@ -197,10 +200,10 @@ impl CertificationAggregate {
                 notice,
                 ctx.now,
             )));
-        if let Some(unpaid) = pending.filter(|r| r.status == RenewalStatus::AwaitingPayment) {
+        if let Some(unpaid) = pending.filter(|r| r.status == SubmissionStatus::AwaitingPayment) {
             let mut withdrawn = unpaid.clone();
-            withdrawn.status = RenewalStatus::Withdrawn;
-            change = change.put(Item::Renewal(withdrawn));
+            withdrawn.status = SubmissionStatus::Withdrawn;
+            change = change.put(Item::Submission(withdrawn));
         }
         Some(change.build())
     }

@@ -9,12 +9,12 @@ use crate::model::history::HistoryKind;
 use crate::model::notice::Notice;
 use crate::model::notice::OutboxMessage;
 use crate::model::notice::Recipient;
-use crate::model::renewal::PaymentEventFacts;
-use crate::model::renewal::PaymentRecord;
-use crate::model::renewal::PaymentSource;
-use crate::model::renewal::Renewal;
-use crate::model::renewal::RenewalStatus;
-use crate::model::renewal::status_name;
+use crate::model::submission::PaymentEventFacts;
+use crate::model::submission::PaymentRecord;
+use crate::model::submission::PaymentSource;
+use crate::model::submission::Submission;
+use crate::model::submission::SubmissionStatus;
+use crate::model::submission::status_name;
 use crate::usecase::submission::money;
 use crate::vocabulary::error::DomainError;
 
@@ -73,7 +73,7 @@ impl CertificationAggregate {
         amount_minor: i64,
         currency: String,
         recipient: Recipient,
-    ) -> Result<(Renewal, Changes), DomainError> {
+    ) -> Result<(Submission, Changes), DomainError> {
         let r = self.renewal(renewal_id)?.clone();
         let source = PaymentSource::Staff {
             reference,
@@ -91,7 +91,7 @@ impl CertificationAggregate {
             .puts()
             .iter()
             .find_map(|i| match i {
-                Item::Renewal(r) if r.id == renewal_id => Some(r.clone()),
+                Item::Submission(r) if r.id == renewal_id => Some(r.clone()),
                 _ => None,
             })
             .ok_or(DomainError::NotFound("submission"))?;
@@ -103,7 +103,7 @@ impl CertificationAggregate {
     pub(crate) fn receive(
         &self,
         ctx: &Decide<'_>,
-        mut next: Renewal,
+        mut next: Submission,
         source: PaymentSource,
         amount_minor: i64,
         currency: String,
@@ -113,7 +113,7 @@ impl CertificationAggregate {
         let exact = charge.as_ref().is_some_and(|c| {
             i64::try_from(c.amount_minor).ok() == Some(amount_minor) && c.currency == currency
         });
-        let awaited = next.status == RenewalStatus::AwaitingPayment;
+        let awaited = next.status == SubmissionStatus::AwaitingPayment;
         let accepted = exact && awaited;
         if !accepted {
             let why = if !awaited {
@@ -142,7 +142,7 @@ impl CertificationAggregate {
         });
         let mut receipt = None;
         if accepted {
-            next.status = RenewalStatus::InReview;
+            next.status = SubmissionStatus::InReview;
             next.paid_at = Some(ctx.now);
             receipt = Some(OutboxMessage::new(
                 ctx.message_id,
@@ -165,7 +165,7 @@ impl CertificationAggregate {
     pub(crate) fn payment_change(
         &self,
         ctx: &Decide<'_>,
-        next: Renewal,
+        next: Submission,
         accepted: bool,
         receipt: Option<OutboxMessage>,
     ) -> Changes {
@@ -178,7 +178,7 @@ impl CertificationAggregate {
                     accepted,
                 },
             )
-            .put(Item::Renewal(next));
+            .put(Item::Submission(next));
         if let Some(message) = receipt {
             change = change.put(Item::Outbox(message));
         }

@@ -10,12 +10,12 @@ use crate::model::history::HistoryKind;
 use crate::model::notice::Notice;
 use crate::model::notice::OutboxMessage;
 use crate::model::notice::Recipient;
-use crate::model::renewal::Renewal;
-use crate::model::renewal::RenewalStatus;
-use crate::model::renewal::ReturnReason;
-use crate::model::renewal::Review;
-use crate::model::renewal::ReviewOutcome;
-use crate::model::renewal::status_name;
+use crate::model::submission::ReturnReason;
+use crate::model::submission::Review;
+use crate::model::submission::ReviewOutcome;
+use crate::model::submission::Submission;
+use crate::model::submission::SubmissionStatus;
+use crate::model::submission::status_name;
 use crate::vocabulary::error::ConflictCode;
 use crate::vocabulary::error::DomainError;
 use crate::vocabulary::error::FieldErrors;
@@ -29,15 +29,15 @@ impl CertificationAggregate {
         ctx: &Decide<'_>,
         renewal_id: uuid::Uuid,
         recipient: Recipient,
-    ) -> Result<(Renewal, Changes), DomainError> {
+    ) -> Result<(Submission, Changes), DomainError> {
         let r = self.in_review(renewal_id)?;
         let c = &self.certification;
         let new_expires_on = c
             .cycle()
             .next_expiration(ctx.rules.credential(c.credential).cycle_years);
         let new_starts_on = c.expires_on.succ_opt().unwrap_or(c.expires_on);
-        let approved = Renewal {
-            status: RenewalStatus::Approved,
+        let approved = Submission {
+            status: SubmissionStatus::Approved,
             review: Some(Box::new(Review {
                 outcome: ReviewOutcome::Approved { new_expires_on },
                 by: ctx.actor.acted_by(),
@@ -71,7 +71,7 @@ impl CertificationAggregate {
                 root.extended_to = None;
                 root.renewed_by = Some(renewal_id);
             })
-            .put(Item::Renewal(approved.clone()))
+            .put(Item::Submission(approved.clone()))
             .put(Item::Outbox(OutboxMessage::new(
                 ctx.message_id,
                 c.id,
@@ -93,7 +93,7 @@ impl CertificationAggregate {
         renewal_id: uuid::Uuid,
         reasons: Vec<ReturnReason>,
         recipient: Recipient,
-    ) -> Result<(Renewal, Changes), DomainError> {
+    ) -> Result<(Submission, Changes), DomainError> {
         let r = self.in_review(renewal_id)?;
         let mut errors = FieldErrors::default();
         if reasons.is_empty() {
@@ -116,8 +116,8 @@ impl CertificationAggregate {
             }
         }
         errors.into_result().map_err(DomainError::Invalid)?;
-        let returned = Renewal {
-            status: RenewalStatus::Returned,
+        let returned = Submission {
+            status: SubmissionStatus::Returned,
             review: Some(Box::new(Review {
                 outcome: ReviewOutcome::Returned {
                     reasons: reasons.clone(),
@@ -140,7 +140,7 @@ impl CertificationAggregate {
                 ctx.now,
                 HistoryKind::RenewalReturned { renewal_id },
             )
-            .put(Item::Renewal(returned.clone()))
+            .put(Item::Submission(returned.clone()))
             .put(Item::Outbox(OutboxMessage::new(
                 ctx.message_id,
                 self.certification.id,
@@ -152,7 +152,7 @@ impl CertificationAggregate {
         Ok((returned, changes))
     }
 
-    pub(crate) fn in_review(&self, renewal_id: uuid::Uuid) -> Result<&Renewal, DomainError> {
+    pub(crate) fn in_review(&self, renewal_id: uuid::Uuid) -> Result<&Submission, DomainError> {
         let r = self.renewal(renewal_id)?;
         if !self.certification.is_active() {
             return Err(DomainError::conflict(
@@ -160,7 +160,7 @@ impl CertificationAggregate {
                 "this certification is no longer active (lapsed or revoked)",
             ));
         }
-        if r.status != RenewalStatus::InReview {
+        if r.status != SubmissionStatus::InReview {
             return Err(DomainError::conflict(
                 ConflictCode::NotInReview,
                 format!(

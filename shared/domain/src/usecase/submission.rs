@@ -9,13 +9,13 @@ use crate::certification::changes::Changes;
 use crate::certification::item::Item;
 use crate::eligibility::Eligibility;
 use crate::model::history::HistoryKind;
-use crate::model::renewal::AttestationRecord;
-use crate::model::renewal::Charge;
-use crate::model::renewal::Renewal;
-use crate::model::renewal::RenewalStatus;
-use crate::model::renewal::SubmitRequest;
-use crate::model::renewal::order_number;
-use crate::model::renewal::status_name;
+use crate::model::submission::AttestationRecord;
+use crate::model::submission::Charge;
+use crate::model::submission::Submission;
+use crate::model::submission::SubmissionStatus;
+use crate::model::submission::SubmitRequest;
+use crate::model::submission::order_number;
+use crate::model::submission::status_name;
 use crate::rules::RuleSet;
 use crate::vocabulary::credential::Membership;
 use crate::vocabulary::error::ConflictCode;
@@ -33,7 +33,7 @@ pub(crate) fn money(amount_minor: i64, currency: &str) -> String {
 }
 
 impl CertificationAggregate {
-    pub(crate) fn renewal(&self, id: uuid::Uuid) -> Result<&Renewal, DomainError> {
+    pub(crate) fn renewal(&self, id: uuid::Uuid) -> Result<&Submission, DomainError> {
         if let Some(r) = self.renewals.iter().find(|r| r.id == id) {
             return Ok(r);
         }
@@ -51,7 +51,7 @@ impl CertificationAggregate {
     }
 
     /// The renewal of the current cycle that an order number names.
-    pub fn renewal_by_order(&self, order_number: &str) -> Option<&Renewal> {
+    pub fn renewal_by_order(&self, order_number: &str) -> Option<&Submission> {
         self.renewals
             .iter()
             .find(|r| r.order_number == order_number)
@@ -65,7 +65,7 @@ impl CertificationAggregate {
         request: SubmitRequest,
         membership: Membership,
         renewal_id: uuid::Uuid,
-    ) -> Result<(Renewal, Changes), DomainError> {
+    ) -> Result<(Submission, Changes), DomainError> {
         let mut errors = FieldErrors::default();
         let billing = request
             .billing_address
@@ -109,17 +109,17 @@ impl CertificationAggregate {
         // A returned submission of this cycle that was paid: its payment carries over.
         let carried = self.renewals.iter().find(|r| {
             r.cycle_expires_on == c.expires_on
-                && r.status == RenewalStatus::Returned
+                && r.status == SubmissionStatus::Returned
                 && r.paid_at.is_some()
         });
-        let renewal = Renewal {
+        let renewal = Submission {
             id: renewal_id,
             cycle_starts_on: c.cycle_starts_on,
             cycle_expires_on: c.expires_on,
             status: if carried.is_some() {
-                RenewalStatus::InReview
+                SubmissionStatus::InReview
             } else {
-                RenewalStatus::AwaitingPayment
+                SubmissionStatus::AwaitingPayment
             },
             submitted_at: ctx.now,
             order_number: carried.map_or_else(
@@ -153,7 +153,7 @@ impl CertificationAggregate {
                 ctx.now,
                 HistoryKind::RenewalSubmitted { renewal_id },
             )
-            .put(Item::Renewal(renewal.clone()))
+            .put(Item::Submission(renewal.clone()))
             .build();
         Ok((renewal, changes))
     }
@@ -163,9 +163,9 @@ impl CertificationAggregate {
         &self,
         ctx: &Decide<'_>,
         renewal_id: uuid::Uuid,
-    ) -> Result<(Renewal, Changes), DomainError> {
+    ) -> Result<(Submission, Changes), DomainError> {
         let r = self.renewal(renewal_id)?;
-        if r.status != RenewalStatus::AwaitingPayment {
+        if r.status != SubmissionStatus::AwaitingPayment {
             return Err(DomainError::conflict(
                 ConflictCode::NotWithdrawable,
                 format!(
@@ -174,8 +174,8 @@ impl CertificationAggregate {
                 ),
             ));
         }
-        let withdrawn = Renewal {
-            status: RenewalStatus::Withdrawn,
+        let withdrawn = Submission {
+            status: SubmissionStatus::Withdrawn,
             ..r.clone()
         };
         let changes = self
@@ -184,7 +184,7 @@ impl CertificationAggregate {
                 ctx.now,
                 HistoryKind::RenewalWithdrawn { renewal_id },
             )
-            .put(Item::Renewal(withdrawn.clone()))
+            .put(Item::Submission(withdrawn.clone()))
             .build();
         Ok((withdrawn, changes))
     }

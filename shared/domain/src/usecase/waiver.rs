@@ -377,8 +377,8 @@ mod tests {
     use crate::eligibility::Eligibility;
     use crate::model::certification::Certification;
     use crate::model::certification::CertificationStatus;
-    use crate::model::renewal::Renewal;
-    use crate::model::renewal::RenewalStatus;
+    use crate::model::submission::Submission;
+    use crate::model::submission::SubmissionStatus;
     use crate::rules::RuleBook;
     use crate::vocabulary::actor::Actor;
     use crate::vocabulary::ids::CertificantId;
@@ -636,22 +636,22 @@ mod tests {
 
         let with = |status| {
             let mut a = aggregate();
-            a.renewals.push(Renewal {
+            a.renewals.push(Submission {
                 id: Uuid::from_u128(5),
                 cycle_starts_on: d("2024-09-01"),
                 cycle_expires_on: d("2026-08-31"),
                 status,
                 submitted_at: at("2026-08-01"),
-                ..Renewal::default()
+                ..Submission::default()
             });
             a
         };
-        for status in [RenewalStatus::InReview, RenewalStatus::InAudit] {
+        for status in [SubmissionStatus::InReview, SubmissionStatus::InAudit] {
             assert!(lapse(&with(status), "2026-09-01").is_none(), "{status:?}");
         }
-        let unpaid = with(RenewalStatus::AwaitingPayment);
+        let unpaid = with(SubmissionStatus::AwaitingPayment);
         let after = unpaid.clone().apply(&lapse(&unpaid, "2026-09-01").unwrap());
-        assert_eq!(after.renewals[0].status, RenewalStatus::Withdrawn);
+        assert_eq!(after.renewals[0].status, SubmissionStatus::Withdrawn);
     }
 
     #[test]
@@ -675,13 +675,13 @@ mod tests {
         );
         assert!(remind(&reminded, "2026-08-01").is_some(), "30 days before");
         let mut submitted = aggregate();
-        submitted.renewals.push(Renewal {
+        submitted.renewals.push(Submission {
             id: Uuid::from_u128(5),
             cycle_starts_on: d("2024-09-01"),
             cycle_expires_on: d("2026-08-31"),
-            status: RenewalStatus::AwaitingPayment,
+            status: SubmissionStatus::AwaitingPayment,
             submitted_at: at("2026-05-01"),
-            ..Renewal::default()
+            ..Submission::default()
         });
         assert!(remind(&submitted, "2026-06-02").is_none());
     }

@@ -115,10 +115,10 @@ pub fn entry(
 pub fn renewal(
     aggregate: &CertificationAggregate,
     n: u128,
-    status: RenewalStatus,
+    status: SubmissionStatus,
     submitted_at: DateTime<Utc>,
-) -> Renewal {
-    Renewal {
+) -> Submission {
+    Submission {
         id: Uuid::from_u128(n),
         cycle_starts_on: aggregate.certification.cycle_starts_on,
         cycle_expires_on: aggregate.certification.expires_on,
@@ -126,7 +126,7 @@ pub fn renewal(
         submitted_at,
         // Judged by the audit draw (not selected): a renewal in review waits for a reviewer.
         draw: Some(Box::new(drawn())),
-        ..Renewal::default()
+        ..Submission::default()
     }
 }
 

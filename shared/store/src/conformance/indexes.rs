@@ -13,33 +13,33 @@ pub async fn queue_lists_renewals_in_review_oldest_first_and_paged(store: &dyn S
     let b = create_fresh(store).await;
     let c = create_fresh(store).await;
     let ours: HashSet<_> = [&a, &b, &c].iter().map(|x| x.certification.id).collect();
-    let in_review = RenewalStatus::InReview;
+    let in_review = SubmissionStatus::InReview;
     let r1 = renewal(&a, 1, in_review, at(30));
     let r2 = renewal(&a, 2, in_review, at(10));
     let r3 = renewal(&b, 3, in_review, at(20));
     let r4 = renewal(&c, 4, in_review, at(40));
-    let unpaid = renewal(&c, 5, RenewalStatus::AwaitingPayment, at(0));
+    let unpaid = renewal(&c, 5, SubmissionStatus::AwaitingPayment, at(0));
     let a = commit(
         store,
         Some(&a),
         &bump(&a, at(50))
-            .put(Item::Renewal(r1.clone()))
-            .put(Item::Renewal(r2.clone()))
+            .put(Item::Submission(r1.clone()))
+            .put(Item::Submission(r2.clone()))
             .build(),
     )
     .await;
     let b = commit(
         store,
         Some(&b),
-        &bump(&b, at(50)).put(Item::Renewal(r3.clone())).build(),
+        &bump(&b, at(50)).put(Item::Submission(r3.clone())).build(),
     )
     .await;
     let c = commit(
         store,
         Some(&c),
         &bump(&c, at(50))
-            .put(Item::Renewal(r4.clone()))
-            .put(Item::Renewal(unpaid))
+            .put(Item::Submission(r4.clone()))
+            .put(Item::Submission(unpaid))
             .build(),
     )
     .await;
@@ -55,9 +55,9 @@ pub async fn queue_lists_renewals_in_review_oldest_first_and_paged(store: &dyn S
             .await
         }
     };
-    let entry = |of: &CertificationAggregate, r: &Renewal| Indexed {
+    let entry = |of: &CertificationAggregate, r: &Submission| Indexed {
         certification_id: of.certification.id,
-        item: IndexedItem::Item(Item::Renewal(r.clone())),
+        item: IndexedItem::Item(Item::Submission(r.clone())),
     };
     let all = [
         entry(&a, &r2),
@@ -69,15 +69,15 @@ pub async fn queue_lists_renewals_in_review_oldest_first_and_paged(store: &dyn S
     assert_eq!(queued(1).await, all);
     assert_eq!(queued(100).await, all);
 
-    let approved = Renewal {
-        status: RenewalStatus::Approved,
+    let approved = Submission {
+        status: SubmissionStatus::Approved,
         ..r3.clone()
     };
     let b = commit(
         store,
         Some(&b),
         &bump(&b, at(60))
-            .put(Item::Renewal(approved.clone()))
+            .put(Item::Submission(approved.clone()))
             .build(),
     )
     .await;
@@ -88,7 +88,7 @@ pub async fn queue_lists_renewals_in_review_oldest_first_and_paged(store: &dyn S
     );
 
     let gone = bump(&c, at(70))
-        .delete(Item::Renewal(r4.clone()).key())
+        .delete(Item::Submission(r4.clone()).key())
         .build();
     store.commit(&gone).await.expect("delete the renewal");
     assert_eq!(queued(2).await, [entry(&a, &r2), entry(&a, &r1)]);

@@ -41,7 +41,7 @@ use recert_domain::{
     CertificationAggregate, CertificationId, CertificationStatus, ChangeBuilder, Changes,
     Credential, Deadline, Delivery, DueKind, EntryId, EntrySource, EvidenceRef, FeedToken,
     HistoryEvent, HistoryKind, Hours, IdempotencyRecord, Item, ItemKey, Membership, Notice,
-    OutboxMessage, ProviderCategory, Queue, Recipient, Renewal, RenewalStatus, Role,
+    OutboxMessage, ProviderCategory, Queue, Recipient, Role, Submission, SubmissionStatus,
 };
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};

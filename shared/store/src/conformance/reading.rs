@@ -53,7 +53,12 @@ pub async fn renewals_by_submission_and_history_by_seq(store: &dyn Store) {
     let v1 = create_fresh(store).await;
     let id = v1.certification.id;
     let returned = |n: u128, submitted: i64| {
-        Item::Renewal(renewal(&v1, n, RenewalStatus::Returned, instant(submitted)))
+        Item::Submission(renewal(
+            &v1,
+            n,
+            SubmissionStatus::Returned,
+            instant(submitted),
+        ))
     };
     let changes = bump(&v1, instant(20))
         .put(returned(1, 9))
@@ -288,10 +293,10 @@ pub async fn a_load_reads_only_the_current_cycle(store: &dyn Store) {
     let v3 = add_entry(store, &v2, entry_id(1), date(2026, 3, 1), instant(2)).await;
     let record = idempotency_record(instant(3), "{}");
     let changes = bump(&v3, instant(3))
-        .put(Item::Renewal(renewal(
+        .put(Item::Submission(renewal(
             &v3,
             1,
-            RenewalStatus::Approved,
+            SubmissionStatus::Approved,
             instant(3),
         )))
         .put(Item::Idempotency(record.clone()))

@@ -13,7 +13,7 @@ pub(crate) const MAX_FIELD_CHARS: usize = 200;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum RenewalStatus {
+pub enum SubmissionStatus {
     /// Submitted; the fee is not paid yet (the certificant may withdraw it).
     #[default]
     AwaitingPayment,
@@ -32,27 +32,27 @@ pub enum RenewalStatus {
 
 /// A renewal submission for one cycle: what was attested, billed and paid, and how it was decided.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Renewal {
+pub struct Submission {
     pub id: uuid::Uuid,
     /// The first day of the cycle this renewal is for (it is kept with that cycle's entries).
     pub cycle_starts_on: NaiveDate,
     /// The expiration date of the cycle this renewal is for.
     pub cycle_expires_on: NaiveDate,
-    pub status: RenewalStatus,
+    pub status: SubmissionStatus,
     pub submitted_at: DateTime<Utc>,
     /// The order number payments refer to (`R-<certification>-<n>`).
     #[serde(default)]
     pub order_number: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attestation: Option<Box<crate::model::renewal::AttestationRecord>>,
+    pub attestation: Option<Box<crate::model::submission::AttestationRecord>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub billing_address: Option<Box<crate::model::renewal::BillingAddress>>,
+    pub billing_address: Option<Box<crate::model::submission::BillingAddress>>,
     /// The fee, priced from the rules' fee table by the membership status on record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub charge: Option<Box<crate::model::renewal::Charge>>,
+    pub charge: Option<Box<crate::model::submission::Charge>>,
     /// Every payment received for this submission (matching the fee or not).
     #[serde(default)]
-    pub payments: Vec<crate::model::renewal::PaymentRecord>,
+    pub payments: Vec<crate::model::submission::PaymentRecord>,
     /// The processor's ids of every payment event applied to it (each is applied once).
     #[serde(default)]
     pub processed_events: Vec<String>,
@@ -62,7 +62,7 @@ pub struct Renewal {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub review: Option<Box<crate::model::renewal::Review>>,
+    pub review: Option<Box<crate::model::submission::Review>>,
     /// How the random audit draw judged it (once paid; a submission is judged once). Reviewers
     /// see a paid submission only after the draw.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -253,14 +253,14 @@ pub struct PaymentEventFacts {
 }
 
 /// A status as words, for messages.
-pub fn status_name(status: RenewalStatus) -> &'static str {
+pub fn status_name(status: SubmissionStatus) -> &'static str {
     match status {
-        RenewalStatus::AwaitingPayment => "awaiting payment",
-        RenewalStatus::InReview => "in review",
-        RenewalStatus::Approved => "approved",
-        RenewalStatus::Returned => "returned",
-        RenewalStatus::Withdrawn => "withdrawn",
-        RenewalStatus::InAudit => "in audit",
-        RenewalStatus::Rejected => "rejected after its audit",
+        SubmissionStatus::AwaitingPayment => "awaiting payment",
+        SubmissionStatus::InReview => "in review",
+        SubmissionStatus::Approved => "approved",
+        SubmissionStatus::Returned => "returned",
+        SubmissionStatus::Withdrawn => "withdrawn",
+        SubmissionStatus::InAudit => "in audit",
+        SubmissionStatus::Rejected => "rejected after its audit",
     }
 }

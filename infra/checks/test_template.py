@@ -1979,3 +1979,50 @@ def test_the_fixed_partitions_granted_are_the_codecs():
     codec = SHARED_DIR / "store" / "src" / "codec.rs"
     assert PROVIDERS_LISTING == rust_str_const(codec, "PROVIDERS_PK")
     assert AUDIT_PERIODS_LISTING == rust_str_const(codec, "AUDIT_PERIODS_PK")
+
+
+# ---- docs/deploy.md counts what the template holds --------------------------------------------
+
+DEPLOY_MD = ROOT / "docs" / "deploy.md"
+NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+        "sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+
+
+def stated(word: str) -> int | None:
+    """A count as the guide writes it (digits or a word), None for any other word."""
+    return int(word) if word.isdigit() else NUMBER_WORDS.get(word.lower())
+
+
+def test_deploy_md_names_and_counts_what_the_template_holds(sam):
+    # The guide's "What gets deployed" names every function and role, and each count it states
+    # (functions, HTTP functions, roles, alarms, function log groups) is the template's.
+    doc = DEPLOY_MD.read_text()
+    fns = functions(sam)
+    roles = resources(sam, "AWS::IAM::Role")
+    alarms = resources(sam, "AWS::CloudWatch::Alarm")
+    prefixes = {name.removesuffix("Function") for name in fns}
+    kinds = ("Errors", "Throttles", "Duration")
+    per_function_alarms = [a for a in alarms if any(a == f"{p}{k}Alarm" for p in prefixes for k in kinds)]
+    log_groups = resources(sam, "AWS::Logs::LogGroup")
+    function_log_groups = [g for g in log_groups if g.removesuffix("LogGroup") in prefixes]
+    unnamed = [name for name in [*fns, *roles] if f"`{name}`" not in doc]
+    assert not unnamed, f"docs/deploy.md does not name {unnamed}"
+    claims = [
+        (r"\| (\w+) alarms \|", len(alarms), "alarms"),
+        (r"Per function \((\w+),", len(fns), "functions"),
+        (r"Per function \(\w+, (\w+) alarms\)", len(per_function_alarms), "per-function alarms"),
+        (r"\b(\w+) HTTP functions\b", sum(1 for f in fns.values() if http_events(f)), "HTTP functions"),
+        (r"IAM role per function \((\w+)\)", len(roles), "roles"),
+        (r"\b(\w+) function log groups\b", len(function_log_groups), "function log groups"),
+    ]
+    wrong = []
+    for pattern, count, what in claims:
+        said = [n for n in (stated(w) for w in re.findall(pattern, doc)) if n is not None]
+        assert said, f"docs/deploy.md states no count of {what} (/{pattern}/)"
+        wrong += [f"{what}: says {n}, the template holds {count}" for n in said if n != count]
+    assert not wrong, "docs/deploy.md: " + "; ".join(wrong)

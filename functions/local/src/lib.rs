@@ -137,9 +137,19 @@ pub fn clock(today: Option<chrono::NaiveDate>) -> Arc<dyn Clock> {
     }
 }
 
-/// Where the local mailbox keeps its `.eml` files.
+/// Where the local mailbox keeps its `.eml` files: `RECERT_MAILBOX_DIR` (the variable the
+/// notifier's local builds read too), else `mailbox/` in the [`data_dir`].
 pub fn mailbox_dir() -> PathBuf {
-    data_dir().join("mailbox")
+    mailbox_dir_from(
+        std::env::var_os(recert_app::outbox::MAILBOX_DIR),
+        &data_dir(),
+    )
+}
+
+/// [`mailbox_dir`] given the variable's value (unset or empty: none) and the data directory.
+fn mailbox_dir_from(var: Option<std::ffi::OsString>, data_dir: &Path) -> PathBuf {
+    var.filter(|v| !v.is_empty())
+        .map_or_else(|| data_dir.join("mailbox"), PathBuf::from)
 }
 
 /// The courier delivering the outbox of `app` into the local mailbox.
@@ -231,4 +241,24 @@ pub async fn local_state(
     let store = local_store(db).await?;
     let rules = load_rules(rules_path).map_err(|e| e.to_string())?;
     state_with(store, &secret, rules, clock(today))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mailbox_dir_from;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn the_mailbox_is_recert_mailbox_dir_else_in_the_data_directory() {
+        let data = Path::new("/tmp/data");
+        assert_eq!(
+            mailbox_dir_from(Some("/srv/mail".into()), data),
+            PathBuf::from("/srv/mail")
+        );
+        assert_eq!(
+            mailbox_dir_from(Some("".into()), data),
+            data.join("mailbox")
+        );
+        assert_eq!(mailbox_dir_from(None, data), data.join("mailbox"));
+    }
 }

@@ -32,6 +32,7 @@ fn start_with(dir: &Path, extra: &[&str]) -> Server {
         .arg(dir.join("recert.db"))
         .env("RECERT_DATA_DIR", dir)
         .env_remove("JWT_HS256_SECRET")
+        .env_remove("RECERT_MAILBOX_DIR")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -137,6 +138,7 @@ fn job(dir: &Path, args: &[&str]) -> String {
         .arg(dir.join("recert.db"))
         .env("RECERT_DATA_DIR", dir)
         .env_remove("TABLE_NAME")
+        .env_remove("RECERT_MAILBOX_DIR")
         .output()
         .unwrap();
     assert!(

@@ -1391,7 +1391,14 @@ def shaped(pristine: Sam, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ca
     return apply
 
 
-INVARIANTS = [f for name, f in vars(T).items() if name.startswith("test_") and callable(f)]
+# The template's invariants. Not among them: the deploy guide's inventory, which describes the
+# template as committed (a shape adds resources no document names).
+NOT_SHAPE_INVARIANTS = {T.test_deploy_md_names_and_counts_what_the_template_holds}
+INVARIANTS = [
+    f
+    for name, f in vars(T).items()
+    if name.startswith("test_") and callable(f) and f not in NOT_SHAPE_INVARIANTS
+]
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=[s.name for s in SHAPES])
